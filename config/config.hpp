@@ -1,0 +1,59 @@
+// The daemon's configuration (SPEC §3.3): one TOML file, flags override it. Loading validates
+// every key; a bad value fails with a message naming the key ("sms.policies[1].window_hours").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/sms_policy.hpp"
+#include "events/result.hpp"
+
+namespace filingd {
+
+enum class Role : std::uint8_t { reader, auditor, operator_ };
+
+struct TokenConfig {
+  std::string name;
+  Role role = Role::reader;
+  std::string sha256_hex;  // lower-case hex SHA-256 of the bearer token
+};
+
+struct KafkaConfig {
+  std::string mode = "embedded";  // "embedded", "off", or a broker list host:port,...
+  std::string events_topic = "filing.events";
+  std::string status_topic = "filing.status";
+  std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
+};
+
+struct LimitsConfig {
+  std::size_t max_body_bytes = 1 << 20;
+  std::uint32_t header_timeout_ms = 10'000;
+  std::uint32_t read_timeout_ms = 30'000;
+  std::uint32_t idle_timeout_ms = 60'000;
+  std::uint32_t max_connections = 10'000;
+  std::uint32_t http_threads = 2;
+};
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  std::string log_level = "info";
+  KafkaConfig kafka;
+  SmsPolicies sms_policies;
+  std::uint32_t abandon_after_days = 45;
+  std::vector<TokenConfig> tokens;
+  LimitsConfig limits;
+};
+
+// Parses TOML text. `source` names the file in error messages. Relative paths (data_dir) are
+// kept as written; the caller resolves them.
+Result<Config> parse_config(std::string_view toml_text, std::string_view source = "<config>");
+Result<Config> load_config(const std::string& path);
+
+// Built-in defaults with the default 24 h SMS policy; what tests and tools use without a file.
+Config default_config();
+
+}  // namespace filingd

@@ -1,0 +1,145 @@
+// Typed events (SPEC §1.4) and the envelope (SPEC §2.2).
+//
+// Each event type has its own payload struct; `Payload` is a variant whose index is the
+// EventType, so the type of an event is never stored apart from its data. Stored encoding:
+// codec.hpp (cereal, per-type class versions). JSON form: json.hpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/domain.hpp"
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace filingd {
+
+struct Person {
+  std::string name;
+  std::string id_type;  // resident_id, passport, ...
+  std::string id_number;
+  std::string mobile;
+  std::string email;
+};
+
+struct Subject {
+  std::string kind;  // individual, enterprise, government, ...
+  std::string name;
+  std::string id_type;
+  std::string id_number;
+  std::string address;
+};
+
+struct Website {
+  std::string name;
+  std::vector<std::string> domains;
+  Person responsible;
+  std::string record_number;  // access / change / cancel_website: the website's existing number
+};
+
+// ---- payloads, one per EventType, in EventType order ------------------------------------
+
+struct FilingSubmitted {
+  FilingType filing_type = FilingType::first_filing;
+  std::string province;  // canonical one-character abbreviation (aliases resolved on input)
+  std::string provider;
+  Subject subject;
+  std::vector<Website> websites;
+  std::string existing_record_number;  // the subject's number (access, add_website, change, cancel)
+};
+
+struct ReviewDecision {
+  std::string reviewer;
+  std::string reason_code;
+  std::string reason;
+};
+struct InitialReviewApproved : ReviewDecision {};
+struct InitialReviewRejected : ReviewDecision {};
+
+struct PhotoDecision {
+  std::string reviewer;
+  PhotoMethod method = PhotoMethod::photo;
+  std::string reason;
+};
+struct PhotoApproved : PhotoDecision {};
+struct PhotoRejected : PhotoDecision {};
+
+struct SubmittedToBureau {
+  std::optional<Timestamp> sms_deadline;  // pinned at append time; none for cancel_access
+  std::string policy_id;
+};
+
+struct SmsConfirmed {
+  std::string phone;  // masked
+};
+
+struct SmsAttemptFailed {
+  std::uint32_t attempt = 0;  // 1-based count of failed attempts, pinned at append time
+};
+
+struct SmsExpired {
+  Timestamp deadline;
+};
+
+struct WebsiteNumber {
+  std::string domain;
+  std::string record_number;
+};
+
+struct BureauApproved {
+  std::string subject_record_number;
+  std::vector<WebsiteNumber> websites;
+};
+
+struct BureauRejected {
+  std::string reason_code;
+  std::string reason;
+};
+
+struct FilingWithdrawn {
+  std::string reason;
+};
+
+struct FilingAbandoned {};
+
+struct RecordCancelled {
+  std::string record_number;
+  std::string reason;
+};
+
+using Payload =
+    std::variant<FilingSubmitted, InitialReviewApproved, InitialReviewRejected, PhotoApproved,
+                 PhotoRejected, SubmittedToBureau, SmsConfirmed, SmsAttemptFailed, SmsExpired,
+                 BureauApproved, BureauRejected, FilingWithdrawn, FilingAbandoned,
+                 RecordCancelled>;
+static_assert(std::variant_size_v<Payload> == kEventTypeCount);
+
+inline EventType type_of(const Payload& p) { return static_cast<EventType>(p.index()); }
+
+// Builds the default payload for a type (used by decoders).
+Payload make_payload(EventType type);
+
+using Hash = std::array<std::uint8_t, 32>;
+
+// One ledger event. Everything but `prev_hash`/`hash` is the canonical body that is hashed.
+struct Event {
+  Seq seq;
+  std::string filing_id;
+  Version version;
+  std::string event_id;
+  std::uint32_t schema = 1;  // schema version of the payload type as stored
+  Timestamp occurred_at;
+  Timestamp recorded_at;
+  std::string actor;
+  Payload data;
+  Hash prev_hash{};
+  Hash hash{};
+
+  EventType type() const { return type_of(data); }
+};
+
+}  // namespace filingd

@@ -1,0 +1,36 @@
+// The JSON form of events (SPEC §2.2, §3.4), produced from the same typed structs as the stored
+// encoding. Boost.JSON is the project's one JSON library.
+//
+// Decoding is strict: a field of the wrong JSON type is ErrorCode::malformed (HTTP 400); an
+// unknown field, a missing required field or a bad enum value is ErrorCode::invalid (422).
+// Error::field carries the dotted path ("data.websites[0].domains[1]").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "events/event.hpp"
+#include "events/result.hpp"
+
+namespace filingd {
+
+std::string to_hex(const Hash& h);
+bool from_hex(std::string_view hex, Hash& out);
+
+boost::json::object payload_to_json(const Payload& p);
+boost::json::object event_to_json(const Event& e);
+
+// Decodes the `data` object of an event of `type`. `path` prefixes field names in errors.
+Result<Payload> payload_from_json(EventType type, const boost::json::value& data,
+                                  std::string_view path = "data");
+
+// Decodes the filing fields of a submission from `body` (POST /v1/filings puts them at the top
+// level, next to the envelope keys listed in `envelope_keys`, which are skipped, not refused).
+Result<FilingSubmitted> submission_from_json(const boost::json::object& body,
+                                             std::initializer_list<std::string_view> envelope_keys,
+                                             std::string_view path = "");
+
+}  // namespace filingd

@@ -1,0 +1,41 @@
+// Validation of input (SPEC §1.7, §1.3). Every check names the offending field in Error::field
+// and uses ErrorCode::invalid; nothing here touches storage. Functions that normalise (province
+// aliases, case of domains) do so in place, so what is stored is canonical.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/event.hpp"
+#include "events/result.hpp"
+
+namespace filingd {
+
+// Upper bounds on free-text fields, in bytes of UTF-8.
+inline constexpr std::size_t kMaxShortText = 128;   // names, codes, ids, actor
+inline constexpr std::size_t kMaxLongText = 2048;   // reasons, addresses
+inline constexpr std::size_t kMaxWebsites = 64;
+inline constexpr std::size_t kMaxDomainsPerWebsite = 32;
+
+// [A-Za-z0-9._-]{1,64}
+Status validate_filing_id(std::string_view id, std::string_view field = "filing_id");
+// 1..128 printable bytes.
+Status validate_event_id(std::string_view id, std::string_view field = "event_id");
+// GB 11643-1999: 17 digits + check digit (0-9 or X), birth date plausible.
+Status validate_resident_id(std::string_view id, std::string_view field);
+// 11 digits starting 13..19.
+Status validate_mobile(std::string_view mobile, std::string_view field);
+// RFC 1123 host name with at least two labels; lowercased in place. IDN must be given as
+// punycode (xn--...).
+Status validate_domain(std::string& domain, std::string_view field);
+
+// Canonical one-character province abbreviation for an abbreviation, an alias (蜀→川, 黔→贵,
+// 滇→云, 陇→甘) or a full name (北京, 北京市, 广东省, 内蒙古自治区, ...); nullopt if unknown.
+std::optional<std::string> canonical_province(std::string_view input);
+
+// Checks every field of a payload and normalises it in place (province to its canonical
+// abbreviation, domains to lower case). Cross-event rules (state, registry) are the ledger's.
+Status validate_payload(Payload& payload);
+
+}  // namespace filingd
