@@ -43,7 +43,6 @@ struct Config {
   std::string log_level = "info";
   KafkaConfig kafka;
   SmsPolicies sms_policies;
-  std::uint32_t abandon_after_days = 45;
   std::vector<TokenConfig> tokens;
   LimitsConfig limits;
 };

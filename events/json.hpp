@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <initializer_list>
 #include <string_view>
 
 #include <boost/json/object.hpp>

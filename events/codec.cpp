@@ -1,0 +1,159 @@
+#include "events/codec.hpp"
+
+#include <cereal/types/variant.hpp>
+
+#include <cstring>
+
+#include "events/serialize.hpp"
+
+// Schema versions of the payload types. Bump one when its serialize() learns a new field, and
+// read the new field only `if (version >= N)` so older events still decode (upcast).
+CEREAL_CLASS_VERSION(filingd::FilingSubmitted, 1)
+CEREAL_CLASS_VERSION(filingd::InitialReviewApproved, 1)
+CEREAL_CLASS_VERSION(filingd::InitialReviewRejected, 1)
+CEREAL_CLASS_VERSION(filingd::PhotoApproved, 1)
+CEREAL_CLASS_VERSION(filingd::PhotoRejected, 1)
+CEREAL_CLASS_VERSION(filingd::SubmittedToBureau, 1)
+CEREAL_CLASS_VERSION(filingd::SmsConfirmed, 1)
+CEREAL_CLASS_VERSION(filingd::SmsAttemptFailed, 1)
+CEREAL_CLASS_VERSION(filingd::SmsExpired, 1)
+CEREAL_CLASS_VERSION(filingd::BureauApproved, 1)
+CEREAL_CLASS_VERSION(filingd::BureauRejected, 1)
+CEREAL_CLASS_VERSION(filingd::FilingWithdrawn, 1)
+CEREAL_CLASS_VERSION(filingd::FilingAbandoned, 1)
+CEREAL_CLASS_VERSION(filingd::RecordCancelled, 1)
+
+namespace filingd {
+
+template <class A>
+void fields(A& ar, ReviewDecision& r) {
+  ar(r.reviewer, r.reason_code, r.reason);
+}
+
+template <class A>
+void fields(A& ar, PhotoDecision& p) {
+  ar(p.reviewer, p.method, p.reason);
+}
+
+template <class A>
+void serialize(A& ar, FilingSubmitted& f, std::uint32_t v) {
+  ar(f.filing_type, f.province, f.provider);
+  fields(ar, f.subject, v);
+  fields(ar, f.websites, v);
+  ar(f.existing_record_number);
+}
+
+template <class A>
+void serialize(A& ar, InitialReviewApproved& r, std::uint32_t) { fields(ar, r); }
+template <class A>
+void serialize(A& ar, InitialReviewRejected& r, std::uint32_t) { fields(ar, r); }
+template <class A>
+void serialize(A& ar, PhotoApproved& p, std::uint32_t) { fields(ar, p); }
+template <class A>
+void serialize(A& ar, PhotoRejected& p, std::uint32_t) { fields(ar, p); }
+
+template <class A>
+void serialize(A& ar, SubmittedToBureau& s, std::uint32_t) {
+  ar(s.sms_deadline, s.policy_id);
+}
+template <class A>
+void serialize(A& ar, SmsConfirmed& s, std::uint32_t) { ar(s.phone); }
+template <class A>
+void serialize(A& ar, SmsAttemptFailed& s, std::uint32_t) { ar(s.attempt); }
+template <class A>
+void serialize(A& ar, SmsExpired& s, std::uint32_t) { ar(s.deadline); }
+
+template <class A>
+void serialize(A& ar, BureauApproved& b, std::uint32_t) {
+  cereal::size_type n = b.websites.size();
+  ar(b.subject_record_number, cereal::make_size_tag(n));
+  b.websites.resize(static_cast<std::size_t>(n));
+  for (auto& w : b.websites) ar(w.domain, w.record_number);
+}
+template <class A>
+void serialize(A& ar, BureauRejected& b, std::uint32_t) { ar(b.reason_code, b.reason); }
+template <class A>
+void serialize(A& ar, FilingWithdrawn& f, std::uint32_t) { ar(f.reason); }
+template <class A>
+void serialize(A&, FilingAbandoned&, std::uint32_t) {}
+template <class A>
+void serialize(A& ar, RecordCancelled& r, std::uint32_t) { ar(r.record_number, r.reason); }
+
+namespace {
+
+constexpr std::uint8_t kBodyFormat = 1;
+
+Error corrupt(const char* what) {
+  return make_error(ErrorCode::internal, std::string("corrupt stored event: ") + what);
+}
+
+}  // namespace
+
+std::uint32_t current_schema(EventType type) {
+  std::uint32_t version = 1;
+  std::visit(
+      [&](const auto& p) {
+        using T = std::decay_t<decltype(p)>;
+        version = cereal::detail::Version<T>::version;
+      },
+      make_payload(type));
+  return version;
+}
+
+std::string encode_body(const Event& e) {
+  return cereal_encode([&](auto& ar) {
+    ar(kBodyFormat, e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema,
+       e.occurred_at, e.recorded_at, e.actor, e.data);
+  });
+}
+
+std::string encode_payload(const Payload& p) {
+  return cereal_encode([&](auto& ar) { ar(p); });
+}
+
+Result<Event> decode_body(std::string_view body) {
+  Event e;
+  std::uint8_t format = 0;
+  std::string error;
+  const bool ok = cereal_decode(
+      body,
+      [&](auto& ar) {
+        ar(format);
+        if (format != kBodyFormat) throw std::runtime_error("unknown body format");
+        ar(e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema, e.occurred_at,
+           e.recorded_at, e.actor, e.data);
+      },
+      &error);
+  if (!ok) return corrupt(error.c_str());
+  return e;
+}
+
+std::string make_record(std::string_view body, const Hash& prev_hash, const Hash& hash) {
+  std::string out;
+  out.reserve(body.size() + 64);
+  out.append(body);
+  out.append(reinterpret_cast<const char*>(prev_hash.data()), prev_hash.size());
+  out.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  return out;
+}
+
+Result<StoredRecord> split_record(std::string_view record) {
+  if (record.size() < 64 + 1) return corrupt("record too short");
+  StoredRecord r;
+  r.body = record.substr(0, record.size() - 64);
+  std::memcpy(r.prev_hash.data(), record.data() + r.body.size(), 32);
+  std::memcpy(r.hash.data(), record.data() + r.body.size() + 32, 32);
+  return r;
+}
+
+Result<Event> decode_record(std::string_view record) {
+  auto parts = split_record(record);
+  if (!parts) return parts.take_error();
+  auto e = decode_body(parts->body);
+  if (!e) return e;
+  e->prev_hash = parts->prev_hash;
+  e->hash = parts->hash;
+  return e;
+}
+
+}  // namespace filingd

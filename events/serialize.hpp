@@ -1,0 +1,118 @@
+// cereal plumbing shared by the stored encodings (events, projections): field lists of the
+// nested domain structs and zero-copy archive helpers. Include only from .cpp files: cereal is a
+// heavy header.
+#pragma once
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <istream>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+
+#include "events/event.hpp"
+
+namespace filingd {
+
+// ---- field lists -------------------------------------------------------------------------
+// Nested structs take the version of the payload that contains them, so one version number
+// governs a whole payload.
+
+template <class A>
+void serialize(A& ar, Timestamp& t) {
+  ar(t.micros);
+}
+
+template <class A>
+void fields(A& ar, Person& p, std::uint32_t) {
+  ar(p.name, p.id_type, p.id_number, p.mobile, p.email);
+}
+
+template <class A>
+void fields(A& ar, Subject& s, std::uint32_t) {
+  ar(s.kind, s.name, s.id_type, s.id_number, s.address);
+}
+
+template <class A>
+void fields(A& ar, std::vector<Website>& websites, std::uint32_t v) {
+  cereal::size_type n = websites.size();
+  ar(cereal::make_size_tag(n));
+  websites.resize(static_cast<std::size_t>(n));
+  for (auto& w : websites) {
+    ar(w.name, w.domains);
+    fields(ar, w.responsible, v);
+    ar(w.record_number);
+  }
+}
+
+namespace detail {
+
+// Stream buffers over our own memory, so encoding and decoding do not copy through
+// std::stringstream (this is on the append and rebuild hot paths).
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (ch != traits_type::eof()) out_.push_back(static_cast<char>(ch));
+    return ch;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  std::string& out_;
+};
+
+class ViewSource : public std::streambuf {
+ public:
+  explicit ViewSource(std::string_view in) {
+    char* p = const_cast<char*>(in.data());  // read-only use: get area only
+    setg(p, p, p + in.size());
+  }
+  bool exhausted() const { return gptr() == egptr(); }
+};
+
+}  // namespace detail
+
+// Encodes with a portable binary archive; `write(archive)` does the fields.
+template <class F>
+std::string cereal_encode(F&& write) {
+  std::string out;
+  out.reserve(256);
+  detail::StringSink sink(out);
+  std::ostream os(&sink);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    write(ar);
+  }
+  return out;
+}
+
+// Decodes with `read(archive)`; false if cereal throws or bytes are left over.
+template <class F>
+bool cereal_decode(std::string_view bytes, F&& read, std::string* error) {
+  detail::ViewSource src(bytes);
+  std::istream is(&src);
+  try {
+    cereal::PortableBinaryInputArchive ar(is);
+    read(ar);
+  } catch (const std::exception& ex) {
+    if (error) *error = ex.what();
+    return false;
+  }
+  if (!src.exhausted()) {
+    if (error) *error = "trailing bytes";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace filingd

@@ -1,0 +1,418 @@
+#include "ledger/ledger.hpp"
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <rocksdb/iterator.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <future>
+
+#include "events/codec.hpp"
+#include "events/hash.hpp"
+#include "events/validation.hpp"
+#include "projections/projector.hpp"
+
+namespace filingd {
+
+struct Ledger::Pending {
+  AppendCommand cmd;
+  Hash fingerprint{};
+  std::promise<Result<AppendResult>> done;
+};
+
+namespace {
+
+// idempotency value: seq(8) version(4) state(1) fingerprint(32)
+std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fp) {
+  std::string out;
+  keys::put_u64(out, seq.value);
+  keys::put_u32(out, v.value);
+  out.push_back(static_cast<char>(state));
+  out.append(reinterpret_cast<const char*>(fp.data()), fp.size());
+  return out;
+}
+
+std::string encode_head(const LedgerHead& h) {
+  std::string out;
+  keys::put_u64(out, h.seq.value);
+  out.append(reinterpret_cast<const char*>(h.hash.data()), h.hash.size());
+  return out;
+}
+
+// Everything the client said, so a retry with the same event_id is recognised as the same
+// event and anything else as a reuse.
+Hash fingerprint(const AppendCommand& c) {
+  Sha256 h;
+  std::string fixed;
+  keys::put_u64(fixed, c.occurred_at ? static_cast<std::uint64_t>(c.occurred_at->micros) : 0);
+  keys::put_u32(fixed, c.expected_version ? c.expected_version->value : 0);
+  fixed.push_back(static_cast<char>((c.occurred_at ? 1 : 0) | (c.expected_version ? 2 : 0) |
+                                    (c.must_create ? 4 : 0)));
+  h.update(c.filing_id).update(std::string_view("\0", 1));
+  h.update(c.actor).update(std::string_view("\0", 1));
+  h.update(fixed).update(encode_payload(c.data));
+  return h.finish();
+}
+
+std::string new_event_id() {
+  thread_local boost::uuids::random_generator gen;
+  return boost::uuids::to_string(gen());
+}
+
+Error invalid(std::string msg, std::string field) {
+  return make_error(ErrorCode::invalid, std::move(msg), std::move(field));
+}
+
+Status validate_command(AppendCommand& c) {
+  if (auto ok = validate_filing_id(c.filing_id); !ok) return ok;
+  if (!c.event_id.empty()) {
+    if (auto ok = validate_event_id(c.event_id); !ok) return ok;
+  }
+  if (c.actor.empty()) return invalid("actor is required", "actor");
+  if (c.actor.size() > kMaxShortText) return invalid("actor is too long", "actor");
+  if (c.must_create && type_of(c.data) != EventType::filing_submitted)
+    return invalid("a new filing starts with filing_submitted", "type");
+  return validate_payload(c.data);
+}
+
+// Fields the ledger computes and pins; a client may omit them or repeat the exact value.
+Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& policies) {
+  const std::string when = format_rfc3339(e.occurred_at);
+  if (auto* b = std::get_if<SubmittedToBureau>(&e.data)) {
+    if (b->sms_deadline || !b->policy_id.empty())
+      return invalid("sms_deadline and policy_id are computed by the ledger", "data.sms_deadline");
+    if (!skips_sms(before.filing_type)) {
+      const SmsPolicy& policy = policies.select(before.province, before.provider, e.occurred_at);
+      b->sms_deadline = Timestamp{e.occurred_at.micros + policy.window_micros};
+      b->policy_id = policy.id;
+    }
+  } else if (auto* f = std::get_if<SmsAttemptFailed>(&e.data)) {
+    const std::uint32_t next = before.sms_failures + 1;
+    if (f->attempt != 0 && f->attempt != next)
+      return invalid("attempt must be " + std::to_string(next), "data.attempt");
+    f->attempt = next;
+  } else if (auto* c = std::get_if<SmsConfirmed>(&e.data)) {
+    if (before.sms_deadline && e.occurred_at > *before.sms_deadline)
+      return invalid("occurred_at " + when + " is after the SMS deadline " +
+                         format_rfc3339(*before.sms_deadline),
+                     "occurred_at");
+    if (c->phone.empty() && !before.websites.empty())
+      c->phone = mask_tail(before.websites.front().responsible.mobile);
+  } else if (auto* x = std::get_if<SmsExpired>(&e.data)) {
+    if (before.sms_deadline) {
+      if (x->deadline.micros != 0 && x->deadline != *before.sms_deadline)
+        return invalid("deadline must be the pinned SMS deadline " +
+                           format_rfc3339(*before.sms_deadline),
+                       "data.deadline");
+      x->deadline = *before.sms_deadline;
+      if (e.occurred_at < x->deadline)
+        return invalid("the SMS deadline " + format_rfc3339(x->deadline) + " has not passed at " +
+                           when,
+                       "occurred_at");
+    }
+  } else if (std::holds_alternative<FilingAbandoned>(e.data)) {
+    if (before.abandon_at && e.occurred_at < *before.abandon_at)
+      return invalid("a returned filing can be abandoned from " +
+                         format_rfc3339(*before.abandon_at),
+                     "occurred_at");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
+  auto store = Store::open({.path = options.data_dir});
+  if (!store) return store.take_error();
+  auto raw = (*store)->get(Cf::meta, keys::kHead);
+  if (!raw) return raw.take_error();
+  LedgerHead head;
+  if (*raw) {
+    if ((*raw)->size() != 8 + 32)
+      return make_error(ErrorCode::internal, "corrupt ledger head in " + options.data_dir);
+    head.seq = Seq(keys::get_u64(**raw));
+    std::memcpy(head.hash.data(), (*raw)->data() + 8, 32);
+  }
+  return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), head));
+}
+
+Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
+    : options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &system_clock_),
+      store_(std::move(store)),
+      head_(head),
+      published_head_(head) {
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Ledger::~Ledger() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  writer_.join();
+}
+
+Result<AppendResult> Ledger::append(AppendCommand command) {
+  if (auto ok = validate_command(command); !ok) return ok.take_error();
+  Pending p;
+  p.fingerprint = fingerprint(command);
+  p.cmd = std::move(command);
+  auto result = p.done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return make_error(ErrorCode::io, "the ledger is shutting down");
+    queue_.push_back(&p);
+  }
+  cv_.notify_one();
+  return result.get();
+}
+
+void Ledger::writer_loop() {
+  std::vector<Pending*> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued was committed
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    commit(batch);
+    batch.clear();
+  }
+}
+
+void Ledger::commit(std::vector<Pending*>& batch) {
+  Staging staging(*store_);
+  LedgerHead head = head_;
+  const Timestamp now = clock_->now();
+  std::vector<Result<AppendResult>> results;
+  results.reserve(batch.size());
+  for (Pending* p : batch) {
+    Staging savepoint(staging);
+    auto r = decide(savepoint, *p, now, head);
+    if (r) savepoint.merge_into_parent();
+    results.push_back(std::move(r));
+  }
+
+  if (!staging.empty()) {
+    staging.put(Cf::meta, keys::kHead, encode_head(head));
+    rocksdb::WriteBatch wb;
+    staging.write_to(wb);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = store_->db()->Write(wo, &wb);
+    if (s.ok()) {
+      head_ = head;
+      std::lock_guard lock(head_mu_);
+      published_head_ = head;
+    } else {
+      spdlog::error("ledger write failed, {} appends refused: {}", batch.size(), s.ToString());
+      for (auto& r : results) {
+        if (r) r = from_rocksdb(s, "ledger write failed");
+      }
+    }
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+}
+
+Result<AppendResult> Ledger::decide(Staging& txn, const Pending& p, Timestamp now,
+                                    LedgerHead& head) {
+  const AppendCommand& cmd = p.cmd;
+
+  if (!cmd.event_id.empty()) {
+    auto prior = txn.get(Cf::idempotency, cmd.event_id);
+    if (!prior) return prior.take_error();
+    if (*prior) {
+      const std::string& v = **prior;
+      if (v.size() != 8 + 4 + 1 + 32)
+        return make_error(ErrorCode::internal, "corrupt idempotency entry " + cmd.event_id);
+      if (std::memcmp(v.data() + 13, p.fingerprint.data(), 32) != 0)
+        return make_error(ErrorCode::conflict,
+                          "event_id " + cmd.event_id + " was already used for a different event",
+                          "event_id");
+      AppendResult r;
+      r.filing_id = cmd.filing_id;
+      r.event_id = cmd.event_id;
+      r.seq = Seq(keys::get_u64(v));
+      r.version = Version(keys::get_u32(v.substr(8)));
+      r.state = static_cast<FilingState>(v[12]);
+      r.duplicate = true;
+      return r;
+    }
+  }
+
+  Staging::ProjectionView view(txn);
+  auto before = load_status(view, cmd.filing_id);
+  if (!before) return before.take_error();
+  if (view.error()) return *view.error();
+  if (cmd.must_create && before->exists())
+    return make_error(ErrorCode::conflict, "filing " + cmd.filing_id + " already exists",
+                      "filing_id");
+  if (!before->exists() && type_of(cmd.data) != EventType::filing_submitted)
+    return make_error(ErrorCode::not_found, "filing " + cmd.filing_id + " does not exist",
+                      "filing_id");
+  if (cmd.expected_version && *cmd.expected_version != before->version)
+    return make_error(ErrorCode::conflict,
+                      "expected_version " + std::to_string(cmd.expected_version->value) +
+                          " but filing " + cmd.filing_id + " is at version " +
+                          std::to_string(before->version.value),
+                      "expected_version");
+
+  Event e;
+  e.occurred_at = cmd.occurred_at.value_or(now);
+  if (e.occurred_at.micros > now.micros + kMaxFutureSkewMicros)
+    return invalid("occurred_at lies more than 5 minutes in the future", "occurred_at");
+  if (before->exists() && e.occurred_at < before->updated_at)
+    return invalid("occurred_at is before the filing's previous event (" +
+                       format_rfc3339(before->updated_at) + ")",
+                   "occurred_at");
+  e.seq = head.seq.next();
+  e.filing_id = cmd.filing_id;
+  e.version = before->version.next();
+  e.event_id = cmd.event_id.empty() ? new_event_id() : cmd.event_id;
+  e.schema = current_schema(type_of(cmd.data));
+  e.recorded_at = now;
+  e.actor = cmd.actor;
+  e.data = cmd.data;
+  if (auto ok = pin_fields(e, *before, options_.sms_policies); !ok) return ok.take_error();
+
+  auto after = project(view, *before, e);
+  if (!after) return after.take_error();
+  if (view.error()) return *view.error();
+
+  const std::string body = encode_body(e);
+  e.prev_hash = head.hash;
+  e.hash = chain_hash(body, e.prev_hash);
+  txn.put(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
+  txn.put(Cf::streams, keys::stream(e.filing_id, e.version), keys::seq(e.seq));
+  txn.put(Cf::idempotency, e.event_id,
+          encode_idempotency(e.seq, e.version, after->state, p.fingerprint));
+  head = LedgerHead{e.seq, e.hash};
+
+  AppendResult r;
+  r.filing_id = e.filing_id;
+  r.event_id = e.event_id;
+  r.seq = e.seq;
+  r.version = e.version;
+  r.state = after->state;
+  r.sms_deadline = after->sms_deadline;
+  return r;
+}
+
+// ---- reads ---------------------------------------------------------------------------------
+
+Result<std::optional<FilingStatus>> Ledger::status(std::string_view filing_id) const {
+  auto raw = store_->get(Cf::projections, keys::status(filing_id));
+  if (!raw) return raw.take_error();
+  if (!*raw) return std::optional<FilingStatus>{};
+  auto s = decode_status(**raw);
+  if (!s) return s.take_error();
+  return std::optional<FilingStatus>(std::move(*s));
+}
+
+Result<std::vector<Event>> Ledger::stream(std::string_view filing_id, Version from,
+                                          std::size_t limit) const {
+  std::vector<Event> out;
+  const std::string prefix = keys::stream_prefix(filing_id);
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::streams)));
+  for (it->Seek(keys::stream(filing_id, from)); it->Valid() && out.size() < limit; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    auto raw = store_->get(Cf::log, it->value().ToStringView());
+    if (!raw) return raw.take_error();
+    if (!*raw) return make_error(ErrorCode::internal, "stream index points at a missing event");
+    auto e = decode_record(**raw);
+    if (!e) return e.take_error();
+    out.push_back(std::move(*e));
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "stream read failed");
+  return out;
+}
+
+Result<std::vector<Event>> Ledger::events_after(Seq after, std::size_t limit) const {
+  std::vector<Event> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::log)));
+  for (it->Seek(keys::seq(after.next())); it->Valid() && out.size() < limit; it->Next()) {
+    auto e = decode_record(it->value().ToStringView());
+    if (!e) return e.take_error();
+    out.push_back(std::move(*e));
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "log read failed");
+  return out;
+}
+
+Result<std::vector<std::string>> Ledger::list(keys::Index index, std::string_view value,
+                                              std::string_view cursor, std::size_t limit) const {
+  std::vector<std::string> out;
+  const std::string prefix = keys::index_prefix(index, value);
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::projections)));
+  it->Seek(prefix + std::string(cursor));
+  if (!cursor.empty() && it->Valid() && it->key().ToStringView() == prefix + std::string(cursor))
+    it->Next();
+  for (; it->Valid() && out.size() < limit; it->Next()) {
+    if (!it->key().starts_with(prefix)) break;
+    out.emplace_back(it->key().ToStringView().substr(prefix.size()));
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "index read failed");
+  return out;
+}
+
+Result<std::vector<DeadlineEntry>> Ledger::deadlines(std::optional<Timestamp> before,
+                                                     std::optional<keys::DeadlineKind> kind,
+                                                     std::size_t limit) const {
+  std::vector<DeadlineEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::projections)));
+  for (it->Seek(keys::kDeadlinePrefix); it->Valid() && out.size() < limit; it->Next()) {
+    auto d = keys::parse_deadline(it->key().ToStringView());
+    if (!d) break;  // past the deadline keys
+    if (before && d->due >= *before) break;
+    if (kind && d->kind != *kind) continue;
+    out.push_back({d->due, d->kind, std::string(d->filing_id)});
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "deadline read failed");
+  return out;
+}
+
+Result<std::optional<RegistryRecord>> Ledger::record(std::string_view number) const {
+  auto raw = store_->get(Cf::projections, keys::record(number));
+  if (!raw) return raw.take_error();
+  if (!*raw) return std::optional<RegistryRecord>{};
+  auto r = decode_registry_record(**raw);
+  if (!r) return r.take_error();
+  return std::optional<RegistryRecord>(std::move(*r));
+}
+
+Result<std::optional<std::string>> Ledger::record_for_domain(std::string_view domain) const {
+  return store_->get(Cf::projections, keys::domain(domain));
+}
+
+Result<std::vector<RegistryRecord>> Ledger::records_of_subject(
+    std::string_view subject_number) const {
+  std::vector<RegistryRecord> out;
+  auto subject = record(subject_number);
+  if (!subject) return subject.take_error();
+  if (!*subject || (*subject)->website) return out;
+  for (const auto& w : (*subject)->websites) {
+    auto site = record(w);
+    if (!site) return site.take_error();
+    if (*site) out.push_back(std::move(**site));
+  }
+  out.insert(out.begin(), std::move(**subject));
+  return out;
+}
+
+LedgerHead Ledger::head() const {
+  std::lock_guard lock(head_mu_);
+  return published_head_;
+}
+
+}  // namespace filingd

@@ -1,0 +1,137 @@
+// The ledger: the durable, ordered, hash-chained log of filing events and the projections
+// derived from it, on RocksDB.
+//
+// Append: a command is validated (fields) in the caller's thread, then handed to the single
+// writer thread. The writer drains every queued command into one batch: for each it checks
+// idempotency, the expected version and the state machine, pins ledger-computed fields (SMS
+// deadline, attempt count), assigns seq and version, chains the hash and stages the projection
+// updates, each in a savepoint so that a refused command leaves no trace. The whole batch is
+// then written as ONE RocksDB WriteBatch with sync=true (group commit: one fsync for all), and
+// every caller is answered. An append is acknowledged only after that fsync.
+//
+// Lifecycle: open() recovers the head (seq, hash) from the meta column family and starts the
+// writer; the destructor drains queued appends and stops it. Concurrency: append() and the read
+// functions are thread-safe; reads go straight to RocksDB and never wait for the writer, and as
+// each batch is one atomic write they never see an event without its projections.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/sms_policy.hpp"
+#include "events/event.hpp"
+#include "events/result.hpp"
+#include "events/time.hpp"
+#include "ledger/store.hpp"
+#include "projections/keys.hpp"
+#include "projections/registry.hpp"
+#include "projections/status.hpp"
+
+namespace filingd {
+
+struct AppendCommand {
+  std::string filing_id;
+  Payload data;
+  std::optional<Version> expected_version;
+  std::string event_id;  // empty: the ledger generates a UUID
+  std::string actor;
+  std::optional<Timestamp> occurred_at;  // empty: now
+  bool must_create = false;  // POST /v1/filings: an existing filing_id is a conflict
+};
+
+struct AppendResult {
+  std::string filing_id;
+  std::string event_id;
+  Seq seq;
+  Version version;
+  FilingState state = FilingState::none;
+  std::optional<Timestamp> sms_deadline;
+  bool duplicate = false;  // an idempotent retry: nothing was written
+};
+
+struct LedgerHead {
+  Seq seq;
+  Hash hash{};
+};
+
+struct DeadlineEntry {
+  Timestamp due;
+  keys::DeadlineKind kind;
+  std::string filing_id;
+};
+
+// Business time may lie in the past, but not further than this in the future.
+inline constexpr std::int64_t kMaxFutureSkewMicros = 5 * 60 * kMicrosPerSecond;
+
+class Ledger {
+ public:
+  struct Options {
+    std::string data_dir;
+    const Clock* clock = nullptr;  // null: the system clock
+    SmsPolicies sms_policies;
+    std::size_t max_batch = 4096;  // commands per group commit
+  };
+
+  static Result<std::unique_ptr<Ledger>> open(Options options);
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Validates, appends durably and returns the result. Errors: invalid/malformed (bad field),
+  // not_found (unknown filing), conflict (version, duplicate filing_id or event_id reused with
+  // other content, subject has an open filing), transition_not_allowed, io. On any error nothing
+  // is written.
+  Result<AppendResult> append(AppendCommand command);
+
+  // ---- reads (never block on the writer) ----
+  Result<std::optional<FilingStatus>> status(std::string_view filing_id) const;
+  // The filing's events from version `from` (1-based), at most `limit`.
+  Result<std::vector<Event>> stream(std::string_view filing_id, Version from = Version(1),
+                                    std::size_t limit = SIZE_MAX) const;
+  Result<std::vector<Event>> events_after(Seq after, std::size_t limit) const;
+  // Filing ids in an index (state, province or type) after `cursor`, at most `limit`.
+  Result<std::vector<std::string>> list(keys::Index index, std::string_view value,
+                                        std::string_view cursor, std::size_t limit) const;
+  Result<std::vector<DeadlineEntry>> deadlines(std::optional<Timestamp> before,
+                                               std::optional<keys::DeadlineKind> kind,
+                                               std::size_t limit) const;
+  Result<std::optional<RegistryRecord>> record(std::string_view number) const;
+  Result<std::optional<std::string>> record_for_domain(std::string_view domain) const;
+  // The subject record and its website records.
+  Result<std::vector<RegistryRecord>> records_of_subject(std::string_view subject_number) const;
+  LedgerHead head() const;
+
+  Store& store() { return *store_; }
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  struct Pending;
+  Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
+  void writer_loop();
+  void commit(std::vector<Pending*>& batch);
+  Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
+
+  Options options_;
+  SystemClock system_clock_;
+  const Clock* clock_;
+  std::unique_ptr<Store> store_;
+
+  LedgerHead head_;  // writer thread only
+  mutable std::mutex head_mu_;
+  LedgerHead published_head_;  // guarded by head_mu_
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;  // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  std::thread writer_;
+};
+
+}  // namespace filingd

@@ -1,0 +1,147 @@
+#include "ledger/store.hpp"
+
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+
+#include <vector>
+
+namespace filingd {
+
+std::string_view cf_name(Cf cf) {
+  static constexpr std::array<std::string_view, kCfCount> kNames = {
+      "log", "streams", "idempotency", "projections", "meta"};
+  return kNames[static_cast<std::size_t>(cf)];
+}
+
+Error from_rocksdb(const rocksdb::Status& s, std::string_view what) {
+  return make_error(ErrorCode::io, std::string(what) + ": " + s.ToString());
+}
+
+namespace {
+
+rocksdb::ColumnFamilyOptions cf_options(Cf cf) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions table;
+  // Point lookups dominate everywhere but the log, which is read by range.
+  if (cf != Cf::log) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.compression = rocksdb::kLZ4Compression;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const Options& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.IncreaseParallelism(2);
+  // Crash safety: the WAL is the commit point (WriteOptions::sync), replayed to the last
+  // consistent record after a crash.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    const auto cf = static_cast<Cf>(i);
+    descriptors.emplace_back(std::string(cf_name(cf)), cf_options(cf));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return from_rocksdb(s, "cannot open ledger at " + options.path);
+
+  std::unique_ptr<Store> store(new Store());
+  store->db_.reset(raw);
+  // handles[0] is the default column family, which filingd does not use.
+  store->db_->DestroyColumnFamilyHandle(handles[0]);
+  for (std::size_t i = 0; i < kCfCount; ++i) store->handles_[i] = handles[i + 1];
+  return store;
+}
+
+Store::~Store() {
+  if (!db_) return;
+  for (auto* h : handles_) {
+    if (h) db_->DestroyColumnFamilyHandle(h);
+  }
+  db_->Close().PermitUncheckedError();
+}
+
+Result<std::optional<std::string>> Store::get(Cf which, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(which), key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return from_rocksdb(s, "read failed");
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::recreate(Cf which) {
+  const auto i = static_cast<std::size_t>(which);
+  rocksdb::Status s = db_->DropColumnFamily(handles_[i]);
+  if (!s.ok()) return from_rocksdb(s, "cannot drop column family");
+  db_->DestroyColumnFamilyHandle(handles_[i]);
+  handles_[i] = nullptr;
+  s = db_->CreateColumnFamily(cf_options(which), std::string(cf_name(which)), &handles_[i]);
+  if (!s.ok()) return from_rocksdb(s, "cannot create column family");
+  return {};
+}
+
+// ---- Staging ------------------------------------------------------------------------------
+
+std::string Staging::tag(Cf cf, std::string_view key) {
+  std::string k;
+  k.reserve(key.size() + 1);
+  k.push_back(static_cast<char>(cf));
+  k.append(key);
+  return k;
+}
+
+Result<std::optional<std::string>> Staging::get(Cf cf, std::string_view key) const {
+  const std::string k = tag(cf, key);
+  for (const Staging* s = this; s != nullptr; s = s->parent_) {
+    auto it = s->staged_.find(k);
+    if (it != s->staged_.end()) return it->second;
+  }
+  return store_.get(cf, key);
+}
+
+void Staging::put(Cf cf, std::string_view key, std::string value) {
+  staged_[tag(cf, key)] = std::move(value);
+}
+
+void Staging::del(Cf cf, std::string_view key) { staged_[tag(cf, key)] = std::nullopt; }
+
+void Staging::merge_into_parent() {
+  for (auto& [k, v] : staged_) parent_->staged_[k] = std::move(v);
+  staged_.clear();
+}
+
+void Staging::write_to(rocksdb::WriteBatch& batch) const {
+  for (const auto& [k, v] : staged_) {
+    auto* h = store_.cf(static_cast<Cf>(k[0]));
+    const rocksdb::Slice key(k.data() + 1, k.size() - 1);
+    rocksdb::Status s = v ? batch.Put(h, key, *v) : batch.Delete(h, key);
+    s.PermitUncheckedError();  // WriteBatch::Put only fails on size overflow (> 4 GiB)
+  }
+}
+
+std::optional<std::string> Staging::ProjectionView::get(std::string_view key) {
+  auto r = s_.get(Cf::projections, key);
+  if (!r) {
+    if (!error_) error_ = r.error();
+    return std::nullopt;
+  }
+  return std::move(*r);
+}
+
+void Staging::ProjectionView::put(std::string_view key, std::string value) {
+  s_.put(Cf::projections, key, std::move(value));
+}
+
+void Staging::ProjectionView::del(std::string_view key) { s_.del(Cf::projections, key); }
+
+}  // namespace filingd

@@ -1,0 +1,99 @@
+// RocksDB underneath the ledger: the database with its column families, and Staging, the
+// read-your-writes overlay in which the writer builds one group-commit batch.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/result.hpp"
+#include "projections/projector.hpp"
+
+namespace filingd {
+
+enum class Cf : std::uint8_t { log, streams, idempotency, projections, meta };
+inline constexpr std::size_t kCfCount = 5;
+std::string_view cf_name(Cf cf);
+
+Error from_rocksdb(const rocksdb::Status& s, std::string_view what);
+
+// Owns the DB and its column-family handles. Thread-safe for reads and writes (RocksDB is).
+class Store {
+ public:
+  struct Options {
+    std::string path;
+    bool read_only = false;
+    bool create_if_missing = true;
+  };
+  static Result<std::unique_ptr<Store>> open(const Options& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  rocksdb::DB* db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf which) const {
+    return handles_[static_cast<std::size_t>(which)];
+  }
+
+  // nullopt when absent; an Error on I/O failure.
+  Result<std::optional<std::string>> get(Cf which, std::string_view key) const;
+
+  // Drops and re-creates a column family (used by rebuild on `projections`).
+  Status recreate(Cf which);
+
+ private:
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
+};
+
+// Staged writes over a Store. Reads see staged writes first, then the parent Staging (if any),
+// then the database; nothing reaches the database until the owner writes the batch built by
+// write_to(). A child Staging is a savepoint: merge_into_parent() keeps its writes, dropping
+// it discards them. Not thread-safe: owned by one writer.
+class Staging {
+ public:
+  explicit Staging(const Store& store) : store_(store) {}
+  explicit Staging(Staging& parent) : store_(parent.store_), parent_(&parent) {}
+
+  // Read errors are returned as an Error; callers on the write path treat them as fatal for
+  // the command.
+  Result<std::optional<std::string>> get(Cf cf, std::string_view key) const;
+  void put(Cf cf, std::string_view key, std::string value);
+  void del(Cf cf, std::string_view key);
+
+  void merge_into_parent();
+  void write_to(rocksdb::WriteBatch& batch) const;
+  bool empty() const { return staged_.empty(); }
+  void clear() { staged_.clear(); }
+
+  // Adapts the projections column family of this staging to the projector's interface. A read
+  // error is remembered and reported by error(); reads then look like "absent".
+  class ProjectionView final : public ProjectionTxn {
+   public:
+    explicit ProjectionView(Staging& s) : s_(s) {}
+    std::optional<std::string> get(std::string_view key) override;
+    void put(std::string_view key, std::string value) override;
+    void del(std::string_view key) override;
+    const std::optional<Error>& error() const { return error_; }
+
+   private:
+    Staging& s_;
+    std::optional<Error> error_;
+  };
+
+ private:
+  static std::string tag(Cf cf, std::string_view key);
+  const Store& store_;
+  Staging* parent_ = nullptr;
+  // cf byte + key -> value, or nullopt for a delete.
+  std::unordered_map<std::string, std::optional<std::string>> staged_;
+};
+
+}  // namespace filingd

@@ -1,0 +1,100 @@
+#include "projections/keys.hpp"
+
+namespace filingd::keys {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+std::uint64_t get_u64(std::string_view in) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::uint32_t get_u32(std::string_view in) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::string seq(Seq s) {
+  std::string k;
+  put_u64(k, s.value);
+  return k;
+}
+
+Seq seq_of(std::string_view key) { return Seq(get_u64(key)); }
+
+std::string stream_prefix(std::string_view filing_id) {
+  std::string k(filing_id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string stream(std::string_view filing_id, Version v) {
+  std::string k = stream_prefix(filing_id);
+  put_u32(k, v.value);
+  return k;
+}
+
+namespace {
+std::string tagged(char tag, std::string_view rest) {
+  std::string k;
+  k.reserve(rest.size() + 1);
+  k.push_back(tag);
+  k.append(rest);
+  return k;
+}
+}  // namespace
+
+std::string status(std::string_view filing_id) { return tagged('S', filing_id); }
+
+std::string index_prefix(Index which, std::string_view value) {
+  std::string k = "I";
+  k.push_back(static_cast<char>(which));
+  k.append(value);
+  k.push_back('\0');
+  return k;
+}
+
+std::string index(Index which, std::string_view value, std::string_view filing_id) {
+  return index_prefix(which, value).append(filing_id);
+}
+
+std::string open_filing(std::string_view subject_key) { return tagged('O', subject_key); }
+std::string subject_number(std::string_view subject_key) { return tagged('N', subject_key); }
+std::string record(std::string_view record_number) { return tagged('R', record_number); }
+std::string domain(std::string_view domain) { return tagged('D', domain); }
+
+std::string_view to_string(DeadlineKind k) { return k == DeadlineKind::sms ? "sms" : "abandon"; }
+
+std::optional<DeadlineKind> parse_deadline_kind(std::string_view s) {
+  if (s == "sms") return DeadlineKind::sms;
+  if (s == "abandon") return DeadlineKind::abandon;
+  return std::nullopt;
+}
+
+std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id) {
+  std::string k = "T";
+  // Offset so that times before 1970 still sort correctly as unsigned.
+  put_u64(k, static_cast<std::uint64_t>(due.micros) ^ (1ULL << 63));
+  k.push_back(static_cast<char>(kind));
+  k.append(filing_id);
+  return k;
+}
+
+std::optional<DeadlineKey> parse_deadline(std::string_view key) {
+  if (key.size() < 11 || key[0] != 'T') return std::nullopt;
+  DeadlineKey d;
+  d.due = Timestamp{static_cast<std::int64_t>(get_u64(key.substr(1)) ^ (1ULL << 63))};
+  d.kind = static_cast<DeadlineKind>(key[9]);
+  d.filing_id = key.substr(10);
+  return d;
+}
+
+}  // namespace filingd::keys

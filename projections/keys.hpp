@@ -1,0 +1,64 @@
+// Key layout of the ledger's column families. Numbers are big-endian so RocksDB's bytewise
+// order is numeric order; variable parts come last or are NUL-terminated, so prefixes scan.
+//
+//   log          seq                                  -> stored event record
+//   streams      filing_id \0 version                 -> seq
+//   idempotency  event_id                             -> seq, version, state, fingerprint
+//   meta         "head"                               -> seq, hash
+//   projections  S filing_id                          -> status
+//                I s|p|t value \0 filing_id           -> ""   (list by state/province/type)
+//                O subject_key                        -> open filing_id
+//                N subject_key                        -> subject record number
+//                R record_number                      -> registry record
+//                D domain                             -> active website record number
+//                T due kind filing_id                 -> ""   (pending deadlines)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace filingd::keys {
+
+void put_u64(std::string& out, std::uint64_t v);
+void put_u32(std::string& out, std::uint32_t v);
+std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
+std::uint32_t get_u32(std::string_view in);  // in.size() >= 4
+
+std::string seq(Seq s);
+Seq seq_of(std::string_view key);
+std::string stream(std::string_view filing_id, Version v);
+std::string stream_prefix(std::string_view filing_id);
+
+inline constexpr std::string_view kHead = "head";
+
+std::string status(std::string_view filing_id);
+inline constexpr std::string_view kStatusPrefix = "S";
+
+enum class Index : char { state = 's', province = 'p', type = 't' };
+std::string index(Index which, std::string_view value, std::string_view filing_id);
+std::string index_prefix(Index which, std::string_view value);
+
+std::string open_filing(std::string_view subject_key);
+std::string subject_number(std::string_view subject_key);
+std::string record(std::string_view record_number);
+std::string domain(std::string_view domain);
+
+enum class DeadlineKind : char { sms = 's', abandon = 'a' };
+std::string_view to_string(DeadlineKind k);
+std::optional<DeadlineKind> parse_deadline_kind(std::string_view s);
+
+inline constexpr std::string_view kDeadlinePrefix = "T";
+std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id);
+struct DeadlineKey {
+  Timestamp due;
+  DeadlineKind kind;
+  std::string_view filing_id;
+};
+std::optional<DeadlineKey> parse_deadline(std::string_view key);
+
+}  // namespace filingd::keys

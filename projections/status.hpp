@@ -1,0 +1,62 @@
+// The status projection: the current state of one filing, folded from its events
+// (state_machine.hpp does the folding). Stored in the projections column family under
+// keys::status(filing_id) with a cereal encoding; served as JSON (SPEC §3.4).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "events/event.hpp"
+#include "events/result.hpp"
+
+namespace filingd {
+
+struct FilingStatus {
+  std::string filing_id;
+  FilingType filing_type = FilingType::first_filing;
+  FilingState state = FilingState::none;
+  ReturnCause return_cause = ReturnCause::none;
+  std::string return_reason_code;
+  std::string return_reason;
+  ReviewFlag initial_review = ReviewFlag::pending;
+  ReviewFlag photo = ReviewFlag::pending;
+  std::uint32_t attempt = 0;       // 1 on first submission, +1 per resubmission
+  std::uint32_t sms_failures = 0;  // failed SMS attempts in the current verification
+  Version version;
+  Seq last_seq;
+  std::string province;
+  std::string provider;
+  Subject subject;
+  std::vector<Website> websites;   // record_number filled in once issued
+  std::string existing_record_number;
+  std::string subject_record_number;
+  std::optional<Timestamp> sms_deadline;
+  std::string sms_policy_id;
+  std::optional<Timestamp> abandon_at;  // when a returned filing is abandoned
+  Timestamp submitted_at;
+  Timestamp returned_at;
+  Timestamp updated_at;
+
+  bool exists() const { return state != FilingState::none; }
+};
+
+// A filing that has not been resubmitted this long after being returned is abandoned.
+inline constexpr std::int64_t kAbandonAfterMicros = 45 * kMicrosPerDay;
+
+// The subject's identity (certificate type + number), the key of "one open filing per subject".
+std::string subject_key(const Subject& s);
+
+std::string encode_status(const FilingStatus& s);
+Result<FilingStatus> decode_status(std::string_view bytes);
+
+// JSON per SPEC §3.4. With `mask_personal`, ID numbers and phone numbers keep only their last
+// four characters (the reader role).
+boost::json::object status_to_json(const FilingStatus& s, bool mask_personal);
+
+// "110101199003074514" -> "**************4514"
+std::string mask_tail(std::string_view s);
+
+}  // namespace filingd

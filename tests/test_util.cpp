@@ -1,0 +1,65 @@
+#include "tests/test_util.hpp"
+
+#include <random>
+
+namespace filingd::test {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() /
+          ("filingd-test-" + std::to_string(rd()) + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string resident_id(int n) {
+  // 110101 + birth date 19900101 + 3-digit sequence from n, then the GB 11643 check digit.
+  std::string id = "11010119900101";
+  char seq[4];
+  std::snprintf(seq, sizeof seq, "%03d", n % 1000);
+  id += seq;
+  static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) sum += (id[static_cast<std::size_t>(i)] - '0') * kWeights[i];
+  id += "10X98765432"[sum % 11];
+  return id;
+}
+
+FilingSubmitted sample_submission(int n, FilingType type) {
+  FilingSubmitted f;
+  f.filing_type = type;
+  f.province = "京";
+  f.provider = "jdcloud";
+  // Subjects are told apart by certificate number; enterprise codes have no check digit.
+  f.subject = Subject{"enterprise", "测试公司" + std::to_string(n), "uscc",
+                      "91110000" + std::to_string(1000000000 + n), "北京市海淀区中关村大街1号"};
+  Website w;
+  w.name = "网站" + std::to_string(n);
+  w.domains = {"site" + std::to_string(n) + ".cn", "www.site" + std::to_string(n) + ".cn"};
+  w.responsible = Person{"张三", "resident_id", resident_id(n), "13800138000", "zs@example.cn"};
+  f.websites.push_back(std::move(w));
+  return f;
+}
+
+AppendCommand submit(std::string filing_id, int n, FilingType type) {
+  AppendCommand c;
+  c.filing_id = std::move(filing_id);
+  c.data = sample_submission(n, type);
+  c.actor = "desk-1";
+  return c;
+}
+
+AppendCommand action(std::string filing_id, Payload data, std::optional<Version> expected) {
+  AppendCommand c;
+  c.filing_id = std::move(filing_id);
+  c.data = std::move(data);
+  c.expected_version = expected;
+  c.actor = "rev-1";
+  return c;
+}
+
+}  // namespace filingd::test
