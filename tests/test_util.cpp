@@ -19,7 +19,7 @@ TempDir::~TempDir() {
 std::string resident_id(int n) {
   // 110101 + birth date 19900101 + 3-digit sequence from n, then the GB 11643 check digit.
   std::string id = "11010119900101";
-  char seq[4];
+  char seq[8];
   std::snprintf(seq, sizeof seq, "%03d", n % 1000);
   id += seq;
   static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
