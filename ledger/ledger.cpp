@@ -18,7 +18,7 @@ namespace filingd {
 struct Ledger::Pending {
   AppendCommand cmd;
   Hash fingerprint{};
-  std::promise<Result<AppendResult>> done;
+  AppendCallback done;
 };
 
 namespace {
@@ -156,29 +156,40 @@ Ledger::~Ledger() {
 }
 
 Result<AppendResult> Ledger::append(AppendCommand command) {
-  if (auto ok = validate_command(command); !ok) return ok.take_error();
-  Pending p;
-  p.fingerprint = fingerprint(command);
-  p.cmd = std::move(command);
-  auto result = p.done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return make_error(ErrorCode::io, "the ledger is shutting down");
-    queue_.push_back(&p);
-  }
-  cv_.notify_one();
+  std::promise<Result<AppendResult>> promise;
+  auto result = promise.get_future();
+  append_async(std::move(command),
+               [&promise](Result<AppendResult> r) { promise.set_value(std::move(r)); });
   return result.get();
 }
 
+void Ledger::append_async(AppendCommand command, AppendCallback done) {
+  if (auto ok = validate_command(command); !ok) return done(ok.take_error());
+  auto p = std::make_unique<Pending>();
+  p->fingerprint = fingerprint(command);
+  p->cmd = std::move(command);
+  p->done = std::move(done);
+  {
+    std::unique_lock lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(p));
+      lock.unlock();
+      cv_.notify_one();
+      return;
+    }
+  }
+  p->done(make_error(ErrorCode::io, "the ledger is shutting down"));
+}
+
 void Ledger::writer_loop() {
-  std::vector<Pending*> batch;
+  std::vector<std::unique_ptr<Pending>> batch;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued was committed
       while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(queue_.front());
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
@@ -187,13 +198,13 @@ void Ledger::writer_loop() {
   }
 }
 
-void Ledger::commit(std::vector<Pending*>& batch) {
+void Ledger::commit(std::vector<std::unique_ptr<Pending>>& batch) {
   Staging staging(*store_);
   LedgerHead head = head_;
   const Timestamp now = clock_->now();
   std::vector<Result<AppendResult>> results;
   results.reserve(batch.size());
-  for (Pending* p : batch) {
+  for (const auto& p : batch) {
     Staging savepoint(staging);
     auto r = decide(savepoint, *p, now, head);
     if (r) savepoint.merge_into_parent();
@@ -218,7 +229,7 @@ void Ledger::commit(std::vector<Pending*>& batch) {
       }
     }
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done(std::move(results[i]));
 }
 
 Result<AppendResult> Ledger::decide(Staging& txn, const Pending& p, Timestamp now,
@@ -348,20 +359,49 @@ Result<std::vector<Event>> Ledger::events_after(Seq after, std::size_t limit) co
   return out;
 }
 
-Result<std::vector<std::string>> Ledger::list(keys::Index index, std::string_view value,
-                                              std::string_view cursor, std::size_t limit) const {
-  std::vector<std::string> out;
-  const std::string prefix = keys::index_prefix(index, value);
+namespace {
+
+// Visits the keys of the projections column family under `prefix`, starting after
+// prefix+cursor, until `visit` returns false.
+template <class Visit>
+Status scan_prefix(const Store& store, const std::string& prefix, std::string_view cursor,
+                   Visit visit) {
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::projections)));
-  it->Seek(prefix + std::string(cursor));
-  if (!cursor.empty() && it->Valid() && it->key().ToStringView() == prefix + std::string(cursor))
-    it->Next();
-  for (; it->Valid() && out.size() < limit; it->Next()) {
-    if (!it->key().starts_with(prefix)) break;
-    out.emplace_back(it->key().ToStringView().substr(prefix.size()));
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::projections)));
+  const std::string start = prefix + std::string(cursor);
+  it->Seek(start);
+  if (!cursor.empty() && it->Valid() && it->key().ToStringView() == start) it->Next();
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!visit(it->key().ToStringView().substr(prefix.size()), it->value().ToStringView())) break;
   }
-  if (!it->status().ok()) return from_rocksdb(it->status(), "index read failed");
+  if (!it->status().ok()) return from_rocksdb(it->status(), "projection read failed");
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> Ledger::list(
+    std::optional<std::pair<keys::Index, std::string>> index, std::string_view cursor,
+    std::size_t limit) const {
+  std::vector<std::string> out;
+  const std::string prefix = index ? keys::index_prefix(index->first, index->second)
+                                   : std::string(keys::kStatusPrefix);
+  auto ok = scan_prefix(*store_, prefix, cursor, [&](std::string_view id, std::string_view) {
+    out.emplace_back(id);
+    return out.size() < limit;
+  });
+  if (!ok) return ok.take_error();
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::uint64_t>>> Ledger::counts() const {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  auto ok = scan_prefix(*store_, std::string(keys::kCountPrefix), "",
+                        [&](std::string_view name, std::string_view value) {
+                          out.emplace_back(name, value.size() == 8 ? keys::get_u64(value) : 0);
+                          return true;
+                        });
+  if (!ok) return ok.take_error();
   return out;
 }
 

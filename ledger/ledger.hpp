@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,15 +91,24 @@ class Ledger {
   // is written.
   Result<AppendResult> append(AppendCommand command);
 
+  // The same, without blocking: `done` runs on the writer thread once the append is durable
+  // (or refused), so it must be quick (post the result elsewhere). Field validation errors are
+  // reported through `done` too, from the caller's thread.
+  using AppendCallback = std::function<void(Result<AppendResult>)>;
+  void append_async(AppendCommand command, AppendCallback done);
+
   // ---- reads (never block on the writer) ----
   Result<std::optional<FilingStatus>> status(std::string_view filing_id) const;
   // The filing's events from version `from` (1-based), at most `limit`.
   Result<std::vector<Event>> stream(std::string_view filing_id, Version from = Version(1),
                                     std::size_t limit = SIZE_MAX) const;
   Result<std::vector<Event>> events_after(Seq after, std::size_t limit) const;
-  // Filing ids in an index (state, province or type) after `cursor`, at most `limit`.
-  Result<std::vector<std::string>> list(keys::Index index, std::string_view value,
+  // Filing ids in an index (state, province or type) after `cursor`, at most `limit`; with no
+  // index, all filings.
+  Result<std::vector<std::string>> list(std::optional<std::pair<keys::Index, std::string>> index,
                                         std::string_view cursor, std::size_t limit) const;
+  // The projection counters ("state:approved" -> n, "deadline:sms" -> n).
+  Result<std::vector<std::pair<std::string, std::uint64_t>>> counts() const;
   Result<std::vector<DeadlineEntry>> deadlines(std::optional<Timestamp> before,
                                                std::optional<keys::DeadlineKind> kind,
                                                std::size_t limit) const;
@@ -115,7 +125,8 @@ class Ledger {
   struct Pending;
   Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
   void writer_loop();
-  void commit(std::vector<Pending*>& batch);
+  void enqueue(std::unique_ptr<Pending> p);
+  void commit(std::vector<std::unique_ptr<Pending>>& batch);
   Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
 
   Options options_;
@@ -129,7 +140,7 @@ class Ledger {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending*> queue_;  // guarded by mu_
+  std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   std::thread writer_;
 };

@@ -66,6 +66,7 @@ std::string index(Index which, std::string_view value, std::string_view filing_i
   return index_prefix(which, value).append(filing_id);
 }
 
+std::string count(std::string_view name) { return tagged('C', name); }
 std::string open_filing(std::string_view subject_key) { return tagged('O', subject_key); }
 std::string subject_number(std::string_view subject_key) { return tagged('N', subject_key); }
 std::string record(std::string_view record_number) { return tagged('R', record_number); }

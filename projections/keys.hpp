@@ -12,6 +12,8 @@
 //                R record_number                      -> registry record
 //                D domain                             -> active website record number
 //                T due kind filing_id                 -> ""   (pending deadlines)
+//                C name                               -> u64  (filings per state, deadlines
+//                                                              per kind: "state:approved")
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,9 @@ inline constexpr std::string_view kStatusPrefix = "S";
 enum class Index : char { state = 's', province = 'p', type = 't' };
 std::string index(Index which, std::string_view value, std::string_view filing_id);
 std::string index_prefix(Index which, std::string_view value);
+
+std::string count(std::string_view name);
+inline constexpr std::string_view kCountPrefix = "C";
 
 std::string open_filing(std::string_view subject_key);
 std::string subject_number(std::string_view subject_key);

@@ -409,17 +409,47 @@ std::vector<std::string> index_keys(const FilingStatus& s) {
   return out;
 }
 
-// Deletes the keys only `before` had and puts the ones only `after` has, so an event that does
-// not change a filing's state touches no index.
+// Counters that /metrics reads without scanning: filings per state, deadlines per kind.
+std::vector<std::string> counted_as(const FilingStatus& s) {
+  std::vector<std::string> out;
+  if (!s.exists()) return out;
+  out.push_back("state:" + std::string(to_string(s.state)));
+  for (const auto& d : deadlines_of(s))
+    out.push_back("deadline:" + std::string(keys::to_string(d.kind)));
+  return out;
+}
+
+void bump(ProjectionTxn& txn, std::string_view name, std::int64_t delta) {
+  const std::string key = keys::count(name);
+  auto raw = txn.get(key);
+  const std::uint64_t now = (raw && raw->size() == 8 ? keys::get_u64(*raw) : 0) + delta;
+  if (now == 0) {
+    txn.del(key);
+    return;
+  }
+  std::string value;
+  keys::put_u64(value, now);
+  txn.put(key, std::move(value));
+}
+
+// Removes what is only in `old_items` (calling `gone`) and adds what is only in `new_items`
+// (calling `added`), so an event that changes nothing touches nothing.
+template <class Gone, class Added>
+void diff(const std::vector<std::string>& old_items, const std::vector<std::string>& new_items,
+          Gone gone, Added added) {
+  for (const auto& k : old_items) {
+    if (std::find(new_items.begin(), new_items.end(), k) == new_items.end()) gone(k);
+  }
+  for (const auto& k : new_items) {
+    if (std::find(old_items.begin(), old_items.end(), k) == old_items.end()) added(k);
+  }
+}
+
 void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
-  const auto old_keys = index_keys(before);
-  const auto new_keys = index_keys(after);
-  for (const auto& k : old_keys) {
-    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) txn.del(k);
-  }
-  for (const auto& k : new_keys) {
-    if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) txn.put(k, {});
-  }
+  diff(index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
+       [&](const std::string& k) { txn.put(k, {}); });
+  diff(counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
+       [&](const std::string& k) { bump(txn, k, +1); });
   const bool was_open = before.exists() && is_open(before.state);
   if (is_open(after.state) && !was_open) {
     txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);

@@ -438,10 +438,10 @@ TEST_F(LedgerTest, ListsAndDeadlines) {
   drive("F1", 1, FilingState::sms_pending);
   drive("F2", 2, FilingState::sms_pending);
   drive("F3", 3, FilingState::provider_review);
-  auto pending = ledger_->list(keys::Index::state, "sms_pending", "", 10);
+  auto pending = ledger_->list(std::pair{keys::Index::state, std::string("sms_pending")}, "", 10);
   ASSERT_TRUE(pending);
   EXPECT_EQ(*pending, (std::vector<std::string>{"F1", "F2"}));
-  auto page2 = ledger_->list(keys::Index::state, "sms_pending", "F1", 10);
+  auto page2 = ledger_->list(std::pair{keys::Index::state, std::string("sms_pending")}, "F1", 10);
   ASSERT_TRUE(page2);
   EXPECT_EQ(*page2, (std::vector<std::string>{"F2"}));
   auto deadlines = ledger_->deadlines(std::nullopt, keys::DeadlineKind::sms, 10);
@@ -453,6 +453,14 @@ TEST_F(LedgerTest, ListsAndDeadlines) {
   ASSERT_TRUE(deadlines);
   ASSERT_EQ(deadlines->size(), 1u);
   EXPECT_EQ((*deadlines)[0].filing_id, "F2");
+  auto all = ledger_->list(std::nullopt, "", 10);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(*all, (std::vector<std::string>{"F1", "F2", "F3"}));
+  auto counts = ledger_->counts();
+  ASSERT_TRUE(counts);
+  using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
+  EXPECT_EQ(*counts, (Counts{{"deadline:sms", 1}, {"state:bureau_review", 1},
+                             {"state:provider_review", 1}, {"state:sms_pending", 1}}));
 }
 
 }  // namespace

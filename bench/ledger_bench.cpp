@@ -1,0 +1,580 @@
+// Benchmarks of the ledger core (SPEC §2.1), reported in docs/PERFORMANCE.md.
+//
+//   BM_LedgerAppend/N       durable appends/s through Ledger::append with N concurrent appenders:
+//                           the ledger's own group commit (one writer thread, one WriteBatch and
+//                           one fsync per drained queue).
+//   BM_RocksDbWriteGroup/N  the alternative design: N threads each calling DB::Write(sync=true)
+//                           with a batch of the same shape and size as one ledger append, on the
+//                           same column families, so RocksDB's write-group commit shares the
+//                           fsyncs. No reads, no validation, no hashing: the raw ceiling.
+//   BM_Rebuild              rebuild_projections() over a 1,000,000-event ledger.
+//   BM_Digest               projections_digest() over the same ledger's projections.
+//
+// Every benchmark runs on its own directory under $FILINGD_BENCH_DIR (default /tmp). The
+// 1,000,000-event ledger is built once, through Ledger::append, and kept in
+// $FILINGD_BENCH_DIR/filingd-bench-1m for later runs (delete it to rebuild it).
+//
+// Threads are explicit: one benchmark iteration starts N std::threads that each do a fixed
+// number of appends, so opening and closing the ledger is outside the timed region.
+
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ledger/ledger.hpp"
+#include "ledger/store.hpp"
+#include "projections/keys.hpp"
+#include "projections/status.hpp"
+#include "replay/rebuild.hpp"
+
+namespace fs = std::filesystem;
+using namespace filingd;
+
+namespace {
+
+// ---- environment ------------------------------------------------------------------------
+
+fs::path bench_root() {
+  if (const char* d = std::getenv("FILINGD_BENCH_DIR"); d != nullptr && *d != '\0') return d;
+  return "/tmp";
+}
+
+class TempDir {
+ public:
+  explicit TempDir(std::string_view what) {
+    std::random_device rd;
+    path_ = bench_root() / ("filingd-bench-" + std::string(what) + "-" + std::to_string(rd()) +
+                            std::to_string(rd()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// The system clock, counting its calls. Ledger::commit() reads the clock exactly once per group
+// commit, so calls = group commits = WAL fsyncs of the ledger.
+class CountingClock final : public Clock {
+ public:
+  Timestamp now() const override {
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    return system_.now();
+  }
+  std::uint64_t calls() const { return calls_.load(); }
+
+ private:
+  SystemClock system_;
+  mutable std::atomic<std::uint64_t> calls_{0};
+};
+
+// Remembers the first failure of any thread; the benchmark then reports it and is skipped.
+class FirstError {
+ public:
+  void note(const Error& e, std::string_view where) {
+    if (count_.fetch_add(1) == 0) {
+      std::lock_guard lock(mu_);
+      message_ = std::string(where) + ": " + e.message + (e.field.empty() ? "" : " [" + e.field + "]");
+    }
+  }
+  bool any() const { return count_.load() != 0; }
+  std::string message() const {
+    std::lock_guard lock(mu_);
+    return message_ + " (" + std::to_string(count_.load()) + " failures)";
+  }
+
+ private:
+  std::atomic<std::uint64_t> count_{0};
+  mutable std::mutex mu_;
+  std::string message_;
+};
+
+// Runs body(t) on n threads that start together; returns when all are done.
+template <class F>
+void run_threads(int n, F&& body) {
+  std::latch go(n);
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      go.arrive_and_wait();
+      body(t);
+    });
+  }
+  for (auto& th : threads) th.join();
+}
+
+// "Cumulative WAL: 4096 writes, 512 syncs, 8.00 writes per sync, ..." from rocksdb.dbstats,
+// which RocksDB keeps without a Statistics object. `what` is "writes per sync" or
+// "writes per commit group".
+double db_stat(rocksdb::DB* db, std::string_view what) {
+  std::string text;
+  if (!db->GetProperty(rocksdb::DB::Properties::kDBStats, &text)) return 0;
+  const auto cumulative = text.find("Cumulative");
+  if (cumulative == std::string::npos) return 0;
+  const auto at = text.find(what, cumulative);
+  if (at == std::string::npos) return 0;
+  const auto comma = text.rfind(", ", at);
+  if (comma == std::string::npos) return 0;
+  return std::strtod(text.c_str() + comma + 2, nullptr);
+}
+
+// ---- the workload -------------------------------------------------------------------------
+
+// GB 11643 resident ID: region 110101, a birth date and sequence derived from n, check digit.
+std::string resident_id(std::uint64_t n) {
+  using namespace std::chrono;
+  const year_month_day birth{sys_days{year{1950} / January / 1} +
+                             days{static_cast<int>((n / 1000) % 14600)}};
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "110101%04d%02u%02u%03u", static_cast<int>(birth.year()),
+                static_cast<unsigned>(birth.month()), static_cast<unsigned>(birth.day()),
+                static_cast<unsigned>(n % 1000));
+  std::string id = buf;
+  static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (std::size_t i = 0; i < 17; ++i) sum += (id[i] - '0') * kWeights[i];
+  id += "10X98765432"[sum % 11];
+  return id;
+}
+
+std::string filing_id(std::uint64_t n) { return "F" + std::to_string(n); }
+std::string domain_of(std::uint64_t n) { return "s" + std::to_string(n) + ".bench-filing.cn"; }
+
+// A first_filing for subject n: distinct n, distinct subject certificate and domains.
+FilingSubmitted submission(std::uint64_t n) {
+  FilingSubmitted f;
+  f.filing_type = FilingType::first_filing;
+  f.province = "京";
+  f.provider = "jdcloud";
+  char uscc[32];
+  std::snprintf(uscc, sizeof uscc, "91110000%010llu", static_cast<unsigned long long>(n));
+  f.subject = Subject{"enterprise", "北京测试科技有限公司" + std::to_string(n), "uscc", uscc,
+                      "北京市海淀区中关村大街" + std::to_string(n % 1000) + "号"};
+  Website w;
+  w.name = "测试网站" + std::to_string(n);
+  w.domains = {domain_of(n), "www." + domain_of(n)};
+  w.responsible = Person{"张三", "resident_id", resident_id(n),
+                         "138" + std::to_string(10000000 + n % 90000000), "ops@example.cn"};
+  f.websites.push_back(std::move(w));
+  return f;
+}
+
+PhotoRejected photo_rejected() {
+  PhotoRejected p;
+  p.reviewer = "rev-1";
+  p.method = PhotoMethod::photo;
+  p.reason = "照片背景不是白色，请重新拍摄";
+  return p;
+}
+
+AppendCommand command(const std::string& fid, Payload data, std::optional<Version> expected) {
+  AppendCommand c;
+  c.filing_id = fid;
+  c.data = std::move(data);
+  c.expected_version = expected;
+  c.actor = "desk-1";
+  return c;
+}
+
+// Globally distinct subject numbers for the append benchmarks, so iterations that reuse a
+// ledger never collide on a subject or a domain.
+std::atomic<std::uint64_t> g_next_subject{1'000'000};
+
+// Append mix: each filing gets a submission and then kActionsPerFiling photo_rejected (which
+// keeps the filing in provider_review): 1 in 4 appends creates a filing.
+constexpr int kAppendsPerFiling = 4;
+// Appends per benchmark iteration, split evenly over the appenders.
+constexpr int kAppendsPerIteration = 4096;
+
+int appends_per_thread(int threads) {
+  const int per = kAppendsPerIteration / threads;
+  return std::max(kAppendsPerFiling, per / kAppendsPerFiling * kAppendsPerFiling);
+}
+
+void append_loop(Ledger& ledger, int appends, FirstError& err) {
+  std::string fid;
+  for (int i = 0; i < appends; ++i) {
+    AppendCommand c;
+    if (i % kAppendsPerFiling == 0) {
+      const std::uint64_t n = g_next_subject.fetch_add(1);
+      fid = filing_id(n);
+      c = command(fid, submission(n), std::nullopt);
+      c.must_create = true;
+    } else {
+      c = command(fid, photo_rejected(), std::nullopt);
+    }
+    auto r = ledger.append(std::move(c));
+    if (!r) err.note(r.error(), "append");
+  }
+}
+
+// ---- a. durable appends through the ledger ------------------------------------------------
+
+void BM_LedgerAppend(benchmark::State& state) {
+  const int appenders = static_cast<int>(state.range(0));
+  const int per_thread = appends_per_thread(appenders);
+  TempDir dir("append");
+  CountingClock clock;
+  FirstError err;
+  std::uint64_t appends = 0;
+  std::uint64_t commits = 0;
+  {
+    auto opened = Ledger::open({.data_dir = dir.str(), .clock = &clock});
+    if (!opened) {
+      state.SkipWithError(("open: " + opened.error().message).c_str());
+      return;
+    }
+    Ledger& ledger = **opened;
+    const std::uint64_t calls_before = clock.calls();
+    for (auto _ : state) {
+      run_threads(appenders, [&](int) { append_loop(ledger, per_thread, err); });
+      appends += static_cast<std::uint64_t>(appenders) * static_cast<std::uint64_t>(per_thread);
+    }
+    commits = clock.calls() - calls_before;
+  }  // the ledger drains and closes here, after the timed loop
+  if (err.any()) {
+    state.SkipWithError(err.message().c_str());
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(appends));
+  state.counters["appenders"] = appenders;
+  state.counters["fsyncs"] = static_cast<double>(commits);
+  // Mean appends per group commit, i.e. per WAL fsync.
+  state.counters["batch"] = commits ? static_cast<double>(appends) / static_cast<double>(commits) : 0;
+}
+
+// ---- b. the alternative: RocksDB's own write grouping ---------------------------------------
+
+// The bytes one ledger append writes, taken from a real ledger: the stored log records of a
+// submission and of a photo_rejected, and the status projection after each.
+struct AppendShape {
+  std::string log_submit, log_action;
+  std::string status_submit, status_action;
+  std::size_t submit_bytes = 0, action_bytes = 0;  // key + value bytes of one append's batch
+};
+
+const AppendShape& append_shape() {
+  static const AppendShape shape = [] {
+    AppendShape s;
+    TempDir dir("shape");
+    auto opened = Ledger::open({.data_dir = dir.str()});
+    if (!opened) return s;
+    Ledger& ledger = **opened;
+    const std::string fid = filing_id(42);
+    auto a = ledger.append(command(fid, submission(42), std::nullopt));
+    auto status1 = ledger.store().get(Cf::projections, keys::status(fid));
+    auto b = ledger.append(command(fid, photo_rejected(), std::nullopt));
+    auto status2 = ledger.store().get(Cf::projections, keys::status(fid));
+    auto log1 = ledger.store().get(Cf::log, keys::seq(Seq(1)));
+    auto log2 = ledger.store().get(Cf::log, keys::seq(Seq(2)));
+    if (!a || !b || !status1 || !status2 || !log1 || !log2 || !*status1 || !*status2 || !*log1 ||
+        !*log2)
+      return s;
+    s.log_submit = **log1;
+    s.log_action = **log2;
+    s.status_submit = **status1;
+    s.status_action = **status2;
+    return s;
+  }();
+  return shape;
+}
+
+std::atomic<std::uint64_t> g_raw_seq{0};
+
+// One append's batch, shaped like the ledger's: log record, stream index, idempotency entry,
+// status projection, head; a submission also adds its three list indexes and the open-filing
+// entry. Returns the batch's payload bytes.
+std::size_t raw_append_batch(const Store& store, const AppendShape& shape, bool submit,
+                             std::uint64_t n, std::uint32_t version, std::mt19937_64& rng,
+                             rocksdb::WriteBatch& wb) {
+  const std::string fid = filing_id(n);
+  const std::uint64_t seq = g_raw_seq.fetch_add(1) + 1;
+  char event_id[40];  // a UUID-shaped random id, as the ledger generates
+  std::snprintf(event_id, sizeof event_id, "%08llx-%04llx-4%03llx-a%03llx-%012llx",
+                static_cast<unsigned long long>(rng() & 0xffffffffULL),
+                static_cast<unsigned long long>(rng() & 0xffffULL),
+                static_cast<unsigned long long>(rng() & 0xfffULL),
+                static_cast<unsigned long long>(rng() & 0xfffULL),
+                static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
+  std::string idem(8 + 4 + 1 + 32, '\x5a');
+  std::string head(8 + 32, '\x33');
+  const std::string seq_key = keys::seq(Seq(seq));
+  std::size_t bytes = 0;
+  auto put = [&](Cf cf, const std::string& key, const std::string& value) {
+    wb.Put(store.cf(cf), key, value).PermitUncheckedError();
+    bytes += key.size() + value.size();
+  };
+  put(Cf::log, seq_key, submit ? shape.log_submit : shape.log_action);
+  put(Cf::streams, keys::stream(fid, Version(version)), seq_key);
+  put(Cf::idempotency, event_id, idem);
+  put(Cf::projections, keys::status(fid), submit ? shape.status_submit : shape.status_action);
+  if (submit) {
+    put(Cf::projections, keys::index(keys::Index::state, "provider_review", fid), "");
+    put(Cf::projections, keys::index(keys::Index::province, "京", fid), "");
+    put(Cf::projections, keys::index(keys::Index::type, "first_filing", fid), "");
+    put(Cf::projections, keys::open_filing("uscc:" + std::to_string(n)), fid);
+  }
+  put(Cf::meta, std::string(keys::kHead), head);
+  return bytes;
+}
+
+void BM_RocksDbWriteGroup(benchmark::State& state) {
+  const int writers = static_cast<int>(state.range(0));
+  const int per_thread = appends_per_thread(writers);
+  const AppendShape& shape = append_shape();
+  if (shape.log_submit.empty()) {
+    state.SkipWithError("could not sample the append shape from a ledger");
+    return;
+  }
+  TempDir dir("rawdb");
+  auto opened = Store::open({.path = dir.str()});
+  if (!opened) {
+    state.SkipWithError(("open: " + opened.error().message).c_str());
+    return;
+  }
+  Store& store = **opened;
+  FirstError err;
+  std::uint64_t appends = 0;
+  std::atomic<std::uint64_t> bytes{0};
+  for (auto _ : state) {
+    run_threads(writers, [&](int t) {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(t) * 7919 + g_raw_seq.load());
+      std::uint64_t n = 0;
+      std::uint32_t version = 0;
+      std::uint64_t mine = 0;
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      for (int i = 0; i < per_thread; ++i) {
+        const bool submit = i % kAppendsPerFiling == 0;
+        if (submit) {
+          n = g_next_subject.fetch_add(1);
+          version = 0;
+        }
+        rocksdb::WriteBatch wb;
+        mine += raw_append_batch(store, shape, submit, n, ++version, rng, wb);
+        rocksdb::Status s = store.db()->Write(wo, &wb);
+        if (!s.ok()) err.note(from_rocksdb(s, "write"), "write");
+      }
+      bytes.fetch_add(mine);
+    });
+    appends += static_cast<std::uint64_t>(writers) * static_cast<std::uint64_t>(per_thread);
+  }
+  if (err.any()) {
+    state.SkipWithError(err.message().c_str());
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(appends));
+  state.counters["writers"] = writers;
+  state.counters["batch_bytes"] = static_cast<double>(bytes.load()) / static_cast<double>(appends);
+  // Writers per WAL fsync and per write group, from RocksDB's own DB stats.
+  state.counters["batch"] = db_stat(store.db(), "writes per sync");
+  state.counters["per_group"] = db_stat(store.db(), "writes per commit group");
+}
+
+// ---- c. rebuild and digest over 1,000,000 events ---------------------------------------------
+
+constexpr std::uint64_t kRebuildEvents = 1'000'000;
+constexpr std::uint64_t kLifecycleEvents = 8;
+constexpr std::uint64_t kRebuildFilings = kRebuildEvents / kLifecycleEvents;
+static_assert(kRebuildFilings * kLifecycleEvents == kRebuildEvents);
+constexpr std::string_view kDatasetTag =
+    "filingd ledger_bench dataset v1: 125000 first_filings x 8 events, submitted .. approved";
+constexpr int kDatasetAppenders = 256;
+
+fs::path dataset_dir() { return bench_root() / "filingd-bench-1m"; }
+
+std::optional<std::uint64_t> head_seq(const Store& store) {
+  auto raw = store.get(Cf::meta, keys::kHead);
+  if (!raw || !*raw || (*raw)->size() != 8 + 32) return std::nullopt;
+  return keys::get_u64(**raw);
+}
+
+bool dataset_valid(const fs::path& dir) {
+  std::ifstream marker(dir / "BENCH_DATASET");
+  std::string line;
+  if (!std::getline(marker, line) || line != kDatasetTag) return false;
+  auto store = Store::open({.path = dir.string(), .read_only = true, .create_if_missing = false});
+  if (!store) return false;
+  auto head = head_seq(**store);
+  return head && *head == kRebuildEvents;
+}
+
+// One filing's whole path: submitted, photo rejected then approved, initial review approved
+// (-> ready_for_bureau), submitted to the bureau (-> sms_pending, deadline pinned), one failed
+// SMS attempt, SMS confirmed (-> bureau_review), bureau approved (-> approved, numbers issued).
+void lifecycle(Ledger& ledger, std::uint64_t n, FirstError& err) {
+  const std::string fid = filing_id(n);
+  const std::string subject_number = "京ICP备" + std::to_string(2'000'000'000 + n) + "号";
+  PhotoApproved photo_ok;
+  photo_ok.reviewer = "rev-2";
+  photo_ok.method = PhotoMethod::video;
+  InitialReviewApproved review_ok;
+  review_ok.reviewer = "rev-1";
+  BureauApproved approved;
+  approved.subject_record_number = subject_number;
+  approved.websites = {WebsiteNumber{domain_of(n), subject_number + "-1"}};
+  std::vector<Payload> steps = {submission(n), photo_rejected(),  photo_ok,       review_ok,
+                                SubmittedToBureau{}, SmsAttemptFailed{}, SmsConfirmed{}, approved};
+  static_assert(kLifecycleEvents == 8);
+  for (std::uint32_t v = 0; v < steps.size(); ++v) {
+    auto c = command(fid, std::move(steps[v]), Version(v));
+    c.must_create = v == 0;
+    auto r = ledger.append(std::move(c));
+    if (!r) {
+      err.note(r.error(), "dataset append of " + fid);
+      return;
+    }
+  }
+}
+
+Status build_dataset(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir);
+  const auto start = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "ledger_bench: building %llu events in %s (once; kept for later runs)\n",
+               static_cast<unsigned long long>(kRebuildEvents), dir.c_str());
+  {
+    auto opened = Ledger::open({.data_dir = dir.string()});
+    if (!opened) return opened.take_error();
+    Ledger& ledger = **opened;
+    FirstError err;
+    std::atomic<std::uint64_t> next{0};
+    run_threads(kDatasetAppenders, [&](int) {
+      for (;;) {
+        const std::uint64_t f = next.fetch_add(1);
+        if (f >= kRebuildFilings || err.any()) return;
+        lifecycle(ledger, f, err);
+        if ((f + 1) % (kRebuildFilings / 10) == 0)
+          std::fprintf(stderr, "ledger_bench:   %llu%%\n",
+                       static_cast<unsigned long long>((f + 1) * 100 / kRebuildFilings));
+      }
+    });
+    if (err.any()) return make_error(ErrorCode::internal, err.message());
+    if (ledger.head().seq.value != kRebuildEvents)
+      return make_error(ErrorCode::internal, "dataset head is " +
+                                                 std::to_string(ledger.head().seq.value));
+  }
+  std::ofstream(dir / "BENCH_DATASET") << kDatasetTag << "\n";
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "ledger_bench: dataset built in %.1f s (%.0f appends/s)\n", secs,
+               static_cast<double>(kRebuildEvents) / secs);
+  return {};
+}
+
+// The 1,000,000-event ledger, built on first use; an error message if that failed.
+const std::string& ensure_dataset() {
+  static const std::string error = [] {
+    const fs::path dir = dataset_dir();
+    if (dataset_valid(dir)) return std::string();
+    auto ok = build_dataset(dir);
+    return ok ? std::string() : "building the dataset: " + ok.error().message;
+  }();
+  return error;
+}
+
+std::uint64_t count_keys(const Store& store, Cf cf) {
+  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(cf)));
+  std::uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+void BM_Rebuild(benchmark::State& state) {
+  if (const auto& error = ensure_dataset(); !error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  auto opened = Store::open({.path = dataset_dir().string(), .create_if_missing = false});
+  if (!opened) {
+    state.SkipWithError(("open: " + opened.error().message).c_str());
+    return;
+  }
+  Store& store = **opened;
+  auto before = projections_digest(store);
+  std::uint64_t events = 0;
+  for (auto _ : state) {
+    auto r = rebuild_projections(store);
+    if (!r) {
+      state.SkipWithError(("rebuild: " + r.error().message).c_str());
+      return;
+    }
+    events += r->events;
+  }
+  auto after = projections_digest(store);
+  if (!before || !after || *before != *after) {
+    state.SkipWithError("the rebuilt projections differ from the ledger's (digest mismatch)");
+    return;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(events));
+  state.counters["events"] = static_cast<double>(kRebuildEvents);
+}
+
+void BM_Digest(benchmark::State& state) {
+  if (const auto& error = ensure_dataset(); !error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  auto opened = Store::open({.path = dataset_dir().string(), .read_only = true,
+                             .create_if_missing = false});
+  if (!opened) {
+    state.SkipWithError(("open: " + opened.error().message).c_str());
+    return;
+  }
+  const Store& store = **opened;
+  std::uint64_t runs = 0;
+  for (auto _ : state) {
+    auto d = projections_digest(store);
+    if (!d) {
+      state.SkipWithError(("digest: " + d.error().message).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(*d);
+    ++runs;
+  }
+  const std::uint64_t keys = count_keys(store, Cf::projections);
+  // items = ledger events covered by the digest; keys_per_s = projection entries hashed.
+  state.SetItemsProcessed(static_cast<std::int64_t>(runs * kRebuildEvents));
+  state.counters["projection_keys"] = static_cast<double>(keys);
+  state.counters["keys_per_s"] = benchmark::Counter(static_cast<double>(runs * keys),
+                                                    benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_LedgerAppend)->Arg(1)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RocksDbWriteGroup)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Rebuild)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Digest)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
