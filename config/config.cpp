@@ -81,6 +81,31 @@ std::optional<std::string> split_host_port(std::string_view text, bool allow_por
   return std::nullopt;
 }
 
+// "embedded", "off" or a broker list; a broker list is validated entry by entry now rather
+// than at the first connection attempt, and normalised (spaces dropped).
+std::optional<std::string> normalize_kafka_mode(std::string& mode) {
+  if (mode == "embedded" || mode == "off") return std::nullopt;
+  std::string normalized;
+  std::string_view rest = mode;
+  for (;;) {
+    const std::size_t comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    std::string host;
+    std::uint16_t port = 0;
+    if (auto problem = split_host_port(entry, false, host, port)) {
+      return "expected embedded, off or a broker list host:port,... (\"" + std::string(entry) +
+             "\": " + *problem + ")";
+    }
+    normalized += (normalized.empty() ? "" : ",") + std::string(entry);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  mode = normalized;
+  return std::nullopt;
+}
+
 bool valid_topic(std::string_view t) {
   if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
   for (const char c : t) {
@@ -338,28 +363,8 @@ void read_properties(Reader& r, const toml::table& t, const std::string& prefix,
 
 void read_kafka(Reader& r, const Section& root, KafkaConfig& k) {
   const Section s = r.table(root, "kafka", {"mode", "events_topic", "status_topic", "properties"});
-  if (const toml::node* n = r.string(s, "mode", k.mode);
-      n && k.mode != "embedded" && k.mode != "off") {
-    // A broker list: validate every entry now rather than at the first connection attempt.
-    std::string normalized;
-    std::string_view rest = k.mode;
-    while (r.ok()) {
-      const std::size_t comma = rest.find(',');
-      std::string_view entry = rest.substr(0, comma);
-      while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
-      while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
-      std::string host;
-      std::uint16_t port = 0;
-      if (auto problem = split_host_port(entry, false, host, port)) {
-        r.fail(n, "kafka.mode",
-               "expected embedded, off or a broker list host:port,... (\"" + std::string(entry) +
-                   "\": " + *problem + ")");
-      }
-      normalized += (normalized.empty() ? "" : ",") + std::string(entry);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    k.mode = normalized;
+  if (const toml::node* n = r.string(s, "mode", k.mode)) {
+    if (auto problem = normalize_kafka_mode(k.mode)) r.fail(n, "kafka.mode", *problem);
   }
   const toml::node* topic_node = nullptr;
   for (auto [key, topic] :
@@ -500,5 +505,28 @@ Result<Config> load_config(const std::string& path) {
 }
 
 Config default_config() { return Config{}; }
+
+Status apply_flags(Config& config, const FlagOverrides& flags) {
+  if (flags.listen) {
+    if (auto problem = split_host_port(*flags.listen, true, config.listen_host, config.listen_port))
+      return make_error(ErrorCode::invalid, "--listen: " + *problem, "--listen");
+  }
+  if (flags.data_dir) {
+    if (flags.data_dir->empty())
+      return make_error(ErrorCode::invalid, "--data-dir: must not be empty", "--data-dir");
+    config.data_dir = *flags.data_dir;
+  }
+  if (flags.kafka) {
+    std::string mode = *flags.kafka;
+    if (auto problem = normalize_kafka_mode(mode))
+      return make_error(ErrorCode::invalid, "--kafka: " + *problem, "--kafka");
+    config.kafka.mode = mode;
+  }
+  return {};
+}
+
+bool is_loopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
 
 }  // namespace filingd

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,17 @@ struct Config {
 // kept as written; the caller resolves them.
 Result<Config> parse_config(std::string_view toml_text, std::string_view source = "<config>");
 Result<Config> load_config(const std::string& path);
+
+// Command-line flags that override the file (SPEC §3.2).
+struct FlagOverrides {
+  std::optional<std::string> listen;    // --listen HOST:PORT
+  std::optional<std::string> data_dir;  // --data-dir DIR
+  std::optional<std::string> kafka;     // --kafka embedded|off|BROKERS
+};
+Status apply_flags(Config& config, const FlagOverrides& flags);
+
+// 127.0.0.0/8, ::1 and "localhost": where the daemon may run without tokens.
+bool is_loopback(std::string_view host);
 
 // Built-in defaults with the default 24 h SMS policy; what tests and tools use without a file.
 Config default_config();

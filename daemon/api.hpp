@@ -1,0 +1,47 @@
+// The HTTP API of SPEC §3.1 as a route table and one dispatcher.
+//
+// Each route names its method, path pattern, the permission it needs and a handler; the
+// dispatcher parses the target, authenticates, checks the permission, runs the handler and maps
+// any Error to its JSON error response and status, and records metrics. Handlers are functions
+// of (call) -> response; appends co_await the ledger's group commit without blocking an I/O
+// thread.
+//
+// Concurrency: handle() may run on any number of threads at once; all state it touches is
+// thread-safe (the ledger, atomics in Metrics).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "daemon/auth.hpp"
+#include "daemon/http.hpp"
+#include "daemon/metrics.hpp"
+#include "ledger/ledger.hpp"
+
+namespace filingd {
+
+struct ApiContext {
+  Ledger& ledger;
+  Authenticator auth;
+  Metrics metrics;
+  std::atomic<bool> ready{true};
+};
+
+class Api {
+ public:
+  Api(Ledger& ledger, Authenticator auth);
+  ~Api();
+
+  boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
+  ApiContext& context() { return *ctx_; }
+
+ private:
+  std::unique_ptr<ApiContext> ctx_;
+};
+
+// The JSON error body and status for an error (used by the server for transport errors too).
+HttpResponse error_response(const Error& error);
+
+}  // namespace filingd

@@ -1,0 +1,77 @@
+// filingd: the ICP filing ledger daemon. Wiring only; everything else lives in the libraries.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "config/config.hpp"
+#include "daemon/api.hpp"
+#include "daemon/http_server.hpp"
+#include "ledger/ledger.hpp"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "filingd: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace filingd;
+  CLI::App app{"filingd: event-sourced ledger daemon for ICP website filings"};
+  std::string config_path;
+  FlagOverrides flags;
+  app.add_option("--config", config_path, "TOML configuration file (default: built-in defaults)");
+  app.add_option("--listen", flags.listen, "HOST:PORT to listen on (port 0: pick a free port)");
+  app.add_option("--data-dir", flags.data_dir, "ledger directory (created if missing)");
+  app.add_option("--kafka", flags.kafka, "embedded | off | host:port,... (brokers)");
+  CLI11_PARSE(app, argc, argv);
+
+  Result<Config> loaded = config_path.empty() ? Result<Config>(default_config())
+                                              : load_config(config_path);
+  if (!loaded) return fail(loaded.error().message);
+  Config config = std::move(*loaded);
+  if (auto ok = apply_flags(config, flags); !ok) return fail(ok.error().message);
+  if (!is_loopback(config.listen_host) && config.tokens.empty())
+    return fail("refusing to listen on non-loopback address " + config.listen_host +
+                " without [[auth.tokens]] configured");
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Block the shutdown signals in every thread; main waits for them with sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  Ledger::Options ledger_options;
+  ledger_options.data_dir = config.data_dir;
+  ledger_options.sms_policies = config.sms_policies;
+  auto ledger = Ledger::open(std::move(ledger_options));
+  if (!ledger) return fail(ledger.error().message);
+  spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);
+
+  Api api(**ledger, Authenticator(config.tokens));
+  HttpServer server(api, config.limits);
+  if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
+      !ok)
+    return fail(ok.error().message);
+  const bool v6 = config.listen_host.find(':') != std::string::npos;
+  spdlog::info("filingd listening on http://{}{}{}:{}", v6 ? "[" : "", config.listen_host,
+               v6 ? "]" : "", server.port());
+  if (config.tokens.empty()) spdlog::warn("no auth tokens configured: loopback-only, full access");
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("{} received: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.stop();
+  ledger.value().reset();  // the writer finishes queued appends before the ledger closes
+  spdlog::info("filingd stopped cleanly");
+  return 0;
+}
