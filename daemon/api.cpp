@@ -72,6 +72,7 @@ int http_status(ErrorCode code) {
     case ErrorCode::transition_not_allowed: return 422;
     case ErrorCode::io:
     case ErrorCode::internal: return 500;
+    case ErrorCode::unavailable: return 503;
   }
   return 500;
 }
@@ -470,6 +471,7 @@ asio::awaitable<HttpResponse> metrics(Call& call) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   call.ctx.metrics.render(r.body);
+  for (const auto& render : call.ctx.extra_metrics) render(r.body);
   r.body += "# HELP filingd_ledger_head_seq The seq of the newest durable event.\n";
   r.body += "# TYPE filingd_ledger_head_seq gauge\n";
   r.body += "filingd_ledger_head_seq " + std::to_string(call.ctx.ledger.head().seq.value) + "\n";

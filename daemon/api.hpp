@@ -11,7 +11,10 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -27,6 +30,8 @@ struct ApiContext {
   Authenticator auth;
   Metrics metrics;
   std::atomic<bool> ready{true};
+  // Further /metrics sections (timer service, publisher); set before serving.
+  std::vector<std::function<void(std::string&)>> extra_metrics;
 };
 
 class Api {

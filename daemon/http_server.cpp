@@ -221,6 +221,8 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
   return {};
 }
 
+asio::io_context& HttpServer::io() { return impl_->io; }
+
 std::uint16_t HttpServer::port() const {
   boost::system::error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();

@@ -21,6 +21,11 @@
 namespace filingd {
 
 class Api;
+}  // namespace filingd
+namespace boost::asio {
+class io_context;
+}
+namespace filingd {
 
 class HttpServer {
  public:
@@ -30,6 +35,8 @@ class HttpServer {
   // Binds host:port and starts `threads` I/O threads.
   Status start(const std::string& host, std::uint16_t port, unsigned threads);
   std::uint16_t port() const;
+  // The io_context the server runs on; other daemon services (timers) share it.
+  boost::asio::io_context& io();
   // Graceful: stop accepting, finish in-flight requests, close idle connections, join threads.
   void stop();
 

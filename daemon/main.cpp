@@ -9,13 +9,30 @@
 #include "config/config.hpp"
 #include "daemon/api.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/timer_service.hpp"
 #include "ledger/ledger.hpp"
+#include "replay/rebuild.hpp"
 
 namespace {
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "filingd: %s\n", message.c_str());
   return 2;
+}
+
+// Finishes a projection rebuild that a crash interrupted, before the ledger opens.
+filingd::Status finish_interrupted_rebuild(const std::string& data_dir) {
+  using namespace filingd;
+  auto store = Store::open({.path = data_dir});
+  if (!store) return store.take_error();
+  auto interrupted = rebuild_interrupted(**store);
+  if (!interrupted) return interrupted.take_error();
+  if (!*interrupted) return {};
+  spdlog::warn("an interrupted projection rebuild is being finished");
+  auto stats = rebuild_projections(**store);
+  if (!stats) return stats.take_error();
+  spdlog::info("projections rebuilt from {} events", stats->events);
+  return {};
 }
 
 }  // namespace
@@ -50,6 +67,7 @@ int main(int argc, char** argv) {
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
+  if (auto ok = finish_interrupted_rebuild(config.data_dir); !ok) return fail(ok.error().message);
   Ledger::Options ledger_options;
   ledger_options.data_dir = config.data_dir;
   ledger_options.sms_policies = config.sms_policies;
@@ -58,6 +76,10 @@ int main(int argc, char** argv) {
   spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);
 
   Api api(**ledger, Authenticator(config.tokens));
+  SystemClock clock;
+  TimerService timers(**ledger, clock);
+  api.context().extra_metrics.push_back(
+      [&timers](std::string& out) { timers.render_metrics(out); });
   HttpServer server(api, config.limits);
   if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
       !ok)
@@ -66,10 +88,13 @@ int main(int argc, char** argv) {
   spdlog::info("filingd listening on http://{}{}{}:{}", v6 ? "[" : "", config.listen_host,
                v6 ? "]" : "", server.port());
   if (config.tokens.empty()) spdlog::warn("no auth tokens configured: loopback-only, full access");
+  // Deadlines that passed while the daemon was down fire now, in due order.
+  timers.start(server.io());
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("{} received: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  timers.stop();
   server.stop();
   ledger.value().reset();  // the writer finishes queued appends before the ledger closes
   spdlog::info("filingd stopped cleanly");

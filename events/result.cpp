@@ -13,6 +13,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::invalid: return "invalid";
     case ErrorCode::transition_not_allowed: return "transition_not_allowed";
     case ErrorCode::io: return "io_error";
+    case ErrorCode::unavailable: return "unavailable";
     case ErrorCode::internal: return "internal";
   }
   return "internal";

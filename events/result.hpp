@@ -22,6 +22,7 @@ enum class ErrorCode {
   invalid,                 // 422: a field value is invalid
   transition_not_allowed,  // 422: the event is not allowed in the filing's state
   io,                      // 500: storage failure
+  unavailable,             // 503: shutting down, or projections need a rebuild
   internal,                // 500: a bug
 };
 

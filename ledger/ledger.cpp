@@ -79,6 +79,12 @@ Status validate_command(AppendCommand& c) {
 // Fields the ledger computes and pins; a client may omit them or repeat the exact value.
 Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& policies) {
   const std::string when = format_rfc3339(e.occurred_at);
+  // Once the SMS deadline has passed, only the expiry may be recorded for the verification.
+  if (before.state == FilingState::sms_pending && before.sms_deadline &&
+      e.occurred_at > *before.sms_deadline && e.type() != EventType::sms_expired)
+    return invalid("occurred_at " + when + " is after the SMS deadline " +
+                       format_rfc3339(*before.sms_deadline),
+                   "occurred_at");
   if (auto* b = std::get_if<SubmittedToBureau>(&e.data)) {
     if (b->sms_deadline || !b->policy_id.empty())
       return invalid("sms_deadline and policy_id are computed by the ledger", "data.sms_deadline");
@@ -93,10 +99,6 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
       return invalid("attempt must be " + std::to_string(next), "data.attempt");
     f->attempt = next;
   } else if (auto* c = std::get_if<SmsConfirmed>(&e.data)) {
-    if (before.sms_deadline && e.occurred_at > *before.sms_deadline)
-      return invalid("occurred_at " + when + " is after the SMS deadline " +
-                         format_rfc3339(*before.sms_deadline),
-                     "occurred_at");
     if (c->phone.empty() && !before.websites.empty())
       c->phone = mask_tail(before.websites.front().responsible.mobile);
   } else if (auto* x = std::get_if<SmsExpired>(&e.data)) {
@@ -125,6 +127,12 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
 Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   auto store = Store::open({.path = options.data_dir});
   if (!store) return store.take_error();
+  auto marker = (*store)->get(Cf::meta, keys::kRebuildMarker);
+  if (!marker) return marker.take_error();
+  if (*marker)
+    return make_error(ErrorCode::unavailable,
+                      "projections in " + options.data_dir +
+                          " are incomplete (a rebuild was interrupted); rebuild them first");
   auto raw = (*store)->get(Cf::meta, keys::kHead);
   if (!raw) return raw.take_error();
   LedgerHead head;
@@ -178,7 +186,7 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
       return;
     }
   }
-  p->done(make_error(ErrorCode::io, "the ledger is shutting down"));
+  p->done(make_error(ErrorCode::unavailable, "the ledger is shutting down"));
 }
 
 void Ledger::writer_loop() {
@@ -222,6 +230,7 @@ void Ledger::commit(std::vector<std::unique_ptr<Pending>>& batch) {
       head_ = head;
       std::lock_guard lock(head_mu_);
       published_head_ = head;
+      for (const auto& listener : listeners_) listener(head.seq);
     } else {
       spdlog::error("ledger write failed, {} appends refused: {}", batch.size(), s.ToString());
       for (auto& r : results) {
@@ -448,6 +457,11 @@ Result<std::vector<RegistryRecord>> Ledger::records_of_subject(
   }
   out.insert(out.begin(), std::move(**subject));
   return out;
+}
+
+void Ledger::add_commit_listener(std::function<void(Seq)> listener) {
+  std::lock_guard lock(head_mu_);
+  listeners_.push_back(std::move(listener));
 }
 
 LedgerHead Ledger::head() const {

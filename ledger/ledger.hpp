@@ -118,6 +118,12 @@ class Ledger {
   Result<std::vector<RegistryRecord>> records_of_subject(std::string_view subject_number) const;
   LedgerHead head() const;
 
+  // Registers `listener` to run on the writer thread after every durable batch, with the new
+  // head seq. Listeners must be quick (post work elsewhere); they are how the timer service and
+  // the publisher wake up without polling. Thread-safe; there is no removal: register
+  // listeners that outlive the ledger, or only call this before work starts.
+  void add_commit_listener(std::function<void(Seq)> listener);
+
   Store& store() { return *store_; }
   const Clock& clock() const { return *clock_; }
 
@@ -137,6 +143,7 @@ class Ledger {
   LedgerHead head_;  // writer thread only
   mutable std::mutex head_mu_;
   LedgerHead published_head_;  // guarded by head_mu_
+  std::vector<std::function<void(Seq)>> listeners_;  // guarded by head_mu_
 
   std::mutex mu_;
   std::condition_variable cv_;

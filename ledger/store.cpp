@@ -86,6 +86,8 @@ Status Store::recreate(Cf which) {
   db_->DestroyColumnFamilyHandle(handles_[i]);
   handles_[i] = nullptr;
   s = db_->CreateColumnFamily(cf_options(which), std::string(cf_name(which)), &handles_[i]);
+  // Without the handle this Store is unusable; the caller must discard it (the rebuild marker
+  // keeps the ledger from opening half-built projections).
   if (!s.ok()) return from_rocksdb(s, "cannot create column family");
   return {};
 }

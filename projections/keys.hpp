@@ -5,6 +5,7 @@
 //   streams      filing_id \0 version                 -> seq
 //   idempotency  event_id                             -> seq, version, state, fingerprint
 //   meta         "head"                               -> seq, hash
+//                "rebuilding"                         -> ""   (a rebuild is in progress)
 //   projections  S filing_id                          -> status
 //                I s|p|t value \0 filing_id           -> ""   (list by state/province/type)
 //                O subject_key                        -> open filing_id
@@ -37,6 +38,8 @@ std::string stream(std::string_view filing_id, Version v);
 std::string stream_prefix(std::string_view filing_id);
 
 inline constexpr std::string_view kHead = "head";
+// Present while projections are being rebuilt: they are incomplete until it is gone.
+inline constexpr std::string_view kRebuildMarker = "rebuilding";
 
 std::string status(std::string_view filing_id);
 inline constexpr std::string_view kStatusPrefix = "S";

@@ -27,9 +27,28 @@ Status flush(Store& store, Staging& staging, bool sync) {
   return {};
 }
 
+Status set_marker(Store& store, bool on) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto* meta = store.cf(Cf::meta);
+  rocksdb::Status s = on ? store.db()->Put(wo, meta, keys::kRebuildMarker, "")
+                         : store.db()->Delete(wo, meta, keys::kRebuildMarker);
+  if (!s.ok()) return from_rocksdb(s, "cannot write the rebuild marker");
+  return {};
+}
+
 }  // namespace
 
+Result<bool> rebuild_interrupted(const Store& store) {
+  auto marker = store.get(Cf::meta, keys::kRebuildMarker);
+  if (!marker) return marker.take_error();
+  return marker->has_value();
+}
+
 Result<RebuildStats> rebuild_projections(Store& store) {
+  // Until the marker is removed the projections are incomplete, and Ledger::open refuses them:
+  // a crash mid-rebuild can never leave a daemon serving half a projection.
+  if (auto ok = set_marker(store, true); !ok) return ok.take_error();
   if (auto ok = store.recreate(Cf::projections); !ok) return ok.take_error();
 
   RebuildStats stats;
@@ -75,6 +94,7 @@ Result<RebuildStats> rebuild_projections(Store& store) {
   rocksdb::FlushOptions fo;
   rocksdb::Status s = store.db()->Flush(fo, store.cf(Cf::projections));
   if (!s.ok()) return from_rocksdb(s, "rebuild flush failed");
+  if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;
 }
 

@@ -23,6 +23,9 @@ struct RebuildStats {
 // projector the append path uses. Fails on an event the projector refuses (a corrupt log).
 Result<RebuildStats> rebuild_projections(Store& store);
 
+// True if a rebuild started and did not finish (the ledger refuses to open until one does).
+Result<bool> rebuild_interrupted(const Store& store);
+
 // SHA-256 over every key and value of the projections column family, in key order.
 Result<Hash> projections_digest(const Store& store);
 

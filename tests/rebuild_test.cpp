@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "projections/keys.hpp"
 #include "replay/rebuild.hpp"
 #include "tests/test_util.hpp"
 
@@ -61,6 +62,39 @@ TEST(Rebuild, EqualsTheIncrementalStateByteForByte) {
   // Twice in a row: deterministic.
   ASSERT_TRUE(rebuild_projections(**store));
   EXPECT_EQ(*projections_digest(**store), *incremental);
+}
+
+TEST(Rebuild, AnInterruptedRebuildKeepsTheLedgerClosedUntilFinished) {
+  test::TempDir dir;
+  {
+    auto ledger = Ledger::open({.data_dir = dir.str()});
+    ASSERT_TRUE(ledger);
+    write_history(**ledger, 4);
+  }
+  {
+    // What a crash between the marker and the end of the rebuild leaves behind.
+    auto store = Store::open({.path = dir.str()});
+    ASSERT_TRUE(store);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE((*store)->db()->Put(wo, (*store)->cf(Cf::meta), keys::kRebuildMarker, "").ok());
+    ASSERT_TRUE((*store)->recreate(Cf::projections));
+    EXPECT_TRUE(*rebuild_interrupted(**store));
+  }
+  auto refused = Ledger::open({.data_dir = dir.str()});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::unavailable);
+  {
+    auto store = Store::open({.path = dir.str()});
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(rebuild_projections(**store));
+    EXPECT_FALSE(*rebuild_interrupted(**store));
+  }
+  auto ledger = Ledger::open({.data_dir = dir.str()});
+  ASSERT_TRUE(ledger);
+  auto s = (*ledger)->status("F0");
+  ASSERT_TRUE(s && *s);
+  EXPECT_EQ((*s)->state, FilingState::provider_review);
 }
 
 TEST(Rebuild, DigestSeesAnyChange) {
