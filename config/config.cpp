@@ -419,6 +419,26 @@ void read_sms(Reader& r, const Section& root, Config& c) {
   c.sms_policies = std::move(made).value();
 }
 
+void read_calendar(Reader& r, const Section& root, WorkCalendar& calendar) {
+  const Section s = r.table(root, "calendar", {"holidays", "workdays"});
+  for (auto [key, holiday] : {std::pair{"holidays", true}, std::pair{"workdays", false}}) {
+    std::vector<std::string> days;
+    const toml::array* a = r.string_array(s, key, days);
+    for (std::size_t i = 0; a && i < days.size(); ++i) {
+      const auto day = WorkCalendar::parse_day(days[i]);
+      if (!day) {
+        r.fail(&(*a)[i], indexed(join(s.path, key), i), "expected a date as \"2026-10-01\"");
+        return;
+      }
+      if (holiday) {
+        calendar.add_holiday(*day);
+      } else {
+        calendar.add_workday(*day);
+      }
+    }
+  }
+}
+
 void read_auth(Reader& r, const Section& root, std::vector<TokenConfig>& tokens) {
   const Section s = r.table(root, "auth", {"tokens"});
   std::set<std::string, std::less<>> names;
@@ -478,11 +498,12 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
 
   Config c = default_config();
   Reader r(source, doc);
-  const Section root = r.root({"server", "limits", "kafka", "sms", "auth"});
+  const Section root = r.root({"server", "limits", "kafka", "sms", "calendar", "auth"});
   read_server(r, root, c);
   read_limits(r, root, c.limits);
   read_kafka(r, root, c.kafka);
   read_sms(r, root, c);
+  read_calendar(r, root, c.calendar);
   read_auth(r, root, c.tokens);
   if (!r.ok()) return r.take();
   return c;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/calendar.hpp"
 #include "config/sms_policy.hpp"
 #include "events/result.hpp"
 
@@ -44,6 +45,7 @@ struct Config {
   std::string log_level = "info";
   KafkaConfig kafka;
   SmsPolicies sms_policies;
+  WorkCalendar calendar;  // empty: weekends only
   std::vector<TokenConfig> tokens;
   LimitsConfig limits;
 };

@@ -20,6 +20,7 @@
 #include "events/json.hpp"
 #include "events/record_number.hpp"
 #include "events/validation.hpp"
+#include "projections/sla.hpp"
 #include "projections/state_machine.hpp"
 
 namespace filingd {
@@ -260,6 +261,11 @@ asio::awaitable<HttpResponse> post_event(Call& call) {
   co_return co_await append_and_respond(call, std::move(cmd));
 }
 
+json::object status_json(const Call& call, const FilingStatus& s) {
+  const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
+  return status_to_json(s, !(call.who.permissions & kUnmasked), sla ? &*sla : nullptr);
+}
+
 Error unknown_filing(const std::string& id) {
   return make_error(ErrorCode::not_found, "filing " + id + " does not exist", "filing_id");
 }
@@ -267,13 +273,12 @@ Error unknown_filing(const std::string& id) {
 asio::awaitable<HttpResponse> get_filing(Call& call) {
   if (auto ok = check_params(call.query, {"as_of", "as_of_seq"}); !ok)
     co_return error_response(ok.error());
-  const bool mask = !(call.who.permissions & kUnmasked);
   const std::string& id = call.path_params.at(0);
   if (call.query.empty()) {
     auto s = call.ctx.ledger.status(id);
     if (!s) co_return error_response(s.error());
     if (!*s) co_return error_response(unknown_filing(id));
-    co_return json_response(200, status_to_json(**s, mask));
+    co_return json_response(200, status_json(call, **s));
   }
   // As of a past point: fold the filing's events up to it with the live projection's code.
   std::optional<Timestamp> as_of;
@@ -299,36 +304,138 @@ asio::awaitable<HttpResponse> get_filing(Call& call) {
   if (!s.exists())
     co_return error_response(make_error(ErrorCode::not_found,
                                         "filing " + id + " did not exist at that point"));
-  co_return json_response(200, status_to_json(s, mask));
+  co_return json_response(200, status_json(call, s));
+}
+
+// Filters of GET /v1/filings beyond the index walked.
+struct FilingFilter {
+  std::optional<FilingState> state;
+  std::optional<FilingType> type;
+  std::optional<std::string> province;
+  std::optional<bool> overdue;
+
+  bool matches(const FilingStatus& f, const std::optional<Sla>& sla) const {
+    return (!state || f.state == *state) && (!type || f.filing_type == *type) &&
+           (!province || f.province == *province) &&
+           (!overdue || (sla && sla->overdue) == *overdue);
+  }
+};
+
+// Cursors carry binary index positions as hex.
+std::string hex_encode(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    unsigned byte = 0;
+    auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(byte));
+  }
+  return out;
+}
+
+// The SLA clocks, as (state, zhejiang) partitions, each in due order.
+constexpr std::size_t kSlaPartitions = kSlaStates.size() * 2;
+std::pair<FilingState, bool> sla_partition(std::size_t i) {
+  return {kSlaStates[i / 2], i % 2 == 1};
+}
+
+// Overdue filings: within a partition, start order is due order, so each partition is walked
+// only up to its first filing that is not yet overdue. Cursor: "<partition>.<hex position>".
+Result<json::object> list_overdue(Call& call, const FilingFilter& filter, std::size_t limit) {
+  std::size_t partition = 0;
+  std::string position;
+  if (auto it = call.query.find("cursor"); it != call.query.end()) {
+    const auto dot = it->second.find('.');
+    if (dot == std::string::npos || dot == 0 ||
+        std::from_chars(it->second.data(), it->second.data() + dot, partition).ec != std::errc() ||
+        partition >= kSlaPartitions)
+      return malformed("bad cursor", "cursor");
+    auto decoded = hex_decode(std::string_view(it->second).substr(dot + 1));
+    if (!decoded) return malformed("bad cursor", "cursor");
+    position = std::move(*decoded);
+  }
+  const Timestamp now = call.ctx.clock.now();
+  json::array items;
+  std::string next;
+  for (; partition < kSlaPartitions && next.empty(); ++partition, position.clear()) {
+    const auto [state, zhejiang] = sla_partition(partition);
+    const int days = sla_working_days(state, zhejiang ? "浙" : "");
+    bool more = true;
+    while (more && next.empty()) {
+      auto page = call.ctx.ledger.sla_clock(state, zhejiang, position, limit);
+      if (!page) return page.take_error();
+      more = page->size() == limit;
+      for (const auto& entry : *page) {
+        if (call.ctx.calendar.due_after(entry.since, days) > now) {
+          more = false;  // the rest of this partition is not overdue yet
+          break;
+        }
+        position = entry.position;
+        auto s = call.ctx.ledger.status(entry.filing_id);
+        if (!s) return s.take_error();
+        if (!*s) continue;
+        const auto sla = sla_of(**s, call.ctx.calendar, now);
+        if (!filter.matches(**s, sla)) continue;
+        items.emplace_back(status_json(call, **s));
+        if (items.size() == limit) {
+          next = std::to_string(partition) + "." + hex_encode(position);
+          break;
+        }
+      }
+    }
+  }
+  json::object o{{"items", std::move(items)}};
+  o["next_cursor"] = next.empty() ? json::value(nullptr) : json::value(next);
+  return o;
 }
 
 asio::awaitable<HttpResponse> list_filings(Call& call) {
-  if (auto ok = check_params(call.query, {"state", "province", "filing_type", "limit", "cursor"});
+  if (auto ok = check_params(call.query,
+                             {"state", "province", "filing_type", "overdue", "limit", "cursor"});
       !ok)
     co_return error_response(ok.error());
   auto limit = limit_param(call.query);
   if (!limit) co_return error_response(limit.error());
   const auto& q = call.query;
-  std::optional<FilingState> state;
-  std::optional<FilingType> type;
-  std::optional<std::string> province;
-  if (q.contains("state") && !(state = parse_filing_state(q.at("state"))))
+  FilingFilter filter;
+  if (q.contains("state") && !(filter.state = parse_filing_state(q.at("state"))))
     co_return error_response(malformed("unknown state " + q.at("state"), "state"));
-  if (q.contains("filing_type") && !(type = parse_filing_type(q.at("filing_type"))))
+  if (q.contains("filing_type") && !(filter.type = parse_filing_type(q.at("filing_type"))))
     co_return error_response(malformed("unknown filing_type " + q.at("filing_type"), "filing_type"));
-  if (q.contains("province") && !(province = canonical_province(q.at("province"))))
+  if (q.contains("province") && !(filter.province = canonical_province(q.at("province"))))
     co_return error_response(malformed("unknown province " + q.at("province"), "province"));
+  if (q.contains("overdue")) {
+    if (q.at("overdue") != "true" && q.at("overdue") != "false")
+      co_return error_response(malformed("overdue must be true or false", "overdue"));
+    filter.overdue = q.at("overdue") == "true";
+  }
+  if (filter.overdue == true) {
+    auto page = list_overdue(call, filter, *limit);
+    if (!page) co_return error_response(page.error());
+    co_return json_response(200, *page);
+  }
 
   // Walk one index (state first: usually the most selective) and filter by the others.
   std::optional<std::pair<keys::Index, std::string>> index;
-  if (state) {
-    index = {keys::Index::state, std::string(to_string(*state))};
-  } else if (type) {
-    index = {keys::Index::type, std::string(to_string(*type))};
-  } else if (province) {
-    index = {keys::Index::province, *province};
+  if (filter.state) {
+    index = {keys::Index::state, std::string(to_string(*filter.state))};
+  } else if (filter.type) {
+    index = {keys::Index::type, std::string(to_string(*filter.type))};
+  } else if (filter.province) {
+    index = {keys::Index::province, *filter.province};
   }
-  const bool mask = !(call.who.permissions & kUnmasked);
+  const Timestamp now = call.ctx.clock.now();
   json::array items;
   std::string cursor = q.contains("cursor") ? q.at("cursor") : "";
   bool more = true;
@@ -341,11 +448,8 @@ asio::awaitable<HttpResponse> list_filings(Call& call) {
       auto s = call.ctx.ledger.status(id);
       if (!s) co_return error_response(s.error());
       if (!*s) continue;  // removed between the index read and now (a rebuild)
-      const FilingStatus& f = **s;
-      if ((state && f.state != *state) || (type && f.filing_type != *type) ||
-          (province && f.province != *province))
-        continue;
-      items.emplace_back(status_to_json(f, mask));
+      if (!filter.matches(**s, sla_of(**s, call.ctx.calendar, now))) continue;
+      items.emplace_back(status_json(call, **s));
       if (items.size() == *limit) break;
     }
   }
@@ -384,6 +488,39 @@ asio::awaitable<HttpResponse> global_events(Call& call) {
   co_return json_response(200, json::object{{"items", std::move(items)}, {"next_after_seq", last}});
 }
 
+// SLA due times, earliest first: the first `limit` of each partition, merged.
+Result<json::array> sla_deadlines(Call& call, std::optional<Timestamp> before,
+                                  std::size_t limit) {
+  struct Due {
+    Timestamp due;
+    FilingState state;
+    std::string filing_id;
+  };
+  std::vector<Due> all;
+  for (std::size_t p = 0; p < kSlaPartitions; ++p) {
+    const auto [state, zhejiang] = sla_partition(p);
+    const int days = sla_working_days(state, zhejiang ? "浙" : "");
+    auto page = call.ctx.ledger.sla_clock(state, zhejiang, "", limit);
+    if (!page) return page.take_error();
+    for (auto& entry : *page) {
+      const Timestamp due = call.ctx.calendar.due_after(entry.since, days);
+      if (before && due >= *before) break;
+      all.push_back({due, state, std::move(entry.filing_id)});
+    }
+  }
+  std::sort(all.begin(), all.end(), [](const Due& a, const Due& b) {
+    return std::tie(a.due, a.filing_id) < std::tie(b.due, b.filing_id);
+  });
+  if (all.size() > limit) all.resize(limit);
+  json::array items;
+  for (const auto& d : all)
+    items.emplace_back(json::object{{"filing_id", d.filing_id},
+                                    {"kind", "sla"},
+                                    {"state", to_string(d.state)},
+                                    {"due_at", format_rfc3339(d.due)}});
+  return items;
+}
+
 asio::awaitable<HttpResponse> list_deadlines(Call& call) {
   if (auto ok = check_params(call.query, {"before", "kind", "limit"}); !ok)
     co_return error_response(ok.error());
@@ -396,8 +533,13 @@ asio::awaitable<HttpResponse> list_deadlines(Call& call) {
     if (!t) co_return error_response(t.error());
     before = *t;
   }
+  if (call.query.contains("kind") && call.query.at("kind") == "sla") {
+    auto sla = sla_deadlines(call, before, *limit);
+    if (!sla) co_return error_response(sla.error());
+    co_return json_response(200, json::object{{"items", std::move(*sla)}});
+  }
   if (call.query.contains("kind") && !(kind = keys::parse_deadline_kind(call.query.at("kind"))))
-    co_return error_response(malformed("kind must be sms or abandon", "kind"));
+    co_return error_response(malformed("kind must be sms, abandon or sla", "kind"));
   auto list = call.ctx.ledger.deadlines(before, kind, *limit);
   if (!list) co_return error_response(list.error());
   json::array items;
@@ -540,8 +682,8 @@ HttpResponse error_response(const Error& error) {
   return json_response(http_status(error.code), error_body(error));
 }
 
-Api::Api(Ledger& ledger, Authenticator auth)
-    : ctx_(new ApiContext{ledger, std::move(auth), Metrics(route_names())}) {}
+Api::Api(Ledger& ledger, Authenticator auth, const WorkCalendar& calendar, const Clock& clock)
+    : ctx_(new ApiContext{ledger, calendar, clock, std::move(auth), Metrics(route_names())}) {}
 
 Api::~Api() = default;
 

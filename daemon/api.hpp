@@ -18,6 +18,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "config/calendar.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/http.hpp"
 #include "daemon/metrics.hpp"
@@ -27,6 +28,8 @@ namespace filingd {
 
 struct ApiContext {
   Ledger& ledger;
+  const WorkCalendar& calendar;
+  const Clock& clock;
   Authenticator auth;
   Metrics metrics;
   std::atomic<bool> ready{true};
@@ -36,7 +39,8 @@ struct ApiContext {
 
 class Api {
  public:
-  Api(Ledger& ledger, Authenticator auth);
+  // `calendar` and `clock` give the SLA due times and overdue flags; both must outlive the Api.
+  Api(Ledger& ledger, Authenticator auth, const WorkCalendar& calendar, const Clock& clock);
   ~Api();
 
   boost::asio::awaitable<HttpResponse> handle(HttpRequest request);

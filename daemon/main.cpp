@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
   if (!ledger) return fail(ledger.error().message);
   spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);
 
-  Api api(**ledger, Authenticator(config.tokens));
   SystemClock clock;
+  Api api(**ledger, Authenticator(config.tokens), config.calendar, clock);
   TimerService timers(**ledger, clock);
   api.context().extra_metrics.push_back(
       [&timers](std::string& out) { timers.render_metrics(out); });

@@ -403,6 +403,20 @@ Result<std::vector<std::string>> Ledger::list(
   return out;
 }
 
+Result<std::vector<SlaEntry>> Ledger::sla_clock(FilingState state, bool zhejiang,
+                                               std::string_view position,
+                                               std::size_t limit) const {
+  std::vector<SlaEntry> out;
+  auto ok = scan_prefix(*store_, keys::sla_prefix(static_cast<char>(state), zhejiang), position,
+                        [&](std::string_view rest, std::string_view) {
+                          out.push_back({keys::sla_since(rest), std::string(rest.substr(8)),
+                                         std::string(rest)});
+                          return out.size() < limit;
+                        });
+  if (!ok) return ok.take_error();
+  return out;
+}
+
 Result<std::vector<std::pair<std::string, std::uint64_t>>> Ledger::counts() const {
   std::vector<std::pair<std::string, std::uint64_t>> out;
   auto ok = scan_prefix(*store_, std::string(keys::kCountPrefix), "",

@@ -62,6 +62,13 @@ struct LedgerHead {
   Hash hash{};
 };
 
+// A filing on an SLA clock. `position` is an opaque resume point for the next page.
+struct SlaEntry {
+  Timestamp since;
+  std::string filing_id;
+  std::string position;
+};
+
 struct DeadlineEntry {
   Timestamp due;
   keys::DeadlineKind kind;
@@ -112,6 +119,10 @@ class Ledger {
   Result<std::vector<DeadlineEntry>> deadlines(std::optional<Timestamp> before,
                                                std::optional<keys::DeadlineKind> kind,
                                                std::size_t limit) const;
+  // Filings on the SLA clock of `state` (Zhejiang's separately: its bureau review is longer),
+  // in start order, after `position`.
+  Result<std::vector<SlaEntry>> sla_clock(FilingState state, bool zhejiang,
+                                          std::string_view position, std::size_t limit) const;
   Result<std::optional<RegistryRecord>> record(std::string_view number) const;
   Result<std::optional<std::string>> record_for_domain(std::string_view domain) const;
   // The subject record and its website records.

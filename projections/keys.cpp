@@ -80,6 +80,24 @@ std::optional<DeadlineKind> parse_deadline_kind(std::string_view s) {
   return std::nullopt;
 }
 
+std::string sla_prefix(char state, bool zhejiang) {
+  std::string k = "L";
+  k.push_back(state);
+  k.push_back(zhejiang ? '1' : '0');
+  return k;
+}
+
+std::string sla(char state, bool zhejiang, Timestamp since, std::string_view filing_id) {
+  std::string k = sla_prefix(state, zhejiang);
+  put_u64(k, static_cast<std::uint64_t>(since.micros) ^ (1ULL << 63));
+  k.append(filing_id);
+  return k;
+}
+
+Timestamp sla_since(std::string_view rest) {
+  return Timestamp{static_cast<std::int64_t>(get_u64(rest) ^ (1ULL << 63))};
+}
+
 std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id) {
   std::string k = "T";
   // Offset so that times before 1970 still sort correctly as unsigned.

@@ -60,6 +60,12 @@ enum class DeadlineKind : char { sms = 's', abandon = 'a' };
 std::string_view to_string(DeadlineKind k);
 std::optional<DeadlineKind> parse_deadline_kind(std::string_view s);
 
+// SLA clocks: L state zhejiang(0|1) state_since filing_id -> "". Ordered by start time within a
+// partition, which for a fixed SLA length is due order.
+std::string sla(char state, bool zhejiang, Timestamp since, std::string_view filing_id);
+std::string sla_prefix(char state, bool zhejiang);
+Timestamp sla_since(std::string_view key_after_prefix);
+
 inline constexpr std::string_view kDeadlinePrefix = "T";
 std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id);
 struct DeadlineKey {

@@ -6,6 +6,7 @@
 
 #include "events/record_number.hpp"
 #include "projections/keys.hpp"
+#include "projections/sla.hpp"
 #include "projections/state_machine.hpp"
 
 namespace filingd {
@@ -406,6 +407,9 @@ std::vector<std::string> index_keys(const FilingStatus& s) {
   out.push_back(keys::index(keys::Index::province, s.province, s.filing_id));
   out.push_back(keys::index(keys::Index::type, to_string(s.filing_type), s.filing_id));
   for (const auto& d : deadlines_of(s)) out.push_back(keys::deadline(d.due, d.kind, s.filing_id));
+  if (sla_working_days(s.state, s.province) > 0)
+    out.push_back(keys::sla(static_cast<char>(s.state), sla_zhejiang(s.province), s.state_since,
+                            s.filing_id));
   return out;
 }
 

@@ -170,6 +170,7 @@ Status apply_event(FilingStatus& status, const Event& e) {
   auto t = find_transition(status, e);
   if (!t) return t.take_error();
   if (!status.exists()) status.filing_id = e.filing_id;
+  if (status.state != (*t)->to) status.state_since = e.occurred_at;
   status.state = (*t)->to;
   std::visit(Effects{status, e}, e.data);
   status.version = e.version;

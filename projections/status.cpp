@@ -3,6 +3,7 @@
 #include <boost/json/array.hpp>
 
 #include "events/serialize.hpp"
+#include "projections/sla.hpp"
 
 namespace filingd {
 namespace {
@@ -19,7 +20,7 @@ void status_fields(A& ar, FilingStatus& s) {
   fields(ar, s.subject, kStatusLayout);
   fields(ar, s.websites, kStatusLayout);
   ar(s.existing_record_number, s.subject_record_number, s.sms_deadline, s.sms_policy_id,
-     s.abandon_at, s.submitted_at, s.returned_at, s.updated_at);
+     s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at);
 }
 
 boost::json::value opt_time(const std::optional<Timestamp>& t) {
@@ -62,7 +63,7 @@ Result<FilingStatus> decode_status(std::string_view bytes) {
   return s;
 }
 
-boost::json::object status_to_json(const FilingStatus& s, bool mask) {
+boost::json::object status_to_json(const FilingStatus& s, bool mask, const Sla* sla) {
   namespace json = boost::json;
   json::object o;
   o["filing_id"] = s.filing_id;
@@ -114,7 +115,14 @@ boost::json::object status_to_json(const FilingStatus& s, bool mask) {
   o["sms_deadline"] = opt_time(s.sms_deadline);
   o["sms_policy"] = s.sms_policy_id.empty() ? json::value(nullptr) : json::value(s.sms_policy_id);
   o["abandon_at"] = opt_time(s.abandon_at);
+  if (sla) {
+    o["sla"] = json::object{
+        {"step", sla->step}, {"due_at", format_rfc3339(sla->due)}, {"overdue", sla->overdue}};
+  } else {
+    o["sla"] = nullptr;
+  }
   o["submitted_at"] = format_rfc3339(s.submitted_at);
+  o["state_since"] = format_rfc3339(s.state_since);
   o["updated_at"] = format_rfc3339(s.updated_at);
   return o;
 }

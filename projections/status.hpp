@@ -37,6 +37,7 @@ struct FilingStatus {
   std::string sms_policy_id;
   std::optional<Timestamp> abandon_at;  // when a returned filing is abandoned
   Timestamp submitted_at;
+  Timestamp state_since;  // when the filing entered its current state (SLA clocks start here)
   Timestamp returned_at;
   Timestamp updated_at;
 
@@ -54,7 +55,9 @@ Result<FilingStatus> decode_status(std::string_view bytes);
 
 // JSON per SPEC §3.4. With `mask_personal`, ID numbers and phone numbers keep only their last
 // four characters (the reader role).
-boost::json::object status_to_json(const FilingStatus& s, bool mask_personal);
+struct Sla;
+boost::json::object status_to_json(const FilingStatus& s, bool mask_personal,
+                                   const Sla* sla = nullptr);
 
 // "110101199003074514" -> "**************4514"
 std::string mask_tail(std::string_view s);

@@ -1,0 +1,41 @@
+#include "config/calendar.hpp"
+
+namespace filingd {
+namespace {
+
+constexpr std::int64_t kShanghaiOffset = 8 * kMicrosPerHour;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b < 0 ? 1 : 0); }
+
+}  // namespace
+
+WorkCalendar::Day WorkCalendar::day_of(Timestamp t) {
+  return floor_div(t.micros + kShanghaiOffset, kMicrosPerDay);
+}
+
+Timestamp WorkCalendar::start_of(Day d) { return Timestamp{d * kMicrosPerDay - kShanghaiOffset}; }
+
+std::optional<WorkCalendar::Day> WorkCalendar::parse_day(std::string_view text) {
+  if (text.size() != 10) return std::nullopt;
+  auto t = parse_rfc3339(std::string(text) + "T00:00:00+08:00");
+  if (!t) return std::nullopt;
+  return day_of(*t);
+}
+
+bool WorkCalendar::is_working_day(Day d) const {
+  if (workdays_.count(d)) return true;
+  if (holidays_.count(d)) return false;
+  const std::int64_t weekday = ((d + 4) % 7 + 7) % 7;  // 1970-01-01 was a Thursday; 0 = Sunday
+  return weekday != 0 && weekday != 6;
+}
+
+Timestamp WorkCalendar::due_after(Timestamp start, int working_days) const {
+  Day d = day_of(start);
+  for (int counted = 0; counted < working_days;) {
+    ++d;
+    if (is_working_day(d)) ++counted;
+  }
+  return start_of(d + 1);
+}
+
+}  // namespace filingd
