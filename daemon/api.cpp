@@ -17,6 +17,7 @@
 #include <span>
 
 #include "events/codec.hpp"
+#include "events/hash.hpp"
 #include "events/json.hpp"
 #include "events/record_number.hpp"
 #include "events/validation.hpp"
@@ -168,15 +169,17 @@ Status read_envelope(const json::object& body, const Principal& who, AppendComma
 // Completes on the caller's executor once the ledger has made the append durable.
 asio::awaitable<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
   auto executor = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&,
-                                          void(Result<AppendResult>)>(
-      [&ledger, executor](auto handler, AppendCommand c) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        ledger.append_async(std::move(c), [h, executor](Result<AppendResult> r) {
-          asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-        });
-      },
-      asio::use_awaitable, std::move(cmd));
+  // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
+  auto initiation = [&ledger, executor](auto handler, AppendCommand c) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    ledger.append_async(std::move(c), [h, executor](Result<AppendResult> r) {
+      asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+    });
+  };
+  Result<AppendResult> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<AppendResult>)>(
+          initiation, asio::use_awaitable, std::move(cmd));
+  co_return result;
 }
 
 // Appends and answers 201 (or 200 for an idempotent retry); a refused transition also names
@@ -208,7 +211,10 @@ asio::awaitable<HttpResponse> append_and_respond(Call& call, AppendCommand cmd) 
   co_return json_response(r->duplicate ? 200 : 201, o);
 }
 
-std::string new_filing_id() {
+// A filing id for a submission that names none. Derived from the event_id when there is one,
+// so that a client retrying a lost response gets the same filing (an idempotent retry).
+std::string new_filing_id(const std::string& event_id) {
+  if (!event_id.empty()) return "F-" + to_hex(sha256(event_id)).substr(0, 16);
   thread_local boost::uuids::random_generator gen;
   std::string id = boost::uuids::to_string(gen());
   return "F-" + id.substr(0, 8) + id.substr(9, 4) + id.substr(14, 4);
@@ -222,13 +228,13 @@ asio::awaitable<HttpResponse> post_filing(Call& call) {
   auto filing = submission_from_json(*body, {"filing_id", "event_id", "actor", "occurred_at"});
   if (!filing) co_return error_response(filing.error());
   AppendCommand cmd;
+  if (auto ok = read_envelope(*body, call.who, cmd); !ok) co_return error_response(ok.error());
   if (const json::value* id = body->if_contains("filing_id")) {
     if (!id->is_string()) co_return error_response(malformed("filing_id must be a string", "filing_id"));
     cmd.filing_id = std::string(id->as_string());
   } else {
-    cmd.filing_id = new_filing_id();
+    cmd.filing_id = new_filing_id(cmd.event_id);
   }
-  if (auto ok = read_envelope(*body, call.who, cmd); !ok) co_return error_response(ok.error());
   cmd.data = std::move(*filing);
   cmd.must_create = true;
   co_return co_await append_and_respond(call, std::move(cmd));
@@ -676,6 +682,52 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
   return i == segments.size();
 }
 
+// Matches the route, authenticates, checks the permission and runs the handler. A named
+// coroutine rather than a lambda: GCC 12 mishandles temporaries inside co_await expressions.
+asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& request,
+                                       std::size_t& route_index) {
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) co_return error_response(malformed("bad request target"));
+  std::vector<std::string> segments;
+  for (auto seg : url->segments()) segments.push_back(seg);
+  Params query;
+  for (auto p : url->params()) query[p.key] = p.value;
+
+  bool path_known = false;
+  std::vector<std::string> params;
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    const Route& route = kRoutes[i];
+    if (!match(route.pattern, segments, params)) continue;
+    path_known = true;
+    if (route.method != request.method) continue;
+    route_index = i;
+    Principal who;
+    if (route.permission != 0) {
+      auto p = ctx.auth.authenticate(request.authorization);
+      if (!p) {
+        HttpResponse r = error_response(make_error(
+            ErrorCode::unauthorized, "a valid bearer token is required (Authorization: Bearer ...)"));
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        co_return r;
+      }
+      if ((p->permissions & route.permission) == 0)
+        co_return error_response(make_error(ErrorCode::forbidden,
+                                            "token " + p->name + " may not use " +
+                                                std::string(route.name)));
+      who = std::move(*p);
+    }
+    Call call{request, who, std::move(params), std::move(query), ctx};
+    co_return co_await route.handler(call);
+  }
+  if (path_known) {
+    HttpResponse r = json_response(405, json::object{{"error", "method_not_allowed"},
+                                                     {"message", "method " + request.method +
+                                                                     " is not allowed here"}});
+    co_return r;
+  }
+  co_return error_response(make_error(ErrorCode::not_found, "no such endpoint"));
+}
+
 }  // namespace
 
 HttpResponse error_response(const Error& error) {
@@ -690,48 +742,7 @@ Api::~Api() = default;
 asio::awaitable<HttpResponse> Api::handle(HttpRequest request) {
   const auto start = std::chrono::steady_clock::now();
   std::size_t route_index = kUnmatchedRoute;
-  HttpResponse response = co_await [&]() -> asio::awaitable<HttpResponse> {
-    auto url = boost::urls::parse_origin_form(request.target);
-    if (!url) co_return error_response(malformed("bad request target"));
-    std::vector<std::string> segments;
-    for (auto seg : url->segments()) segments.push_back(seg);
-    Params query;
-    for (auto p : url->params()) query[p.key] = p.value;
-
-    bool path_known = false;
-    std::vector<std::string> params;
-    for (std::size_t i = 0; i < kRoutes.size(); ++i) {
-      const Route& route = kRoutes[i];
-      if (!match(route.pattern, segments, params)) continue;
-      path_known = true;
-      if (route.method != request.method) continue;
-      route_index = i;
-      Principal who;
-      if (route.permission != 0) {
-        auto p = ctx_->auth.authenticate(request.authorization);
-        if (!p) {
-          HttpResponse r = error_response(make_error(
-              ErrorCode::unauthorized, "a valid bearer token is required (Authorization: Bearer ...)"));
-          r.headers.emplace_back("WWW-Authenticate", "Bearer");
-          co_return r;
-        }
-        if ((p->permissions & route.permission) == 0)
-          co_return error_response(make_error(ErrorCode::forbidden,
-                                              "token " + p->name + " may not use " +
-                                                  std::string(route.name)));
-        who = std::move(*p);
-      }
-      Call call{request, who, std::move(params), std::move(query), *ctx_};
-      co_return co_await route.handler(call);
-    }
-    if (path_known) {
-      HttpResponse r = json_response(405, json::object{{"error", "method_not_allowed"},
-                                                       {"message", "method " + request.method +
-                                                                       " is not allowed here"}});
-      co_return r;
-    }
-    co_return error_response(make_error(ErrorCode::not_found, "no such endpoint"));
-  }();
+  HttpResponse response = co_await dispatch(*ctx_, request, route_index);
   ctx_->metrics.observe_request(
       route_index, response.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -59,7 +59,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> c);
   asio::awaitable<bool> write(Connection& c, http::response<http::string_body>& res);
-  asio::awaitable<void> reject(Connection& c, const Error& e, http::status status);
+  asio::awaitable<void> reject(Connection& c, Error e, http::status status);
 };
 
 namespace {
@@ -89,8 +89,7 @@ asio::awaitable<bool> HttpServer::Impl::write(Connection& c,
 
 // Answers a request we could not read (too large, malformed) and closes the connection: the
 // rest of the stream cannot be trusted to be in step.
-asio::awaitable<void> HttpServer::Impl::reject(Connection& c, const Error& e,
-                                               http::status status) {
+asio::awaitable<void> HttpServer::Impl::reject(Connection& c, Error e, http::status status) {
   HttpResponse r = error_response(e);
   r.status = static_cast<int>(status);
   auto res = to_beast(std::move(r), 11, false);

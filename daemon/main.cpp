@@ -20,19 +20,23 @@ int fail(const std::string& message) {
   return 2;
 }
 
-// Finishes a projection rebuild that a crash interrupted, before the ledger opens.
-filingd::Status finish_interrupted_rebuild(const std::string& data_dir) {
+// Opens the ledger; if a crash interrupted a projection rebuild, finishes it first.
+filingd::Result<std::unique_ptr<filingd::Ledger>> open_ledger(filingd::Ledger::Options options) {
   using namespace filingd;
-  auto store = Store::open({.path = data_dir});
-  if (!store) return store.take_error();
-  auto interrupted = rebuild_interrupted(**store);
-  if (!interrupted) return interrupted.take_error();
-  if (!*interrupted) return {};
-  spdlog::warn("an interrupted projection rebuild is being finished");
-  auto stats = rebuild_projections(**store);
-  if (!stats) return stats.take_error();
-  spdlog::info("projections rebuilt from {} events", stats->events);
-  return {};
+  auto ledger = Ledger::open(options);
+  if (ledger || ledger.error().code != ErrorCode::unavailable) return ledger;
+  {
+    auto store = Store::open({.path = options.data_dir});
+    if (!store) return store.take_error();
+    auto interrupted = rebuild_interrupted(**store);
+    if (!interrupted) return interrupted.take_error();
+    if (!*interrupted) return ledger;
+    spdlog::warn("finishing an interrupted projection rebuild");
+    auto stats = rebuild_projections(**store);
+    if (!stats) return stats.take_error();
+    spdlog::info("projections rebuilt from {} events", stats->events);
+  }
+  return Ledger::open(std::move(options));
 }
 
 }  // namespace
@@ -67,20 +71,20 @@ int main(int argc, char** argv) {
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (auto ok = finish_interrupted_rebuild(config.data_dir); !ok) return fail(ok.error().message);
   Ledger::Options ledger_options;
   ledger_options.data_dir = config.data_dir;
   ledger_options.sms_policies = config.sms_policies;
-  auto ledger = Ledger::open(std::move(ledger_options));
+  auto ledger = open_ledger(std::move(ledger_options));
   if (!ledger) return fail(ledger.error().message);
   spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);
 
   SystemClock clock;
   Api api(**ledger, Authenticator(config.tokens), config.calendar, clock);
+  HttpServer server(api, config.limits);
+  // Declared after the server: it runs on the server's io_context, so it must go first.
   TimerService timers(**ledger, clock);
   api.context().extra_metrics.push_back(
       [&timers](std::string& out) { timers.render_metrics(out); });
-  HttpServer server(api, config.limits);
   if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
       !ok)
     return fail(ok.error().message);
