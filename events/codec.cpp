@@ -19,7 +19,7 @@ CEREAL_CLASS_VERSION(filingd::SmsAttemptFailed, 1)
 CEREAL_CLASS_VERSION(filingd::SmsExpired, 1)
 CEREAL_CLASS_VERSION(filingd::BureauApproved, 1)
 CEREAL_CLASS_VERSION(filingd::BureauRejected, 1)
-CEREAL_CLASS_VERSION(filingd::FilingWithdrawn, 1)
+CEREAL_CLASS_VERSION(filingd::FilingWithdrawn, 2)  // 2: + reason_code
 CEREAL_CLASS_VERSION(filingd::FilingAbandoned, 1)
 CEREAL_CLASS_VERSION(filingd::RecordCancelled, 1)
 
@@ -73,7 +73,10 @@ void serialize(A& ar, BureauApproved& b, std::uint32_t) {
 template <class A>
 void serialize(A& ar, BureauRejected& b, std::uint32_t) { ar(b.reason_code, b.reason); }
 template <class A>
-void serialize(A& ar, FilingWithdrawn& f, std::uint32_t) { ar(f.reason); }
+void serialize(A& ar, FilingWithdrawn& f, std::uint32_t v) {
+  ar(f.reason);
+  if (v >= 2) ar(f.reason_code);  // schema 1 events upcast with an empty reason_code
+}
 template <class A>
 void serialize(A&, FilingAbandoned&, std::uint32_t) {}
 template <class A>

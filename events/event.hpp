@@ -102,6 +102,7 @@ struct BureauRejected {
 
 struct FilingWithdrawn {
   std::string reason;
+  std::string reason_code;  // schema 2; empty in events stored with schema 1
 };
 
 struct FilingAbandoned {};

@@ -121,6 +121,7 @@ void describe(F& f, S& s) {
 
 template <class F, Of<FilingWithdrawn> S>
 void describe(F& f, S& s) {
+  f("reason_code", s.reason_code, kOmitEmpty);  // schema 2
   f("reason", s.reason);
 }
 
@@ -299,7 +300,8 @@ class ObjectReader {
     for (const auto& member : obj_) {
       std::string_view key(member.key().data(), member.key().size());
       if (listed(known_, key) || listed(skip_, key)) continue;
-      const std::string field = member_path(path_, key);
+      // An empty key is named "" so that the error still names a field (found by fuzzing).
+      const std::string field = member_path(path_, key.empty() ? R"("")" : key);
       return c_.fail(ErrorCode::invalid, field, "unknown field " + field);
     }
   }

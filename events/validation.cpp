@@ -350,7 +350,9 @@ Status check(const BureauRejected& b) {
   return check_texts({{b.reason_code, "reason_code"}, {b.reason, "reason", kMaxLongText}});
 }
 
-Status check(const FilingWithdrawn& w) { return check_text({w.reason, "reason", kMaxLongText}); }
+Status check(const FilingWithdrawn& w) {
+  return check_texts({{w.reason_code, "reason_code"}, {w.reason, "reason", kMaxLongText}});
+}
 
 Status check(const RecordCancelled& r) {
   if (auto s = check_text({r.reason, "reason", kMaxLongText}); !s) return s;

@@ -4,6 +4,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
 
+#include <filesystem>
+#include <random>
 #include <vector>
 
 namespace filingd {
@@ -30,6 +32,20 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf) {
   return o;
 }
 
+// A fresh private directory for a secondary instance's own files.
+Result<std::string> make_secondary_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path base = fs::temp_directory_path(ec);
+  if (ec) return make_error(ErrorCode::io, "no temp directory: " + ec.message());
+  std::random_device rd;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    fs::path dir = base / ("filingd-secondary-" + std::to_string(rd()) + std::to_string(rd()));
+    if (fs::create_directory(dir, ec)) return dir.string();
+  }
+  return make_error(ErrorCode::io, "cannot create a secondary directory under " + base.string());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
@@ -49,13 +65,30 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw)
-          : rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  std::unique_ptr<Store> store(new Store());
+  rocksdb::Status s;
+  if (options.secondary) {
+    store->secondary_dir_ = options.secondary_path;
+    if (store->secondary_dir_.empty()) {
+      auto dir = make_secondary_dir();
+      if (!dir) return dir.take_error();
+      store->secondary_dir_ = std::move(*dir);
+      store->owns_secondary_dir_ = true;
+    }
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+    // Required by secondaries: keep every table file open, so one the primary deletes after a
+    // compaction stays readable until the next catch-up.
+    db_options.max_open_files = -1;
+    s = rocksdb::DB::OpenAsSecondary(db_options, options.path, store->secondary_dir_, descriptors,
+                                     &handles, &raw);
+  } else if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  }
   if (!s.ok()) return from_rocksdb(s, "cannot open ledger at " + options.path);
 
-  std::unique_ptr<Store> store(new Store());
   store->db_.reset(raw);
   // handles[0] is the default column family, which filingd does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -64,11 +97,24 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
 }
 
 Store::~Store() {
-  if (!db_) return;
-  for (auto* h : handles_) {
-    if (h) db_->DestroyColumnFamilyHandle(h);
+  if (db_) {
+    for (auto* h : handles_) {
+      if (h) db_->DestroyColumnFamilyHandle(h);
+    }
+    db_->Close().PermitUncheckedError();
+    db_.reset();
   }
-  db_->Close().PermitUncheckedError();
+  if (owns_secondary_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+Status Store::catch_up() {
+  if (!secondary()) return {};
+  rocksdb::Status s = db_->TryCatchUpWithPrimary();
+  if (!s.ok()) return from_rocksdb(s, "cannot catch up with the ledger's writer");
+  return {};
 }
 
 Result<std::optional<std::string>> Store::get(Cf which, std::string_view key) const {

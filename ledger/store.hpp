@@ -30,6 +30,14 @@ class Store {
     std::string path;
     bool read_only = false;
     bool create_if_missing = true;
+    // Opens a RocksDB *secondary* instance (implies read-only, never creates): it takes no lock
+    // and writes nothing under `path`, so it can follow a ledger a running daemon has open
+    // (filingctl's read-only commands). It sees the primary's state as of open() or the last
+    // catch_up(), and nothing newer: that frozen view is one consistent point of the log.
+    bool secondary = false;
+    // Where the secondary keeps its own files (info log). Empty: a fresh private directory
+    // under the system temp dir, removed when the Store is destroyed.
+    std::string secondary_path;
   };
   static Result<std::unique_ptr<Store>> open(const Options& options);
   ~Store();
@@ -47,10 +55,18 @@ class Store {
   // Drops and re-creates a column family (used by rebuild on `projections`).
   Status recreate(Cf which);
 
+  // Secondary instances: moves the view forward to the primary's latest writes (RocksDB
+  // TryCatchUpWithPrimary). A no-op for other modes. Beware: RocksDB 7.8 crashes here if the
+  // primary dropped a column family (an offline rebuild) and has not reopened since.
+  Status catch_up();
+  bool secondary() const { return !secondary_dir_.empty(); }
+
  private:
   Store() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
+  std::string secondary_dir_;        // set for secondary instances
+  bool owns_secondary_dir_ = false;  // a temp dir made by open(), removed by the destructor
 };
 
 // Staged writes over a Store. Reads see staged writes first, then the parent Staging (if any),

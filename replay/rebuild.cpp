@@ -98,20 +98,21 @@ Result<RebuildStats> rebuild_projections(Store& store) {
   return stats;
 }
 
+void ProjectionDigest::add(std::string_view key, std::string_view value) {
+  sizes_.clear();
+  keys::put_u32(sizes_, static_cast<std::uint32_t>(key.size()));
+  keys::put_u32(sizes_, static_cast<std::uint32_t>(value.size()));
+  sha_.update(sizes_).update(key).update(value);
+}
+
 Result<Hash> projections_digest(const Store& store) {
-  Sha256 h;
+  ProjectionDigest digest;
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::projections)));
-  std::string len;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    // Length-prefixed, so ("ab","c") and ("a","bc") differ.
-    len.clear();
-    keys::put_u32(len, static_cast<std::uint32_t>(it->key().size()));
-    keys::put_u32(len, static_cast<std::uint32_t>(it->value().size()));
-    h.update(len).update(it->key().ToStringView()).update(it->value().ToStringView());
-  }
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    digest.add(it->key().ToStringView(), it->value().ToStringView());
   if (!it->status().ok()) return from_rocksdb(it->status(), "projections read failed");
-  return h.finish();
+  return digest.finish();
 }
 
 }  // namespace filingd

@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "events/event.hpp"
+#include "events/hash.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
 
@@ -26,7 +29,20 @@ Result<RebuildStats> rebuild_projections(Store& store);
 // True if a rebuild started and did not finish (the ledger refuses to open until one does).
 Result<bool> rebuild_interrupted(const Store& store);
 
-// SHA-256 over every key and value of the projections column family, in key order.
+// The projections digest, the one definition every copy of the projections is compared by:
+// SHA-256 over  u32 key size, u32 value size (big-endian), key, value  of every entry, fed in
+// bytewise key order (RocksDB's order). Length-prefixed, so ("ab","c") and ("a","bc") differ.
+class ProjectionDigest {
+ public:
+  void add(std::string_view key, std::string_view value);
+  Hash finish() { return sha_.finish(); }
+
+ private:
+  Sha256 sha_;
+  std::string sizes_;
+};
+
+// The digest of the projections column family (one RocksDB snapshot).
 Result<Hash> projections_digest(const Store& store);
 
 }  // namespace filingd

@@ -1,0 +1,84 @@
+-- wrk script: durable appends over HTTP. Every request submits a NEW filing
+-- (POST /v1/filings -> filing_submitted) with its own filing_id, subject (uscc) and domains,
+-- so no request is refused as a duplicate. Any non-201 answer is counted and reported; a run
+-- with non-201 answers is invalid.
+--
+--   wrk -t2 -c64 -d20s --latency -s append.lua http://127.0.0.1:PORT -- RUNTAG [MAX]
+--
+-- RUNTAG (default "r") prefixes every id, so several runs can share one data directory. The
+-- filing ids are B<RUNTAG>-<thread>-<n>, n = 1, 2, ...
+-- MAX (optional) makes each thread stop after MAX filings (used to seed the filings get.lua
+-- reads; requests issued while the thread winds down are harmless GET /healthz). wrk's -d still
+-- bounds the run. Note that wrk calls request() once on the first thread to check the script
+-- before the run, so that thread's first id is never sent: list the seeded ids from the daemon
+-- (bench/http/run does) rather than assuming them.
+
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  tag = args[1] or "r"
+  max = tonumber(args[2] or "0")
+  n = 0
+  draining = false
+  bad = 0
+  statuses = ""
+  seen = {}
+  headers = { ["Content-Type"] = "application/json" }
+  body_fmt = '{"filing_id":"%s","filing_type":"first_filing","province":"京","provider":"jdcloud",'
+    .. '"subject":{"kind":"enterprise","name":"北京测试科技有限公司%s","id_type":"uscc",'
+    .. '"id_number":"91%s","address":"北京市海淀区中关村大街1号"},'
+    .. '"websites":[{"name":"测试网站","domains":["%s.cn","www.%s.cn"],'
+    .. '"responsible":{"name":"张三","id_type":"resident_id","id_number":"110101199003074514",'
+    .. '"mobile":"13800138000","email":"zs@example.cn"}}],"actor":"bench"}'
+end
+
+function request()
+  if max > 0 and n >= max then
+    draining = true
+    wrk.thread:stop()
+    return wrk.format("GET", "/healthz")
+  end
+  n = n + 1
+  local key = string.format("%s-%d-%d", tag, tid, n)
+  local id = "B" .. key
+  local domain = string.lower(string.format("s%s%dx%d", tag, tid, n)):gsub("[^a-z0-9]", "")
+  local body = string.format(body_fmt, id, key, key, domain, domain)
+  return wrk.format("POST", "/v1/filings", headers, body)
+end
+
+function response(status, hdrs, body)
+  if status ~= 201 and not (draining and status == 200) then
+    bad = bad + 1
+    local k = tostring(status)
+    if not seen[k] then
+      seen[k] = true
+      -- keep the first answer per status, to say why
+      statuses = statuses .. k .. " " .. string.sub(body or "", 1, 200) .. "\n"
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local total_bad = 0
+  for _, t in ipairs(threads) do
+    total_bad = total_bad + (t:get("bad") or 0)
+    local s = t:get("statuses")
+    if s and s ~= "" then io.write("non-201 sample: " .. s) end
+  end
+  local errs = summary.errors
+  local sock = errs.connect + errs.read + errs.write + errs.timeout
+  io.write(string.format("RESULT kind=append requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non201=%d socket_errors=%d\n",
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    total_bad, sock))
+  if total_bad > 0 or sock > 0 then
+    io.write("INVALID RUN: " .. total_bad .. " non-201 responses, " .. sock .. " socket errors\n")
+  end
+end

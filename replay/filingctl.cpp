@@ -1,0 +1,405 @@
+// filingctl: the auditors' and operators' tool (SPEC §3.2). A thin shell over the replay
+// library: each subcommand opens the data directory, calls one library function and prints.
+//
+// The read-only commands (history, replay, verify, export) open the ledger as a RocksDB
+// secondary instance, so they work, and never interfere, while the daemon runs; each sees one
+// consistent point of the log. rebuild-projections needs the ledger offline.
+//
+// Output is for people by default and JSON with --json. Exit codes: 0 ok, 1 verification
+// failed or not found, 2 usage or I/O error.
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "events/json.hpp"
+#include "projections/state_machine.hpp"
+#include "replay/export.hpp"
+#include "replay/history.hpp"
+#include "replay/open.hpp"
+#include "replay/rebuild.hpp"
+#include "replay/verify.hpp"
+
+namespace filingd {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;  // verification failed, or not found
+constexpr int kUsage = 2;   // usage or I/O error
+
+int fail(const std::string& message, int code) {
+  std::fprintf(stderr, "filingctl: %s\n", message.c_str());
+  return code;
+}
+
+int fail(const Error& e) {
+  // not_found of a whole ledger is an I/O matter; a missing filing is reported by the caller.
+  return fail(e.message, kUsage);
+}
+
+void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n'; }
+
+std::optional<Timestamp> parse_time_option(const std::string& text, const char* flag, int& rc) {
+  auto t = parse_rfc3339(text);
+  if (!t)
+    rc = fail(std::string(flag) + " must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z", kUsage);
+  return t;
+}
+
+// ---- readable statuses -----------------------------------------------------------------
+
+std::string returned_text(const FilingStatus& s) {
+  if (s.state != FilingState::returned) return {};
+  std::string out = std::string(to_string(s.return_cause));
+  if (!s.return_reason_code.empty()) out += " " + s.return_reason_code;
+  if (!s.return_reason.empty()) out += ": " + s.return_reason;
+  return out;
+}
+
+void print_status(const FilingStatus& s) {
+  auto line = [](const char* label, const std::string& value) {
+    if (!value.empty()) std::printf("  %-22s %s\n", label, value.c_str());
+  };
+  std::printf("filing %s\n", s.filing_id.c_str());
+  line("state", std::string(to_string(s.state)));
+  line("returned", returned_text(s));
+  line("filing_type", std::string(to_string(s.filing_type)));
+  line("province / provider", s.province + " / " + s.provider);
+  line("version / last seq",
+       std::to_string(s.version.value) + " / " + std::to_string(s.last_seq.value));
+  line("attempt", std::to_string(s.attempt));
+  line("initial review / photo",
+       std::string(to_string(s.initial_review)) + " / " + std::string(to_string(s.photo)));
+  line("subject", s.subject.name + " (" + s.subject.id_type + " " + s.subject.id_number + ")");
+  for (const auto& w : s.websites) {
+    std::string domains;
+    for (const auto& d : w.domains) domains += (domains.empty() ? "" : ", ") + d;
+    line("website",
+         w.name + " [" + domains + "]" + (w.record_number.empty() ? "" : " " + w.record_number));
+  }
+  line("existing record number", s.existing_record_number);
+  line("subject record number", s.subject_record_number);
+  if (s.sms_deadline) line("sms deadline", format_rfc3339(*s.sms_deadline));
+  if (s.abandon_at) line("abandon deadline", format_rfc3339(*s.abandon_at));
+  line("submitted at", format_rfc3339(s.submitted_at));
+  line("updated at", format_rfc3339(s.updated_at));
+}
+
+std::string status_line(const FilingStatus& s) {
+  std::string out = s.filing_id + "  " + std::string(to_string(s.state)) + "  v" +
+                    std::to_string(s.version.value) + "  seq " + std::to_string(s.last_seq.value) +
+                    "  " + format_rfc3339(s.updated_at);
+  if (const std::string r = returned_text(s); !r.empty()) out += "  (" + r + ")";
+  if (!s.subject_record_number.empty()) out += "  " + s.subject_record_number;
+  return out;
+}
+
+std::string point_text(const ReplayPoint& p) {
+  std::string out;
+  if (p.until) out += "as of " + format_rfc3339(*p.until);
+  if (p.until_seq)
+    out += std::string(out.empty() ? "" : ", ") + "up to seq " + std::to_string(p.until_seq->value);
+  return out.empty() ? "at the head" : out;
+}
+
+json::object point_json(const ReplayPoint& p) {
+  json::object o;
+  o["as_of"] = p.until ? json::value(format_rfc3339(*p.until)) : json::value(nullptr);
+  o["until_seq"] = p.until_seq ? json::value(p.until_seq->value) : json::value(nullptr);
+  return o;
+}
+
+// ---- subcommands -------------------------------------------------------------------------
+
+struct HistoryArgs {
+  std::string data_dir;
+  std::string filing_id;
+  std::string as_of;
+  std::optional<std::uint64_t> as_of_seq;
+  bool json = false;
+};
+
+int run_history(const HistoryArgs& a) {
+  int rc = kOk;
+  ReplayPoint point;
+  if (!a.as_of.empty()) point.until = parse_time_option(a.as_of, "--as-of", rc);
+  if (rc != kOk) return rc;
+  if (a.as_of_seq) point.until_seq = Seq(*a.as_of_seq);
+  auto store = open_for_reading(a.data_dir);
+  if (!store) return fail(store.error());
+  auto events = filing_events(**store, a.filing_id);
+  if (!events) return fail(events.error());
+  if (events->empty()) return fail("filing " + a.filing_id + " not found", kFailed);
+
+  if (point.until || point.until_seq) {
+    auto s = fold_filing(*events, point);
+    if (!s) return fail(s.error());
+    if (!*s) return fail("filing " + a.filing_id + " did not exist " + point_text(point), kFailed);
+    if (a.json) {
+      print_json(status_to_json(**s, false));
+    } else {
+      print_status(**s);
+      std::printf("  %-22s %s\n", "point", point_text(point).c_str());
+    }
+    return kOk;
+  }
+  if (a.json) {
+    json::array items;
+    for (const Event& e : *events) items.emplace_back(event_to_json(e));
+    print_json(json::object{{"filing_id", a.filing_id}, {"items", std::move(items)}});
+  } else {
+    std::printf("filing %s: %zu events\n", a.filing_id.c_str(), events->size());
+    for (const Event& e : *events) std::printf("%s\n", history_line(e).c_str());
+  }
+  return kOk;
+}
+
+struct ReplayArgs {
+  std::string data_dir;
+  std::string until;
+  std::optional<std::uint64_t> until_seq;
+  std::string filing;
+  bool json = false;
+};
+
+int run_replay(const ReplayArgs& a) {
+  int rc = kOk;
+  ReplayPoint point;
+  if (!a.until.empty()) point.until = parse_time_option(a.until, "--until", rc);
+  if (rc != kOk) return rc;
+  if (a.until_seq) point.until_seq = Seq(*a.until_seq);
+  auto store = open_for_reading(a.data_dir);
+  if (!store) return fail(store.error());
+  std::optional<std::string_view> only;
+  if (!a.filing.empty()) only = a.filing;
+  auto statuses = replay_log(**store, point, only);
+  if (!statuses) return fail(statuses.error());
+  if (only && statuses->empty())
+    return fail("filing " + a.filing + " did not exist " + point_text(point), kFailed);
+  if (a.json) {
+    json::array items;
+    for (const auto& [id, s] : *statuses) items.emplace_back(status_to_json(s, false));
+    json::object o = point_json(point);
+    o["count"] = statuses->size();
+    o["filings"] = std::move(items);
+    print_json(o);
+  } else {
+    std::printf("%zu filings %s\n", statuses->size(), point_text(point).c_str());
+    for (const auto& [id, s] : *statuses) std::printf("%s\n", status_line(s).c_str());
+  }
+  return kOk;
+}
+
+struct VerifyArgs {
+  std::string data_dir;
+  std::string expect_head;
+  bool skip_projections = false;
+  bool json = false;
+};
+
+int run_verify(const VerifyArgs& a) {
+  VerifyOptions options;
+  options.check_projections = !a.skip_projections;
+  if (!a.expect_head.empty()) {
+    options.expect_head = parse_expected_head(a.expect_head);
+    if (!options.expect_head)
+      return fail("--expect-head must be SEQ:HASH (a seq and 64 hex digits)", kUsage);
+  }
+  auto store = open_for_reading(a.data_dir);
+  if (!store) return fail(store.error());
+  auto report = verify_ledger(**store, options);
+  if (!report) return fail(report.error());
+  const VerifyReport& r = *report;
+  const double rate = r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0;
+  if (a.json) {
+    json::object o;
+    o["ok"] = r.ok();
+    o["head"] = json::object{{"seq", r.head.value}, {"hash", to_hex(r.head_hash)}};
+    o["events"] = r.events;
+    o["filings"] = r.filings;
+    o["stream_entries"] = r.stream_entries;
+    o["idempotency_entries"] = r.idempotency_entries;
+    o["projection_entries"] = r.projection_entries;
+    o["projections_digest"] =
+        r.live_digest ? json::value(to_hex(*r.live_digest)) : json::value(nullptr);
+    o["rebuilt_digest"] =
+        r.rebuilt_digest ? json::value(to_hex(*r.rebuilt_digest)) : json::value(nullptr);
+    o["first_bad_seq"] = !r.ok() && r.problems.front().seq.value != 0
+                             ? json::value(r.problems.front().seq.value)
+                             : json::value(nullptr);
+    json::array problems;
+    for (const auto& p : r.problems) {
+      problems.emplace_back(
+          json::object{{"seq", p.seq.value ? json::value(p.seq.value) : json::value(nullptr)},
+                       {"what", p.what}});
+    }
+    o["problems"] = std::move(problems);
+    o["seconds"] = r.seconds;
+    o["events_per_second"] = rate;
+    print_json(o);
+  } else if (r.ok()) {
+    std::printf("OK head seq %llu hash %s\n", static_cast<unsigned long long>(r.head.value),
+                to_hex(r.head_hash).c_str());
+    std::printf("  %llu events, %llu filings, %llu stream and %llu idempotency entries",
+                static_cast<unsigned long long>(r.events),
+                static_cast<unsigned long long>(r.filings),
+                static_cast<unsigned long long>(r.stream_entries),
+                static_cast<unsigned long long>(r.idempotency_entries));
+    if (r.live_digest) {
+      std::printf(", projections digest %s (= rebuild)", to_hex(*r.live_digest).c_str());
+    } else {
+      std::printf(", projections not compared");
+    }
+    std::printf("; %.2f s, %.0f events/s\n", r.seconds, rate);
+  } else {
+    const VerifyProblem& first = r.problems.front();
+    if (first.seq.value != 0) {
+      std::printf("FAILED at seq %llu: %s\n", static_cast<unsigned long long>(first.seq.value),
+                  first.what.c_str());
+    } else {
+      std::printf("FAILED: %s\n", first.what.c_str());
+    }
+    for (std::size_t i = 1; i < r.problems.size(); ++i) {
+      const auto& p = r.problems[i];
+      if (p.seq.value != 0) {
+        std::printf("  also at seq %llu: %s\n", static_cast<unsigned long long>(p.seq.value),
+                    p.what.c_str());
+      } else {
+        std::printf("  also: %s\n", p.what.c_str());
+      }
+    }
+    std::printf("  the log verified up to seq %llu (hash %s)\n",
+                static_cast<unsigned long long>(r.head.value), to_hex(r.head_hash).c_str());
+  }
+  return r.ok() ? kOk : kFailed;
+}
+
+int run_rebuild(const std::string& data_dir, bool as_json) {
+  auto store = open_offline(data_dir);
+  if (!store) return fail(store.error());
+  auto stats = rebuild_projections(**store);
+  if (!stats) return fail(stats.error());
+  auto digest = projections_digest(**store);
+  if (!digest) return fail(digest.error());
+  if (as_json) {
+    print_json(json::object{{"events", stats->events},
+                            {"head_seq", stats->head.value},
+                            {"projections_digest", to_hex(*digest)}});
+  } else {
+    std::printf("rebuilt projections from %llu events (head seq %llu), digest %s\n",
+                static_cast<unsigned long long>(stats->events),
+                static_cast<unsigned long long>(stats->head.value), to_hex(*digest).c_str());
+  }
+  return kOk;
+}
+
+int run_export(const std::string& data_dir, const std::string& format_name,
+               const std::string& output) {
+  auto format = parse_export_format(format_name);
+  if (!format) return fail("--format must be jsonl or csv", kUsage);
+  auto store = open_for_reading(data_dir);
+  if (!store) return fail(store.error());
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!output.empty() && output != "-") {
+    file.open(output, std::ios::binary | std::ios::trunc);
+    if (!file) return fail("cannot write " + output, kUsage);
+    out = &file;
+  }
+  auto n = export_events(**store, *format, *out);
+  if (!n) return fail(n.error());
+  if (file.is_open()) {
+    file.close();
+    if (!file) return fail("cannot write " + output, kUsage);
+  }
+  std::fprintf(stderr, "filingctl: exported %llu events\n", static_cast<unsigned long long>(*n));
+  return kOk;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "filingctl: audit, replay and maintain a filingd ledger (works while filingd "
+      "runs, except rebuild-projections)"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  auto data_dir_option = [](CLI::App* sub, std::string& dir) {
+    sub->add_option("--data-dir", dir, "the ledger's data directory")->required();
+  };
+
+  HistoryArgs history;
+  auto* h = app.add_subcommand("history", "a filing's timeline, or its status as of a time");
+  data_dir_option(h, history.data_dir);
+  h->add_option("filing_id", history.filing_id, "the filing")->required();
+  h->add_option("--as-of", history.as_of, "RFC 3339 time: the status as of then");
+  h->add_option("--as-of-seq", history.as_of_seq, "the status as of this ledger seq");
+  h->add_flag("--json", history.json, "JSON envelopes / status JSON");
+
+  ReplayArgs replay;
+  auto* r = app.add_subcommand("replay", "every filing's state as of a point of the log");
+  data_dir_option(r, replay.data_dir);
+  auto* until = r->add_option("--until", replay.until, "RFC 3339 time (business time)");
+  auto* until_seq = r->add_option("--until-seq", replay.until_seq, "ledger seq");
+  until->excludes(until_seq);
+  r->add_option("--filing", replay.filing, "only this filing");
+  r->add_flag("--json", replay.json, "JSON output");
+
+  VerifyArgs verify;
+  auto* v = app.add_subcommand(
+      "verify", "hash chain, seq/version continuity, indexes and projections == rebuild");
+  data_dir_option(v, verify.data_dir);
+  v->add_option("--expect-head", verify.expect_head,
+                "SEQ:HASH kept from earlier: prove the log up to SEQ was not rewritten");
+  v->add_flag("--skip-projections", verify.skip_projections,
+              "check the log and indexes only, not the projections");
+  v->add_flag("--json", verify.json, "JSON report");
+
+  std::string rebuild_dir;
+  bool rebuild_json = false;
+  auto* b = app.add_subcommand("rebuild-projections",
+                               "re-derive all projections from the log (daemon stopped)");
+  data_dir_option(b, rebuild_dir);
+  b->add_flag("--json", rebuild_json, "JSON output");
+
+  std::string export_dir, export_format, export_output;
+  auto* x = app.add_subcommand("export", "every event, as JSON lines or CSV");
+  data_dir_option(x, export_dir);
+  x->add_option("--format", export_format, "jsonl or csv")
+      ->required()
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  x->add_option("--output", export_output, "file to write (default: standard output)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+
+  if (h->parsed()) return run_history(history);
+  if (r->parsed()) return run_replay(replay);
+  if (v->parsed()) return run_verify(verify);
+  if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_json);
+  if (x->parsed()) return run_export(export_dir, export_format, export_output);
+  return kUsage;
+}
+
+}  // namespace
+}  // namespace filingd
+
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);
+  try {
+    return filingd::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "filingctl: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,86 @@
+// Projections held in memory: a scratch ProjectionTxn that `verify` folds the log into with the
+// same projector the append path uses, so the result can be compared with the live projections
+// column family without touching it (SPEC §2.1: projections == a rebuild of the log).
+//
+// The projector's point reads and writes are the hot path of a verification (several per
+// event over a million-entry set), so entries live in a flat open-addressing hash table (one
+// probe array, entries in one vector) rather than a node-based map; the key-ordered view the
+// digest needs is sorted on demand. Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "events/event.hpp"
+#include "events/result.hpp"
+#include "ledger/store.hpp"
+#include "projections/projector.hpp"
+
+namespace filingd {
+
+class MemoryProjections final : public ProjectionTxn {
+ public:
+  MemoryProjections();
+
+  std::optional<std::string> get(std::string_view key) override;
+  void put(std::string_view key, std::string value) override;
+  void del(std::string_view key) override;
+
+  std::size_t size() const { return live_; }
+  // Sizes the hash table for about `entries` entries up front.
+  void reserve(std::size_t entries);
+  // The value of `key`, or null; valid until the next put/del.
+  const std::string* find(std::string_view key) const;
+
+  // Batched lookups for a scan: hash() the keys, prefetch() each, then find() each with its
+  // hash; the memory latency of one lookup then overlaps the others'.
+  static std::uint64_t hash(std::string_view key);
+  void prefetch(std::uint64_t hash) const;
+  const std::string* find(std::string_view key, std::uint64_t hash) const;
+
+  using Entry = std::pair<std::string_view, std::string_view>;
+  // Every entry in bytewise key order (RocksDB's BytewiseComparator order); views into this
+  // object, valid until the next put/del.
+  std::vector<Entry> sorted() const;
+
+  // ProjectionDigest (replay/rebuild.hpp) over sorted(): equal to projections_digest() of a
+  // column family holding the same entries.
+  Hash digest() const;
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;    // high bits of the key's hash
+    std::uint32_t index = 0;  // entries_ index + 1; kEmpty or kErased otherwise
+  };
+  struct Item {
+    std::string key;
+    std::string value;
+  };
+  static constexpr std::uint32_t kEmpty = 0;
+  static constexpr std::uint32_t kErased = UINT32_MAX;
+
+  // The slot holding `key`, or (when absent) the slot where it would be inserted; `found`
+  // tells which.
+  std::size_t probe(std::string_view key, std::uint64_t hash, bool& found) const;
+  void grow(std::size_t min_slots);
+
+  std::vector<Slot> slots_;  // power-of-two size, at most 3/4 full (live + erased)
+  std::vector<Item> items_;
+  std::vector<std::uint32_t> free_items_;  // erased items, reused by put
+  std::size_t live_ = 0;
+  std::size_t erased_ = 0;  // kErased slots
+};
+
+// Folds the store's log, in seq order up to `until` (all of it if nullopt), into `out` through
+// the projector, exactly as a rebuild would, without touching the store: the projections as of
+// that seq. Start from an empty `out`. Errors: io, internal (an event that does not decode or
+// does not replay, named by seq).
+Status replay_projections(const Store& store, MemoryProjections& out,
+                          std::optional<Seq> until = std::nullopt);
+
+}  // namespace filingd

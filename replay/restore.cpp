@@ -1,0 +1,541 @@
+#include "replay/restore.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <unordered_map>
+
+#include "events/codec.hpp"
+#include "events/hash.hpp"
+#include "events/json.hpp"
+#include "projections/keys.hpp"
+#include "projections/state_machine.hpp"
+#include "replay/rebuild.hpp"
+
+namespace filingd {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+// ---- JSON -> Event -----------------------------------------------------------------------
+
+namespace {
+
+Error bad_field(ErrorCode code, const std::string& field, const std::string& what) {
+  return make_error(code, field + " " + what, field);
+}
+
+const json::value* field(const json::object& o, const char* name) { return o.if_contains(name); }
+
+Result<std::uint64_t> read_u64(const json::object& o, const char* name) {
+  const json::value* v = field(o, name);
+  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+  return bad_field(ErrorCode::malformed, name, "must be a non-negative integer");
+}
+
+Result<std::string> read_string(const json::object& o, const char* name) {
+  const json::value* v = field(o, name);
+  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
+  if (!v->is_string()) return bad_field(ErrorCode::malformed, name, "must be a string");
+  return std::string(v->get_string());
+}
+
+Result<Timestamp> read_time(const json::object& o, const char* name) {
+  auto s = read_string(o, name);
+  if (!s) return s.take_error();
+  auto t = parse_rfc3339(*s);
+  if (!t) return bad_field(ErrorCode::invalid, name, "is not an RFC 3339 time");
+  return *t;
+}
+
+Result<Hash> read_hash(const json::object& o, const char* name) {
+  auto s = read_string(o, name);
+  if (!s) return s.take_error();
+  Hash h{};
+  if (!from_hex(*s, h)) return bad_field(ErrorCode::invalid, name, "is not 64 hex digits");
+  return h;
+}
+
+}  // namespace
+
+Result<Event> event_from_json(const json::value& envelope) {
+  const json::object* o = envelope.if_object();
+  if (o == nullptr) return make_error(ErrorCode::malformed, "an event must be a JSON object");
+  Event e;
+  auto seq = read_u64(*o, "seq");
+  if (!seq) return seq.take_error();
+  e.seq = Seq(*seq);
+  auto filing_id = read_string(*o, "filing_id");
+  if (!filing_id) return filing_id.take_error();
+  e.filing_id = std::move(*filing_id);
+  auto version = read_u64(*o, "version");
+  if (!version) return version.take_error();
+  if (*version > UINT32_MAX) return bad_field(ErrorCode::invalid, "version", "is out of range");
+  e.version = Version(static_cast<std::uint32_t>(*version));
+  auto event_id = read_string(*o, "event_id");
+  if (!event_id) return event_id.take_error();
+  e.event_id = std::move(*event_id);
+  auto type_name = read_string(*o, "type");
+  if (!type_name) return type_name.take_error();
+  const auto type = parse_event_type(*type_name);
+  if (!type) return bad_field(ErrorCode::invalid, "type", "is not a known event type");
+  auto schema = read_u64(*o, "schema");
+  if (!schema) return schema.take_error();
+  if (*schema > UINT32_MAX) return bad_field(ErrorCode::invalid, "schema", "is out of range");
+  e.schema = static_cast<std::uint32_t>(*schema);
+  auto occurred = read_time(*o, "occurred_at");
+  if (!occurred) return occurred.take_error();
+  e.occurred_at = *occurred;
+  auto recorded = read_time(*o, "recorded_at");
+  if (!recorded) return recorded.take_error();
+  e.recorded_at = *recorded;
+  auto actor = read_string(*o, "actor");
+  if (!actor) return actor.take_error();
+  e.actor = std::move(*actor);
+  static const json::value kNull;
+  const json::value* data = field(*o, "data");
+  auto payload = payload_from_json(*type, data ? *data : kNull);
+  if (!payload) return payload.take_error();
+  e.data = std::move(*payload);
+  auto prev = read_hash(*o, "prev_hash");
+  if (!prev) return prev.take_error();
+  e.prev_hash = *prev;
+  auto hash = read_hash(*o, "hash");
+  if (!hash) return hash.take_error();
+  e.hash = *hash;
+  return e;
+}
+
+// ---- restore -------------------------------------------------------------------------------
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+// The idempotency value of the ledger: seq(8) version(4) state(1) fingerprint(32) (ledger.cpp).
+std::string idempotency_value(Seq seq, Version v, FilingState state, const Hash& fp) {
+  std::string out;
+  keys::put_u64(out, seq.value);
+  keys::put_u32(out, v.value);
+  out.push_back(static_cast<char>(state));
+  out.append(reinterpret_cast<const char*>(fp.data()), fp.size());
+  return out;
+}
+constexpr std::size_t kIdempotencySize = 8 + 4 + 1 + 32;
+
+// Stored when the original fingerprint is unknown: no client command hashes to it, so any
+// retry of the event_id is refused as a conflict.
+const Hash& marker_fingerprint() {
+  static const Hash h = sha256("filingd restore: the original command's fingerprint is unknown");
+  return h;
+}
+
+Error chain_error(Seq seq, const std::string& what) {
+  return make_error(ErrorCode::conflict,
+                    "restore refused at seq " + std::to_string(seq.value) + ": " + what);
+}
+
+std::string where(const rd_kafka_message_t* m) {
+  return "partition " + std::to_string(m->partition) + " offset " + std::to_string(m->offset);
+}
+
+std::optional<std::string_view> header(const rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  if (value == nullptr) return std::nullopt;
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+std::optional<std::string> unbase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(n);
+  // EVP_DecodeBlock counts the '=' padding as zero bytes.
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
+  out.resize(size);
+  return out;
+}
+
+struct KafkaHandle {
+  rd_kafka_t* rk = nullptr;
+  ~KafkaHandle() {
+    if (rk != nullptr) {
+      rd_kafka_consumer_close(rk);
+      rd_kafka_destroy(rk);
+    }
+  }
+};
+
+Result<rd_kafka_t*> make_consumer(const RestoreOptions& o) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::random_device rd;
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", o.brokers},
+      // A consumer needs a group id to poll; nothing is ever committed to it.
+      {"group.id", "filingd-restore-" + std::to_string(rd())},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "true"},
+      {"auto.offset.reset", "earliest"},
+      {"allow.auto.create.topics", "false"},
+  };
+  props.insert(props.end(), o.properties.begin(), o.properties.end());
+  for (const auto& [name, value] : props) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return make_error(ErrorCode::invalid, "kafka property " + name + ": " + errstr,
+                        "kafka.properties." + name);
+    }
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return make_error(ErrorCode::invalid, std::string("kafka consumer: ") + errstr);
+  }
+  return rk;
+}
+
+// Phase 1 state: what has been read, and the batch being written.
+class Collector {
+ public:
+  Collector(Store& store, RestoreStats& stats) : store_(store), stats_(stats) {}
+
+  // A valid topic of M messages holds seqs 1..N with N <= M: the de-duplication table is
+  // sized for that, and a seq beyond (a gap, or a forged seq) goes to an overflow map, so a
+  // message cannot make it allocate more than the topic's size.
+  void set_message_count(std::uint64_t m) { seen_.assign(m + 1, Hash{}); }
+
+  Status add(const rd_kafka_message_t* m) {
+    ++stats_.messages;
+    json::error_code ec;
+    const json::value v =
+        json::parse(std::string_view(static_cast<const char*>(m->payload), m->len), ec);
+    if (ec)
+      return make_error(ErrorCode::conflict, "restore refused: the message at " + where(m) +
+                                                 " is not JSON: " + ec.message());
+    auto decoded = event_from_json(v);
+    if (!decoded) {
+      const json::value* s = v.is_object() ? v.get_object().if_contains("seq") : nullptr;
+      const std::string at =
+          s && s->is_uint64() ? "seq " + std::to_string(s->get_uint64()) : where(m);
+      return make_error(ErrorCode::conflict,
+                        "restore refused at " + at + ": not an event: " + decoded.error().message);
+    }
+    Event& e = *decoded;
+    if (e.seq.value == 0) return chain_error(e.seq, "seq 0 is not a ledger position");
+
+    // The canonical body the hash covers: sent as is, or re-encoded from the JSON.
+    std::string body;
+    if (auto sent = header(m, "body")) {
+      auto bytes = unbase64(*sent);
+      if (!bytes) return chain_error(e.seq, "its body header is not base64");
+      body = std::move(*bytes);
+      auto stored = decode_body(body);
+      if (!stored) return chain_error(e.seq, "its body header does not decode");
+      stored->prev_hash = e.prev_hash;
+      stored->hash = e.hash;
+      if (encode_body(*stored) != encode_body(e))
+        return chain_error(e.seq, "its JSON does not match its stored body (altered)");
+    } else {
+      body = encode_body(e);
+      ++stats_.reencoded;
+    }
+    if (chain_hash(body, e.prev_hash) != e.hash)
+      return chain_error(e.seq, "its hash does not match its content (altered)");
+
+    // De-duplicate: a re-sent copy is identical, anything else is a forgery.
+    static const Hash kNone{};
+    Hash& seen = e.seq.value < seen_.size() ? seen_[e.seq.value] : overflow_[e.seq.value];
+    if (seen != kNone) {
+      if (seen != e.hash)
+        return chain_error(e.seq, "the topic holds two different events with this seq");
+      ++stats_.duplicates;
+      return {};
+    }
+    seen = e.hash;
+    ++stats_.events;
+
+    Hash fp{};
+    const auto sent_fp = header(m, "fingerprint");
+    if (!sent_fp || !from_hex(*sent_fp, fp)) {
+      fp = marker_fingerprint();
+      ++stats_.without_fingerprint;
+    }
+    auto put = [&](Cf cf, const std::string& key, const std::string& value) {
+      batch_.Put(store_.cf(cf), key, value).PermitUncheckedError();
+    };
+    put(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
+    put(Cf::streams, keys::stream(e.filing_id, e.version), keys::seq(e.seq));
+    // The state byte is filled in by the stream pass.
+    put(Cf::idempotency, e.event_id, idempotency_value(e.seq, e.version, FilingState::none, fp));
+    if (batch_.Count() >= 30'000) return flush();
+    return {};
+  }
+
+  Status flush() {
+    if (batch_.Count() == 0) return {};
+    rocksdb::Status s = store_.db()->Write(rocksdb::WriteOptions(), &batch_);
+    batch_.Clear();
+    if (!s.ok()) return from_rocksdb(s, "restore write failed");
+    return {};
+  }
+
+ private:
+  Store& store_;
+  RestoreStats& stats_;
+  rocksdb::WriteBatch batch_;
+  std::vector<Hash> seen_;  // by seq: the hash of the copy kept, zero if none yet
+  std::unordered_map<std::uint64_t, Hash> overflow_;  // seqs beyond the message count
+};
+
+// Phase 1: every message of every partition up to the high watermarks.
+Status consume(const RestoreOptions& o, Collector& collector) {
+  auto made = make_consumer(o);
+  if (!made) return made.take_error();
+  KafkaHandle h{*made};
+  rd_kafka_t* rk = h.rk;
+
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 15'000);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return make_error(ErrorCode::unavailable, "cannot read the metadata of topic " + o.topic +
+                                                  " from " + o.brokers + ": " +
+                                                  rd_kafka_err2str(err));
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> md_guard(
+      md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      md->topics[0].partition_cnt == 0)
+    return make_error(
+        ErrorCode::not_found,
+        "topic " + o.topic + " does not exist on " + o.brokers +
+            (md->topic_cnt == 1 ? std::string(": ") + rd_kafka_err2str(md->topics[0].err)
+                                : std::string()));
+
+  const int partitions = md->topics[0].partition_cnt;
+  std::vector<std::int64_t> high(static_cast<std::size_t>(partitions), 0);
+  std::vector<bool> done(static_cast<std::size_t>(partitions), true);
+  int remaining = 0;
+  std::uint64_t messages = 0;
+  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
+  for (int i = 0; i < partitions; ++i) {
+    const std::int32_t p = md->topics[0].partitions[i].id;
+    std::int64_t lo = 0, hi = 0;
+    err = rd_kafka_query_watermark_offsets(rk, o.topic.c_str(), p, &lo, &hi, 15'000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(assignment);
+      return make_error(ErrorCode::unavailable, "cannot read the offsets of " + o.topic + "[" +
+                                                    std::to_string(p) +
+                                                    "]: " + rd_kafka_err2str(err));
+    }
+    if (p < 0 || p >= partitions) continue;
+    high[static_cast<std::size_t>(p)] = hi;
+    if (hi > lo) messages += static_cast<std::uint64_t>(hi - lo);
+    if (hi > lo) {
+      rd_kafka_topic_partition_list_add(assignment, o.topic.c_str(), p)->offset = lo;
+      done[static_cast<std::size_t>(p)] = false;
+      ++remaining;
+    }
+  }
+  if (remaining == 0) {
+    rd_kafka_topic_partition_list_destroy(assignment);
+    return make_error(ErrorCode::not_found, "topic " + o.topic + " on " + o.brokers +
+                                                " holds no events: nothing to restore");
+  }
+  collector.set_message_count(messages);
+  err = rd_kafka_assign(rk, assignment);
+  rd_kafka_topic_partition_list_destroy(assignment);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return make_error(ErrorCode::unavailable,
+                      std::string("cannot assign the partitions: ") + rd_kafka_err2str(err));
+
+  auto last_progress = Steady::now();
+  while (remaining > 0) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) {
+      if (Steady::now() - last_progress > o.stall_timeout)
+        return make_error(ErrorCode::unavailable,
+                          "no message from " + o.topic + " for " +
+                              std::to_string(o.stall_timeout.count()) +
+                              " ms before reaching its end; is the cluster reachable?");
+      continue;
+    }
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
+        m, rd_kafka_message_destroy);
+    last_progress = Steady::now();
+    const auto p = static_cast<std::size_t>(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (p < done.size() && !done[p] && m->offset >= high[p]) {
+        done[p] = true;
+        --remaining;
+      }
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+        return make_error(ErrorCode::unavailable,
+                          "consuming " + o.topic + " failed: " + rd_kafka_message_errstr(m));
+      continue;  // transient (transport, leader change): librdkafka retries
+    }
+    if (p >= done.size() || done[p]) continue;
+    if (auto ok = collector.add(m); !ok) return ok;
+    if (m->offset + 1 >= high[p]) {
+      done[p] = true;
+      --remaining;
+    }
+  }
+  return collector.flush();
+}
+
+// Phase 2: the log in seq order: gapless from 1, each prev_hash the previous hash.
+Result<LedgerHead> verify_chain(Store& store, const std::string& topic) {
+  LedgerHead head;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const Seq seq = keys::seq_of(it->key().ToStringView());
+    if (seq != head.seq.next())
+      return chain_error(head.seq.next(), "it is missing from topic " + topic + " (a gap)");
+    auto parts = split_record(it->value().ToStringView());
+    if (!parts) return parts.take_error();
+    if (parts->prev_hash != head.hash)
+      return chain_error(seq, "its prev_hash is not the hash of seq " +
+                                  std::to_string(head.seq.value) + " (broken chain)");
+    head = LedgerHead{seq, parts->hash};
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "restore read failed");
+  return head;
+}
+
+// Phase 3: each filing's stream in version order: versions 1..n, each pointing at an event of
+// that filing and version; the idempotency entries get the state after their event.
+Status complete_streams(Store& store) {
+  rocksdb::WriteBatch batch;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::streams)));
+  std::string filing;
+  FilingStatus status;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const std::size_t nul = key.find('\0');
+    if (nul == std::string_view::npos || key.size() != nul + 5)
+      return make_error(ErrorCode::internal, "restore: bad stream key");
+    const std::string_view id = key.substr(0, nul);
+    const Version version(keys::get_u32(key.substr(nul + 1)));
+    const Seq seq = keys::seq_of(it->value().ToStringView());
+    if (id != filing) {
+      filing.assign(id);
+      status = FilingStatus{};
+    }
+    auto record = store.get(Cf::log, keys::seq(seq));
+    if (!record) return record.take_error();
+    if (!*record) return chain_error(seq, "missing from the log");
+    auto e = decode_record(**record);
+    if (!e) return chain_error(seq, "does not decode: " + e.error().message);
+    if (version != status.version.next() || e->version != version || e->filing_id != id)
+      return chain_error(seq, "filing " + filing + " has no version " +
+                                  std::to_string(status.version.next().value) +
+                                  " in the topic (a gap in its stream)");
+    if (auto ok = apply_event(status, *e); !ok)
+      return chain_error(seq, "does not replay: " + ok.error().message);
+    auto idem = store.get(Cf::idempotency, e->event_id);
+    if (!idem) return idem.take_error();
+    if (!*idem || (*idem)->size() != kIdempotencySize || keys::get_u64(**idem) != seq.value)
+      return chain_error(seq, "its event_id " + e->event_id + " is used by another event");
+    Hash fp;
+    std::memcpy(fp.data(), (*idem)->data() + 13, 32);
+    batch
+        .Put(store.cf(Cf::idempotency), e->event_id,
+             idempotency_value(seq, version, status.state, fp))
+        .PermitUncheckedError();
+    if (batch.Count() >= 30'000) {
+      rocksdb::Status s = store.db()->Write(rocksdb::WriteOptions(), &batch);
+      batch.Clear();
+      if (!s.ok()) return from_rocksdb(s, "restore write failed");
+    }
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "restore read failed");
+  rocksdb::Status s = store.db()->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return from_rocksdb(s, "restore write failed");
+  return {};
+}
+
+Result<RestoreStats> restore_into(const RestoreOptions& o, const std::string& dir) {
+  auto opened = Store::open({.path = dir});
+  if (!opened) return opened.take_error();
+  Store& store = **opened;
+  RestoreStats stats;
+  Collector collector(store, stats);
+  if (auto ok = consume(o, collector); !ok) return ok.take_error();
+  auto head = verify_chain(store, o.topic);
+  if (!head) return head.take_error();
+  stats.head = *head;
+  if (stats.head.seq.value != stats.events)
+    return make_error(ErrorCode::internal, "restore: event count and head disagree");
+  if (auto ok = complete_streams(store); !ok) return ok.take_error();
+  std::string head_value;
+  keys::put_u64(head_value, stats.head.seq.value);
+  head_value.append(reinterpret_cast<const char*>(stats.head.hash.data()), 32);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status s = store.db()->Put(sync, store.cf(Cf::meta), keys::kHead, head_value);
+  if (!s.ok()) return from_rocksdb(s, "restore write failed");
+  auto rebuilt = rebuild_projections(store);
+  if (!rebuilt) return rebuilt.take_error();
+  if (rebuilt->head != stats.head.seq)
+    return make_error(ErrorCode::internal, "restore: the rebuild saw a different head");
+  s = store.db()->FlushWAL(true);
+  if (!s.ok()) return from_rocksdb(s, "restore sync failed");
+  return stats;
+}
+
+}  // namespace
+
+Result<RestoreStats> restore_from_kafka(const RestoreOptions& o) {
+  if (o.data_dir.empty())
+    return make_error(ErrorCode::invalid, "restore needs a data directory", "data_dir");
+  std::error_code ec;
+  if (fs::exists(o.data_dir, ec) && !fs::is_empty(o.data_dir, ec))
+    return make_error(ErrorCode::invalid,
+                      "refusing to restore into " + o.data_dir + ": it is not empty", "data_dir");
+  const std::string partial = o.data_dir + ".partial";
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial, ec);
+  if (ec) return make_error(ErrorCode::io, "cannot create " + partial + ": " + ec.message());
+  auto stats = restore_into(o, partial);  // the Store is closed when this returns
+  if (!stats) {
+    fs::remove_all(partial, ec);
+    return stats;
+  }
+  if (fs::exists(o.data_dir, ec)) fs::remove(o.data_dir, ec);  // empty, checked above
+  fs::rename(partial, o.data_dir, ec);
+  if (ec)
+    return make_error(ErrorCode::io,
+                      "cannot move " + partial + " to " + o.data_dir + ": " + ec.message());
+  return stats;
+}
+
+}  // namespace filingd

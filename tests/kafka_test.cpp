@@ -1,0 +1,661 @@
+// The Kafka publisher, the embedded cluster and restore-from-Kafka, on librdkafka's mock
+// cluster (real Kafka protocol on loopback) with fault injection: broker outages, request
+// errors, a publisher crash mid-publish, a tampered topic.
+//
+// Every wait is bounded and on a condition (the publisher's cursor, the topic's watermarks);
+// nothing sleeps to synchronise.
+#include <gtest/gtest.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "daemon/embedded_kafka.hpp"
+#include "daemon/kafka_publisher.hpp"
+#include "events/codec.hpp"
+#include "events/hash.hpp"
+#include "events/json.hpp"
+#include "replay/rebuild.hpp"
+#include "replay/restore.hpp"
+#include "tests/test_util.hpp"
+
+namespace filingd {
+namespace {
+
+using namespace std::chrono_literals;
+using test::action;
+using test::submit;
+
+const Timestamp kStart = *parse_rfc3339("2026-11-22T08:00:00Z");
+constexpr auto kWait = 60s;  // bound on every wait for delivery
+
+// ---- a plain librdkafka client for the tests ------------------------------------------------
+
+struct Message {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  std::optional<std::string> header(const std::string& name) const {
+    for (const auto& [n, v] : headers)
+      if (n == name) return v;
+    return std::nullopt;
+  }
+  Seq seq() const { return Seq(std::stoull(header("seq").value_or("0"))); }
+};
+
+rd_kafka_t* new_client(rd_kafka_type_t type, const std::string& brokers,
+                       std::vector<std::pair<std::string, std::string>> extra = {}) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  extra.insert(extra.begin(), {"bootstrap.servers", brokers});
+  for (const auto& [k, v] : extra)
+    EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr),
+              RD_KAFKA_CONF_OK)
+        << errstr;
+  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+  EXPECT_NE(rk, nullptr) << errstr;
+  return rk;
+}
+
+// Every message of `topic`, up to the high watermarks sampled at the start, in partition order
+// (each partition's messages in offset order).
+std::vector<Message> read_topic(const std::string& brokers, const std::string& topic) {
+  rd_kafka_t* rk = new_client(RD_KAFKA_CONSUMER, brokers,
+                              {{"group.id", "kafka-test"}, {"enable.auto.commit", "false"}});
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  EXPECT_EQ(rd_kafka_metadata(rk, 0, rkt, &md, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_destroy(rkt);
+  const int partitions = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+
+  std::map<std::int32_t, std::int64_t> high;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t lo = 0, hi = 0;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 10'000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (hi > lo) {
+      high[p] = hi;
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = lo;
+    }
+  }
+  EXPECT_EQ(rd_kafka_assign(rk, list), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+
+  std::map<std::int32_t, std::vector<Message>> by_partition;
+  std::size_t done = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  for (auto& [p, hi] : high) by_partition[p];
+  std::set<std::int32_t> finished;
+  while (finished.size() < high.size() && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && !finished.count(m->partition)) {
+      Message msg;
+      msg.partition = m->partition;
+      msg.offset = m->offset;
+      msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+      msg.value.assign(static_cast<const char*>(m->payload), m->len);
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* val;
+        std::size_t size;
+        for (std::size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &val, &size); ++i)
+          msg.headers.emplace_back(
+              name, val ? std::string(static_cast<const char*>(val), size) : std::string());
+      }
+      by_partition[m->partition].push_back(std::move(msg));
+      if (m->offset + 1 >= high[m->partition]) finished.insert(m->partition);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  (void)done;
+  EXPECT_EQ(finished.size(), high.size()) << "topic " << topic << " not read to its end";
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  std::vector<Message> out;
+  for (auto& [p, msgs] : by_partition)
+    for (auto& m : msgs) out.push_back(std::move(m));
+  return out;
+}
+
+// Produces `messages` to `topic` (headers kept) and waits for them all.
+void write_topic(const std::string& brokers, const std::string& topic,
+                 const std::vector<Message>& messages) {
+  rd_kafka_t* rk = new_client(RD_KAFKA_PRODUCER, brokers, {{"enable.idempotence", "true"}});
+  for (const Message& m : messages) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m.headers.size());
+    for (const auto& [n, v] : m.headers)
+      rd_kafka_header_add(hdrs, n.c_str(), -1, v.data(), static_cast<ssize_t>(v.size()));
+    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
+                                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(rk, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(rk);
+}
+
+// Checks what a consumer that de-duplicates by seq sees: every seq 1..head exactly once, and
+// each filing's events in version order. Returns the number of duplicates skipped.
+std::size_t expect_complete_and_ordered(const std::vector<Message>& events, Seq head) {
+  std::set<std::uint64_t> seen;
+  std::map<std::string, std::uint32_t> last_version;
+  std::size_t duplicates = 0;
+  for (const Message& m : events) {
+    const Seq seq = m.seq();
+    if (!seen.insert(seq.value).second) {
+      ++duplicates;
+      continue;
+    }
+    const auto v = boost::json::parse(m.value).as_object();
+    const std::string filing(v.at("filing_id").as_string());
+    EXPECT_EQ(filing, m.key) << "key must be the filing_id";
+    const auto version = static_cast<std::uint32_t>(v.at("version").to_number<std::uint64_t>());
+    EXPECT_EQ(version, last_version[filing] + 1)
+        << "filing " << filing << " out of order at seq " << seq.value;
+    last_version[filing] = version;
+  }
+  EXPECT_EQ(seen.size(), head.value) << "events lost";
+  if (!seen.empty()) {
+    EXPECT_EQ(*seen.begin(), 1u);
+    EXPECT_EQ(*seen.rbegin(), head.value);
+  }
+  return duplicates;
+}
+
+// ---- fixture ---------------------------------------------------------------------------------
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto k = EmbeddedKafka::start({.brokers = 3, .topics = {kEvents, kStatus}, .partitions = 4});
+    ASSERT_TRUE(k) << k.error().message;
+    kafka_ = std::move(*k);
+    open_ledger();
+  }
+
+  void open_ledger() {
+    ledger_.reset();
+    Ledger::Options o;
+    o.data_dir = dir_.str();
+    o.clock = &clock_;
+    auto l = Ledger::open(o);
+    ASSERT_TRUE(l) << l.error().message;
+    ledger_ = std::move(*l);
+  }
+
+  KafkaPublisher::Options options() const {
+    KafkaPublisher::Options o;
+    o.brokers = kafka_->bootstraps();
+    o.events_topic = kEvents;
+    o.status_topic = kStatus;
+    o.create_topics = false;  // the mock has no Admin API; topics exist already
+    o.properties = {{"linger.ms", "2"}};
+    return o;
+  }
+
+  std::unique_ptr<KafkaPublisher> publisher(KafkaPublisher::Options o) {
+    auto p = KafkaPublisher::start(*ledger_, std::move(o));
+    EXPECT_TRUE(p) << p.error().message;
+    return p ? std::move(*p) : nullptr;
+  }
+
+  // Appends `rounds` events to each of `filings` filings, interleaved across filings (a
+  // submission, then photo rejections), through the async path so they share group commits.
+  // Rounds before `from_round` were appended earlier.
+  void append_interleaved(int first, int filings, int rounds, int from_round = 0) {
+    std::vector<std::future<Result<AppendResult>>> results;
+    for (int r = from_round; r < from_round + rounds; ++r) {
+      for (int f = first; f < first + filings; ++f) {
+        const std::string id = "F" + std::to_string(f);
+        AppendCommand c = r == 0 ? submit(id, f)
+                                 : action(id, PhotoRejected{{"rev-1", PhotoMethod::photo,
+                                                             "照片不清晰 " + std::to_string(r)}});
+        auto promise = std::make_shared<std::promise<Result<AppendResult>>>();
+        results.push_back(promise->get_future());
+        ledger_->append_async(std::move(c), [promise](Result<AppendResult> res) {
+          promise->set_value(std::move(res));
+        });
+      }
+    }
+    for (auto& f : results) {
+      auto r = f.get();
+      ASSERT_TRUE(r) << r.error().message;
+    }
+  }
+
+  AppendResult ok(AppendCommand c) {
+    auto r = ledger_->append(std::move(c));
+    EXPECT_TRUE(r) << r.error().message << " (field " << r.error().field << ")";
+    return r ? *r : AppendResult{};
+  }
+
+  static constexpr const char* kEvents = "test.events";
+  static constexpr const char* kStatus = "test.status";
+  test::TempDir dir_;
+  ManualClock clock_{kStart};
+  std::unique_ptr<EmbeddedKafka> kafka_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+// ---- publishing ---------------------------------------------------------------------------
+
+TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
+  append_interleaved(1, 20, 5);
+  auto o = options();
+  o.create_topics = true;  // the mock refuses CreateTopics: the publisher must carry on
+  auto pub = publisher(o);
+  ASSERT_TRUE(pub);
+  append_interleaved(21, 10, 3);  // more while it runs: woken by the commit listener
+  const Seq head = ledger_->head().seq;
+  ASSERT_TRUE(pub->wait_for_cursor(head, kWait)) << pub->stats().last_error;
+  EXPECT_EQ(pub->lag(), 0u);
+
+  const auto events = read_topic(kafka_->bootstraps(), kEvents);
+  EXPECT_EQ(expect_complete_and_ordered(events, head), 0u) << "no outage: no duplicates";
+  ASSERT_FALSE(events.empty());
+  auto stored = ledger_->events_after(Seq(0), SIZE_MAX);
+  ASSERT_TRUE(stored);
+  std::map<std::uint64_t, const Event*> by_seq;
+  for (const Event& e : *stored) by_seq[e.seq.value] = &e;
+  for (const Message& m : events) {
+    const Event& e = *by_seq.at(m.seq().value);
+    EXPECT_EQ(m.value, boost::json::serialize(event_to_json(e)));
+    EXPECT_EQ(m.header("event_type"), std::string(to_string(e.type())));
+    EXPECT_EQ(m.header("event_id"), e.event_id);
+    EXPECT_EQ(m.header("schema"), std::to_string(e.schema));
+    ASSERT_TRUE(m.header("fingerprint"));
+    EXPECT_EQ(m.header("fingerprint")->size(), 64u);
+  }
+
+  // The compacted topic: the last status per filing is the live projection, unmasked.
+  std::map<std::string, std::string> latest;
+  for (const Message& m : read_topic(kafka_->bootstraps(), kStatus)) latest[m.key] = m.value;
+  EXPECT_EQ(latest.size(), 30u);
+  for (const auto& [id, value] : latest) {
+    auto s = ledger_->status(id);
+    ASSERT_TRUE(s && *s);
+    EXPECT_EQ(value, boost::json::serialize(status_to_json(**s, false))) << id;
+  }
+
+  std::string metrics;
+  pub->render_metrics(metrics);
+  EXPECT_NE(metrics.find("filingd_kafka_lag_events 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("filingd_kafka_delivered_events_total " + std::to_string(head.value)),
+            std::string::npos)
+      << metrics;
+}
+
+TEST_F(KafkaTest, BrokerOutagesAndRequestErrorsLoseAndReorderNothing) {
+  auto o = options();
+  o.persist_every = 50;
+  o.max_in_flight = 64;  // the outage fills the window: the publisher stops reading
+  o.read_batch = 16;
+  auto pub = publisher(o);
+  ASSERT_TRUE(pub);
+  append_interleaved(1, 30, 4);
+  ASSERT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait));
+  ASSERT_EQ(pub->stats().produced, ledger_->head().seq.value);
+
+  // All brokers down: appends still succeed at once, and the lag grows.
+  rd_kafka_mock_broker_set_down(kafka_->cluster(), -1);
+  const Seq before = ledger_->head().seq;
+  const auto t0 = std::chrono::steady_clock::now();
+  append_interleaved(31, 30, 4);
+  append_interleaved(1, 30, 2, 4);  // and more for filings already published
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s) << "appends must not wait for Kafka";
+  const Seq during = ledger_->head().seq;
+  EXPECT_EQ(during.value - before.value, 30u * 4 + 30u * 2);
+  EXPECT_EQ(pub->cursor(), before) << "nothing can be confirmed with every broker down";
+  EXPECT_EQ(pub->lag(), during.value - before.value);
+  EXPECT_LE(pub->stats().produced, before.value + 64) << "at most max_in_flight in flight";
+
+  // Back up, through a burst of retriable produce errors and dropped connections.
+  rd_kafka_mock_push_request_errors(
+      kafka_->cluster(), 0 /* Produce */, 8, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+      RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  rd_kafka_mock_broker_set_up(kafka_->cluster(), -1);
+  append_interleaved(61, 10, 3);
+
+  // One broker down mid-stream (its partitions stall, the others flow), then up again; then
+  // partition leaders move.
+  rd_kafka_mock_broker_set_down(kafka_->cluster(), 2);
+  append_interleaved(71, 10, 3);
+  rd_kafka_mock_broker_set_up(kafka_->cluster(), 2);
+  for (int p = 0; p < 4; ++p) rd_kafka_mock_partition_set_leader(kafka_->cluster(), kEvents, p, 3);
+  append_interleaved(81, 10, 3);
+
+  const Seq head = ledger_->head().seq;
+  ASSERT_TRUE(pub->wait_for_cursor(head, kWait)) << pub->stats().last_error;
+  EXPECT_EQ(pub->lag(), 0u);
+  EXPECT_TRUE(pub->stats().brokers_up);
+  expect_complete_and_ordered(read_topic(kafka_->bootstraps(), kEvents), head);
+}
+
+TEST_F(KafkaTest, RestartMidPublishResendsAtMostTheUnconfirmedTail) {
+  auto o = options();
+  o.persist_every = 100;
+  o.persist_interval = std::chrono::hours(1);  // persist by count only
+  o.max_in_flight = 400;
+  Seq persisted;
+  {
+    auto first = publisher(o);
+    ASSERT_TRUE(first);
+    rd_kafka_mock_broker_set_rtt(kafka_->cluster(), -1, 50);  // slow deliveries down
+    append_interleaved(1, 100, 30);
+    ASSERT_TRUE(first->wait_for_cursor(Seq(500), kWait));
+    // The brokers vanish mid-publish (nothing more is confirmed), and the publisher crashes:
+    // no flush, the cursor is not persisted again.
+    rd_kafka_mock_broker_set_down(kafka_->cluster(), -1);
+    first->stop_abruptly();
+    auto p = KafkaPublisher::persisted_cursor(ledger_->store());
+    ASSERT_TRUE(p);
+    persisted = *p;
+    EXPECT_GE(persisted.value, 400u);
+    EXPECT_LT(persisted.value, ledger_->head().seq.value) << "the crash must be mid-publish";
+  }
+  rd_kafka_mock_broker_set_rtt(kafka_->cluster(), -1, 0);
+  rd_kafka_mock_broker_set_up(kafka_->cluster(), -1);
+
+  const Seq head = ledger_->head().seq;
+  auto second = publisher(o);
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(second->wait_for_cursor(head, kWait)) << second->stats().last_error;
+  EXPECT_EQ(second->stats().produced, head.value - persisted.value)
+      << "the restart resumes right after the persisted cursor";
+  second->stop();
+  auto p = KafkaPublisher::persisted_cursor(ledger_->store());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p, head) << "a clean stop persists the cursor";
+
+  const std::size_t duplicates =
+      expect_complete_and_ordered(read_topic(kafka_->bootstraps(), kEvents), head);
+  EXPECT_LE(duplicates, head.value - persisted.value);
+}
+
+TEST_F(KafkaTest, WithoutResumeEverythingIsPublishedAgain) {
+  append_interleaved(1, 5, 2);
+  {
+    auto first = publisher(options());
+    ASSERT_TRUE(first->wait_for_cursor(ledger_->head().seq, kWait));
+  }
+  // A new (embedded) cluster starts empty: publish the ledger from seq 1 into it.
+  auto fresh = EmbeddedKafka::start({.topics = {kEvents, kStatus}, .partitions = 2});
+  ASSERT_TRUE(fresh);
+  auto o = options();
+  o.brokers = (*fresh)->bootstraps();
+  o.resume = false;
+  auto pub = publisher(o);
+  ASSERT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait));
+  EXPECT_EQ(pub->stats().produced, ledger_->head().seq.value);
+  expect_complete_and_ordered(read_topic((*fresh)->bootstraps(), kEvents), ledger_->head().seq);
+}
+
+TEST_F(KafkaTest, ARefusedPropertyIsNamed) {
+  auto o = options();
+  o.properties = {{"no.such.property", "1"}};
+  auto p = KafkaPublisher::start(*ledger_, o);
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, ErrorCode::invalid);
+  EXPECT_NE(p.error().message.find("no.such.property"), std::string::npos) << p.error().message;
+}
+
+// ---- restore ---------------------------------------------------------------------------------
+
+class RestoreTest : public KafkaTest {
+ protected:
+  // Every event type, the ledger-pinned fields and a schema-2 payload.
+  void append_histories() {
+    // F1: the whole path to approval, with a failed SMS attempt, then a cancellation.
+    AppendCommand first = submit("F1", 1);
+    first.event_id = "evt-submit-F1";
+    ok(first);
+    ok(action("F1", InitialReviewApproved{{"rev-1", "", ""}}));
+    ok(action("F1", PhotoApproved{{"rev-2", PhotoMethod::video, ""}}));
+    ok(action("F1", SubmittedToBureau{}));
+    ok(action("F1", SmsAttemptFailed{}));
+    ok(action("F1", SmsConfirmed{}));
+    ok(action("F1",
+              BureauApproved{"京ICP备2026000001号", {{"site1.cn", "京ICP备2026000001号-1"}}}));
+    ok(action("F1", RecordCancelled{"京ICP备2026000001号-1", "网站关闭"}));
+    // F2: rejected by the provider, resubmitted, withdrawn (reason_code: schema 2).
+    ok(submit("F2", 2));
+    ok(action("F2", InitialReviewRejected{{"rev-1", "website_name", "网站名称不符合要求"}}));
+    ok(submit("F2", 2));
+    ok(action("F2", PhotoRejected{{"rev-2", PhotoMethod::photo, "背景不是白色"}}));
+    FilingWithdrawn w;
+    w.reason = "不再需要";
+    w.reason_code = "applicant_request";
+    ok(action("F2", w));
+    // F3: SMS expiry, then abandoned 45 days after being returned.
+    ok(submit("F3", 3));
+    ok(action("F3", InitialReviewApproved{}));
+    ok(action("F3", PhotoApproved{}));
+    ok(action("F3", SubmittedToBureau{}));
+    clock_.advance(25 * kMicrosPerHour);
+    ok(action("F3", SmsExpired{}));
+    clock_.advance(46 * kMicrosPerDay);
+    ok(action("F3", FilingAbandoned{}));
+    // F4: rejected by the bureau.
+    ok(submit("F4", 4));
+    ok(action("F4", InitialReviewApproved{}));
+    ok(action("F4", PhotoApproved{}));
+    ok(action("F4", SubmittedToBureau{}));
+    ok(action("F4", SmsConfirmed{}));
+    ok(action("F4", BureauRejected{"subject_info", "主办单位信息有误"}));
+    append_interleaved(10, 20, 3);
+  }
+
+  // Publishes the whole ledger and returns the events topic.
+  std::vector<Message> publish_all() {
+    auto pub = publisher(options());
+    EXPECT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait));
+    pub->stop();
+    return read_topic(kafka_->bootstraps(), kEvents);
+  }
+
+  Result<RestoreStats> restore_from(const std::string& topic, const std::string& into) {
+    RestoreOptions o;
+    o.brokers = kafka_->bootstraps();
+    o.topic = topic;
+    o.data_dir = into;
+    o.stall_timeout = 20s;
+    return restore_from_kafka(o);
+  }
+
+  // Copies the events topic into `topic`, passing each message through `edit` (which may
+  // drop it by returning false).
+  void copy_events(const std::vector<Message>& events, const std::string& topic,
+                   const std::function<bool(Message&)>& edit) {
+    ASSERT_TRUE(kafka_->create_topic(topic, 3));
+    std::vector<Message> out;
+    for (Message m : events)
+      if (edit(m)) out.push_back(std::move(m));
+    write_topic(kafka_->bootstraps(), topic, out);
+  }
+
+  static void set_actor(Message& m, const std::string& actor) {
+    auto v = boost::json::parse(m.value).as_object();
+    v["actor"] = actor;
+    m.value = boost::json::serialize(v);
+  }
+
+  test::TempDir restored_root_;
+};
+
+TEST_F(RestoreTest, RoundTripReproducesTheLedgerAndItsProjections) {
+  append_histories();
+  const auto events = publish_all();
+  // Publish the tail twice: a restore de-duplicates by seq.
+  copy_events(events, "dup.events", [](Message&) { return true; });
+  write_topic(kafka_->bootstraps(), "dup.events",
+              std::vector<Message>(events.begin(), events.begin() + 10));
+
+  const std::string into = restored_root_.str() + "/ledger";
+  auto stats = restore_from("dup.events", into);
+  ASSERT_TRUE(stats) << stats.error().message;
+  const LedgerHead head = ledger_->head();
+  EXPECT_EQ(stats->head.seq, head.seq);
+  EXPECT_EQ(stats->head.hash, head.hash);
+  EXPECT_EQ(stats->duplicates, 10u);
+  EXPECT_EQ(stats->without_fingerprint, 0u);
+  EXPECT_EQ(stats->reencoded, 0u);
+
+  auto original_digest = projections_digest(ledger_->store());
+  ASSERT_TRUE(original_digest);
+  {
+    auto store = Store::open({.path = into, .create_if_missing = false});
+    ASSERT_TRUE(store) << store.error().message;
+    auto restored_digest = projections_digest(**store);
+    ASSERT_TRUE(restored_digest);
+    EXPECT_EQ(*restored_digest, *original_digest);
+  }
+
+  // The restored directory is a ledger: the same log, and idempotent retries behave as on the
+  // original (the fingerprint travelled in the header).
+  const auto original = ledger_->events_after(Seq(0), SIZE_MAX);
+  ASSERT_TRUE(original);
+  Ledger::Options lo;
+  lo.data_dir = into;
+  lo.clock = &clock_;
+  auto restored = Ledger::open(lo);
+  ASSERT_TRUE(restored) << restored.error().message;
+  const auto copy = (*restored)->events_after(Seq(0), SIZE_MAX);
+  ASSERT_TRUE(copy);
+  ASSERT_EQ(copy->size(), original->size());
+  for (std::size_t i = 0; i < copy->size(); ++i)
+    EXPECT_EQ(boost::json::serialize(event_to_json((*copy)[i])),
+              boost::json::serialize(event_to_json((*original)[i])));
+  AppendCommand retry = submit("F1", 1);
+  retry.event_id = "evt-submit-F1";
+  auto again = (*restored)->append(retry);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->seq, Seq(1));
+  AppendCommand reused = submit("F9", 9);
+  reused.event_id = "evt-submit-F1";
+  auto conflict = (*restored)->append(reused);
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::conflict);
+  // And it appends on from the restored head.
+  auto next = (*restored)->append(action("F4", FilingWithdrawn{"不再需要", ""}));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->seq, head.seq.next());
+}
+
+TEST_F(RestoreTest, WithoutBodyHeadersTheEventsAreReEncoded) {
+  append_histories();
+  const auto events = publish_all();
+  copy_events(events, "bare.events", [](Message& m) {
+    std::erase_if(m.headers,
+                  [](const auto& h) { return h.first == "body" || h.first == "fingerprint"; });
+    return true;
+  });
+  const std::string into = restored_root_.str() + "/ledger";
+  auto stats = restore_from("bare.events", into);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->head.hash, ledger_->head().hash);
+  EXPECT_EQ(stats->reencoded, stats->events);
+  EXPECT_EQ(stats->without_fingerprint, stats->events);
+
+  // Without the original fingerprint, even a same-content retry is refused, never re-applied.
+  Ledger::Options lo;
+  lo.data_dir = into;
+  lo.clock = &clock_;
+  auto restored = Ledger::open(lo);
+  ASSERT_TRUE(restored) << restored.error().message;
+  AppendCommand retry = submit("F1", 1);
+  retry.event_id = "evt-submit-F1";
+  auto again = (*restored)->append(retry);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::conflict);
+  EXPECT_EQ((*restored)->head().seq, ledger_->head().seq);
+}
+
+TEST_F(RestoreTest, ATamperedEventIsRefusedNamingItsSeq) {
+  append_histories();
+  const auto events = publish_all();
+  const std::string into = restored_root_.str() + "/ledger";
+
+  // The JSON altered, the body header kept: they disagree.
+  copy_events(events, "t1.events", [](Message& m) {
+    if (m.seq() == Seq(7)) set_actor(m, "mallory");
+    return true;
+  });
+  auto r = restore_from("t1.events", into);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::conflict);
+  EXPECT_NE(r.error().message.find("seq 7:"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(std::filesystem::exists(into)) << "a refused restore leaves no ledger behind";
+
+  // The JSON altered and the body header dropped: the hash no longer matches.
+  copy_events(events, "t2.events", [](Message& m) {
+    if (m.seq() == Seq(12)) {
+      set_actor(m, "mallory");
+      std::erase_if(m.headers, [](const auto& h) { return h.first == "body"; });
+    }
+    return true;
+  });
+  r = restore_from("t2.events", into);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("seq 12:"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("hash"), std::string::npos) << r.error().message;
+
+  // A forged event with a self-consistent hash: the next link breaks.
+  copy_events(events, "t3.events", [](Message& m) {
+    if (m.seq() == Seq(5)) {
+      auto e = event_from_json(boost::json::parse(m.value));
+      EXPECT_TRUE(e);
+      e->actor = "mallory";
+      e->hash = chain_hash(encode_body(*e), e->prev_hash);
+      m.value = boost::json::serialize(event_to_json(*e));
+      std::erase_if(m.headers, [](const auto& h) { return h.first == "body"; });
+    }
+    return true;
+  });
+  r = restore_from("t3.events", into);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("seq 6:"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("broken chain"), std::string::npos) << r.error().message;
+
+  // A missing event: a gap.
+  copy_events(events, "t4.events", [](Message& m) { return m.seq() != Seq(9); });
+  r = restore_from("t4.events", into);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("seq 9:"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("missing"), std::string::npos) << r.error().message;
+}
+
+TEST_F(RestoreTest, RefusesANonEmptyDirectoryAndAnEmptyOrUnknownTopic) {
+  auto r = restore_from("no.such.topic", restored_root_.str() + "/ledger");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::not_found) << r.error().message;
+  r = restore_from(kEvents, restored_root_.str() + "/ledger");  // exists, but empty
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::not_found) << r.error().message;
+  r = restore_from(kEvents, dir_.str());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::invalid) << r.error().message;
+}
+
+}  // namespace
+}  // namespace filingd

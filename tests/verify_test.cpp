@@ -1,0 +1,319 @@
+// `verify`: a healthy ledger passes; each kind of tampering is caught and named by its seq.
+#include <gtest/gtest.h>
+
+#include "events/hash.hpp"
+#include "events/json.hpp"
+#include "replay/open.hpp"
+#include "replay/rebuild.hpp"
+#include "replay/verify.hpp"
+#include "tests/audit_util.hpp"
+
+namespace filingd {
+namespace {
+
+using test::open_raw;
+using test::raw_del;
+using test::raw_get;
+using test::raw_put;
+
+class Verify : public testing::Test {
+ protected:
+  void SetUp() override {
+    head_ = test::make_audit_ledger(dir_, 20);
+    ASSERT_GT(head_.seq.value, 60u);
+  }
+
+  VerifyReport verify(VerifyOptions options = {}) {
+    auto store = open_for_reading(dir_.str());
+    EXPECT_TRUE(store) << store.error().message;
+    if (!store) return {};
+    auto report = verify_ledger(**store, options);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? std::move(*report) : VerifyReport{};
+  }
+
+  // Verification fails and its first problem is at `seq` and mentions `what`.
+  void expect_first_bad(const VerifyReport& r, Seq seq, std::string_view what) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.problems.front().seq, seq) << r.problems.front().what;
+    EXPECT_NE(r.problems.front().what.find(what), std::string::npos) << r.problems.front().what;
+  }
+
+  test::TempDir dir_;
+  LedgerHead head_;
+};
+
+TEST_F(Verify, AHealthyLedgerPasses) {
+  const VerifyReport r = verify();
+  ASSERT_TRUE(r.ok()) << r.problems.front().what;
+  EXPECT_EQ(r.head, head_.seq);
+  EXPECT_EQ(r.head_hash, head_.hash);
+  EXPECT_EQ(r.events, head_.seq.value);
+  EXPECT_EQ(r.filings, 20u);
+  EXPECT_EQ(r.stream_entries, head_.seq.value);
+  EXPECT_EQ(r.idempotency_entries, head_.seq.value);
+  ASSERT_TRUE(r.live_digest && r.rebuilt_digest);
+  EXPECT_EQ(*r.live_digest, *r.rebuilt_digest);
+  // The same digest as projections_digest() of the live column family.
+  auto store = open_for_reading(dir_.str());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*projections_digest(**store), *r.live_digest);
+}
+
+TEST_F(Verify, AnEmptyLedgerPasses) {
+  test::TempDir empty;
+  { ASSERT_TRUE(Ledger::open({.data_dir = empty.str()})); }
+  auto store = open_for_reading(empty.str());
+  ASSERT_TRUE(store) << store.error().message;
+  auto r = verify_ledger(**store);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(r->events, 0u);
+}
+
+TEST_F(Verify, OneChangedByteInAChineseReasonIsCaught) {
+  Seq target;
+  {
+    auto store = open_raw(dir_);
+    auto seq = test::first_event_of(*store, EventType::initial_review_rejected);
+    ASSERT_TRUE(seq);
+    target = *seq;
+    std::string record = raw_get(*store, Cf::log, keys::seq(target));
+    const auto at = record.find(test::kRejectReason);
+    ASSERT_NE(at, std::string::npos);
+    // The last byte of 符 (E7 AC A6) becomes A7: 笧 — still valid UTF-8, still decodes.
+    record[at + test::kRejectReason.size() - 1] ^= 0x01;
+    auto e = decode_record(record);
+    ASSERT_TRUE(e);
+    raw_put(*store, Cf::log, keys::seq(target), record);
+  }
+  const VerifyReport r = verify();
+  expect_first_bad(r, target, "altered");
+  EXPECT_EQ(r.head.value, target.value - 1);  // verified up to the event before
+}
+
+TEST_F(Verify, ADeletedEventIsCaught) {
+  {
+    auto store = open_raw(dir_);
+    raw_del(*store, Cf::log, keys::seq(Seq(17)));
+  }
+  expect_first_bad(verify(), Seq(17), "missing");
+}
+
+TEST_F(Verify, ADeletedLastEventIsCaughtByTheHead) {
+  {
+    auto store = open_raw(dir_);
+    raw_del(*store, Cf::log, keys::seq(head_.seq));
+  }
+  expect_first_bad(verify(), head_.seq, "missing");
+}
+
+TEST_F(Verify, TwoSwappedEventsAreCaught) {
+  {
+    auto store = open_raw(dir_);
+    const std::string a = raw_get(*store, Cf::log, keys::seq(Seq(9)));
+    const std::string b = raw_get(*store, Cf::log, keys::seq(Seq(30)));
+    raw_put(*store, Cf::log, keys::seq(Seq(9)), b);
+    raw_put(*store, Cf::log, keys::seq(Seq(30)), a);
+  }
+  expect_first_bad(verify(), Seq(9), "swapped");
+}
+
+TEST_F(Verify, AnEventRewrittenWithItsHashRecomputedBreaksTheChain) {
+  {
+    auto store = open_raw(dir_);
+    auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(12))));
+    ASSERT_TRUE(e);
+    e->actor = "mallory";
+    const std::string body = encode_body(*e);
+    raw_put(*store, Cf::log, keys::seq(Seq(12)),
+            make_record(body, e->prev_hash, chain_hash(body, e->prev_hash)));
+  }
+  expect_first_bad(verify(), Seq(13), "chain is broken");
+}
+
+// An attacker who rewrites an event and re-chains everything after it (and the head) leaves a
+// self-consistent log; only a head kept from before proves the rewrite.
+TEST_F(Verify, ExpectHeadProvesTheLogWasNotRewritten) {
+  const std::string receipt = std::to_string(head_.seq.value) + ":" + to_hex(head_.hash);
+  auto expected = parse_expected_head(receipt);
+  ASSERT_TRUE(expected);
+  EXPECT_TRUE(verify({.expect_head = expected}).ok());
+  {
+    auto store = open_raw(dir_);
+    Hash prev{};
+    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
+      auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(s))));
+      ASSERT_TRUE(e);
+      if (s == 5) e->actor = "mallory";
+      const std::string body = encode_body(*e);
+      const Hash h = chain_hash(body, prev);
+      raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
+      prev = h;
+    }
+    std::string head;
+    keys::put_u64(head, head_.seq.value);
+    head.append(reinterpret_cast<const char*>(prev.data()), prev.size());
+    raw_put(*store, Cf::meta, keys::kHead, head);
+  }
+  EXPECT_TRUE(verify().ok());  // self-consistent
+  expect_first_bad(verify({.expect_head = expected}), head_.seq, "rewritten");
+}
+
+// A log rewritten consistently (every hash recomputed) around an event the state machine
+// refuses: the chain holds, the replay names the event.
+TEST_F(Verify, AnEventThatDoesNotReplayIsNamed) {
+  Seq bad;
+  {
+    auto store = open_raw(dir_);
+    auto first = test::first_event_of(*store, EventType::initial_review_rejected);
+    ASSERT_TRUE(first);
+    bad = *first;
+    Hash prev{};
+    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
+      auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(s))));
+      ASSERT_TRUE(e);
+      if (s == bad.value) e->data = BureauApproved{"京ICP备20269999号", {}};
+      const std::string body = encode_body(*e);
+      const Hash h = chain_hash(body, prev);
+      raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
+      prev = h;
+    }
+  }
+  const VerifyReport r = verify();
+  expect_first_bad(r, bad, "does not replay");
+  EXPECT_FALSE(r.live_digest);  // no comparison with a partial rebuild
+  // The log checks went on past it: the head no longer matches.
+  bool head = false;
+  for (const auto& p : r.problems) head |= p.what.find("ledger head hash") != std::string::npos;
+  EXPECT_TRUE(head);
+}
+
+TEST_F(Verify, ExpectHeadWithAWrongHashOrBeyondTheLogFails) {
+  ExpectedHead wrong{Seq(10), head_.hash};
+  expect_first_bad(verify({.expect_head = wrong}), Seq(10), "rewritten");
+  ExpectedHead beyond{Seq(head_.seq.value + 5), head_.hash};
+  expect_first_bad(verify({.expect_head = beyond}), beyond.seq, "not in the log");
+  EXPECT_FALSE(parse_expected_head("12"));
+  EXPECT_FALSE(parse_expected_head("x:" + to_hex(head_.hash)));
+  EXPECT_FALSE(parse_expected_head("0:" + to_hex(head_.hash)));
+  EXPECT_FALSE(parse_expected_head("3:abcd"));
+}
+
+TEST_F(Verify, ACorruptedStreamEntryIsReported) {
+  {
+    auto store = open_raw(dir_);
+    // F2's version 2 now claims to be seq 1 (F0's first event).
+    raw_put(*store, Cf::streams, keys::stream("F2", Version(2)), keys::seq(Seq(1)));
+  }
+  const VerifyReport r = verify();
+  expect_first_bad(r, Seq(1), "streams index");
+  bool missing = false;
+  for (const auto& p : r.problems)
+    missing |= p.what.find("has no streams index entry") != std::string::npos;
+  EXPECT_TRUE(missing);
+}
+
+TEST_F(Verify, AMissingOrExtraIdempotencyEntryIsReported) {
+  std::string event_id;
+  {
+    auto store = open_raw(dir_);
+    auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(21))));
+    ASSERT_TRUE(e);
+    event_id = e->event_id;
+    raw_del(*store, Cf::idempotency, event_id);
+  }
+  expect_first_bad(verify(), Seq(21), "no idempotency entry");
+  {
+    auto store = open_raw(dir_);
+    std::string value(45, '\0');
+    value.replace(0, 8, keys::seq(Seq(head_.seq.value + 100)));
+    raw_put(*store, Cf::idempotency, event_id, value);
+  }
+  const VerifyReport r = verify();
+  ASSERT_FALSE(r.ok());
+  bool extra = false;
+  for (const auto& p : r.problems) extra |= p.what.find("not in the log") != std::string::npos;
+  EXPECT_TRUE(extra);
+}
+
+TEST_F(Verify, AnIdempotencyEntryWithAnotherStateIsReported) {
+  {
+    auto store = open_raw(dir_);
+    auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(2))));
+    ASSERT_TRUE(e);
+    std::string value = raw_get(*store, Cf::idempotency, e->event_id);
+    value[12] = static_cast<char>(FilingState::approved);
+    raw_put(*store, Cf::idempotency, e->event_id, value);
+  }
+  const VerifyReport r = verify();
+  expect_first_bad(r, Seq(2), "records state approved");
+}
+
+TEST_F(Verify, AProjectionChangeIsReported) {
+  Hash before;
+  {
+    auto store = open_raw(dir_);
+    before = *projections_digest(*store);
+    auto status = decode_status(raw_get(*store, Cf::projections, keys::status("F3")));
+    ASSERT_TRUE(status);
+    status->state = FilingState::approved;
+    raw_put(*store, Cf::projections, keys::status("F3"), encode_status(*status));
+  }
+  const VerifyReport r = verify();
+  ASSERT_FALSE(r.ok());
+  ASSERT_TRUE(r.live_digest && r.rebuilt_digest);
+  EXPECT_NE(*r.live_digest, *r.rebuilt_digest);
+  EXPECT_EQ(*r.rebuilt_digest, before);  // the rebuild is what the projections were
+  EXPECT_NE(r.problems.front().what.find("projections differ"), std::string::npos);
+  EXPECT_NE(r.problems.front().what.find("SF3"), std::string::npos) << r.problems.front().what;
+  // An extra key is named too.
+  {
+    auto store = open_raw(dir_);
+    ASSERT_TRUE(rebuild_projections(*store));
+    raw_put(*store, Cf::projections, "Zjunk", "x");
+  }
+  const VerifyReport extra = verify();
+  ASSERT_FALSE(extra.ok());
+  EXPECT_NE(extra.problems.front().what.find("Zjunk"), std::string::npos);
+  // Skipping projections passes: the log and indexes are intact.
+  EXPECT_TRUE(verify({.check_projections = false}).ok());
+}
+
+TEST_F(Verify, AnInterruptedRebuildIsReported) {
+  {
+    auto store = open_raw(dir_);
+    raw_put(*store, Cf::meta, keys::kRebuildMarker, "");
+  }
+  const VerifyReport r = verify();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.problems.front().what.find("rebuild was interrupted"), std::string::npos);
+}
+
+TEST_F(Verify, RebuildOfflineIsRefusedWhileTheLedgerIsOpen) {
+  auto ledger = Ledger::open({.data_dir = dir_.str()});
+  ASSERT_TRUE(ledger);
+  auto store = open_offline(dir_.str());
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::unavailable);
+  EXPECT_NE(store.error().message.find("LOCK"), std::string::npos) << store.error().message;
+  // Reading works meanwhile.
+  auto reader = open_for_reading(dir_.str());
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto r = verify_ledger(**reader);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok());
+}
+
+TEST(VerifyOpen, AMissingLedgerIsNotFound) {
+  test::TempDir dir;
+  auto store = open_for_reading((dir.path() / "nope").string());
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::not_found);
+  auto offline = open_offline(dir.str());
+  ASSERT_FALSE(offline);
+  EXPECT_EQ(offline.error().code, ErrorCode::not_found);
+}
+
+}  // namespace
+}  // namespace filingd
