@@ -610,9 +610,10 @@ asio::awaitable<HttpResponse> healthz(Call&) {
 
 asio::awaitable<HttpResponse> readyz(Call& call) {
   const bool ready = call.ctx.ready.load();
-  co_return json_response(ready ? 200 : 503,
-                          json::object{{"status", ready ? "ready" : "not ready"},
-                                       {"ledger_head_seq", call.ctx.ledger.head().seq.value}});
+  json::object body{{"status", ready ? "ready" : "not ready"},
+                    {"ledger_head_seq", call.ctx.ledger.head().seq.value}};
+  if (ready && call.ctx.readiness && !call.ctx.readiness(body)) body["status"] = "degraded";
+  co_return json_response(ready ? 200 : 503, body);
 }
 
 asio::awaitable<HttpResponse> metrics(Call& call) {

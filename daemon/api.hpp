@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include "config/calendar.hpp"
 #include "daemon/auth.hpp"
@@ -35,6 +36,8 @@ struct ApiContext {
   std::atomic<bool> ready{true};
   // Further /metrics sections (timer service, publisher); set before serving.
   std::vector<std::function<void(std::string&)>> extra_metrics;
+  // Adds details to /readyz; returns false when degraded (still 200: the ledger serves).
+  std::function<bool(boost::json::object&)> readiness;
 };
 
 class Api {

@@ -8,7 +8,9 @@
 
 #include "config/config.hpp"
 #include "daemon/api.hpp"
+#include "daemon/embedded_kafka.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/kafka_publisher.hpp"
 #include "daemon/timer_service.hpp"
 #include "ledger/ledger.hpp"
 #include "replay/rebuild.hpp"
@@ -85,6 +87,44 @@ int main(int argc, char** argv) {
   TimerService timers(**ledger, clock);
   api.context().extra_metrics.push_back(
       [&timers](std::string& out) { timers.render_metrics(out); });
+
+  // Kafka: the transactional outbox publisher, into the embedded cluster or real brokers.
+  std::unique_ptr<EmbeddedKafka> embedded;
+  std::unique_ptr<KafkaPublisher> publisher;
+  if (config.kafka.mode != "off") {
+    KafkaPublisher::Options po;
+    po.events_topic = config.kafka.events_topic;
+    po.status_topic = config.kafka.status_topic;
+    po.properties = config.kafka.properties;
+    if (config.kafka.mode == "embedded") {
+      auto cluster = EmbeddedKafka::start({.topics = {po.events_topic, po.status_topic}});
+      if (!cluster) return fail(cluster.error().message);
+      embedded = std::move(*cluster);
+      spdlog::info("kafka bootstrap: {}", embedded->bootstraps());
+      po.brokers = embedded->bootstraps();
+      // The in-memory cluster starts empty: publish the whole ledger into it every time.
+      po.resume = false;
+      po.create_topics = false;
+      po.fingerprint_header = false;
+    } else {
+      po.brokers = config.kafka.mode;
+      spdlog::info("kafka brokers: {}", po.brokers);
+    }
+    auto started = KafkaPublisher::start(**ledger, std::move(po));
+    if (!started) return fail(started.error().message);
+    publisher = std::move(*started);
+    api.context().extra_metrics.push_back(
+        [p = publisher.get()](std::string& out) { p->render_metrics(out); });
+    api.context().readiness = [p = publisher.get()](boost::json::object& out) {
+      const KafkaPublisherStats s = p->stats();
+      // Degraded, not dead: appends go on while Kafka is away; the lag shows how far behind.
+      out["kafka"] = boost::json::object{{"lag", s.lag()},
+                                         {"cursor", s.cursor.value},
+                                         {"brokers_up", s.brokers_up},
+                                         {"status", s.brokers_up ? "ok" : "degraded"}};
+      return s.brokers_up;
+    };
+  }
   if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
       !ok)
     return fail(ok.error().message);
@@ -100,6 +140,8 @@ int main(int argc, char** argv) {
   spdlog::info("{} received: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   timers.stop();
   server.stop();
+  if (publisher) publisher->stop();  // flushes what is in flight, persists the cursor
+  embedded.reset();
   ledger.value().reset();  // the writer finishes queued appends before the ledger closes
   spdlog::info("filingd stopped cleanly");
   return 0;

@@ -6,13 +6,23 @@
 
 namespace filingd {
 
+namespace {
+
+// Fetched once: OpenSSL 3 looks EVP_sha256() up in its provider tables on every call.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 struct Sha256::Ctx {
   EVP_MD_CTX* md = EVP_MD_CTX_new();
   ~Ctx() { EVP_MD_CTX_free(md); }
 };
 
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1)
+  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, sha256_md(), nullptr) != 1)
     throw std::runtime_error("SHA-256 unavailable in OpenSSL");
 }
 
@@ -27,7 +37,7 @@ Hash Sha256::finish() {
   Hash out{};
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_->md, out.data(), &len);
-  EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_->md, sha256_md(), nullptr);
   return out;
 }
 

@@ -21,6 +21,11 @@ struct Ledger::Pending {
   AppendCallback done;
 };
 
+struct Ledger::Completed {
+  std::vector<std::unique_ptr<Pending>> batch;
+  std::vector<Result<AppendResult>> results;
+};
+
 namespace {
 
 // idempotency value: seq(8) version(4) state(1) fingerprint(32)
@@ -152,6 +157,7 @@ Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
       head_(head),
       published_head_(head) {
   writer_ = std::thread([this] { writer_loop(); });
+  completer_ = std::thread([this] { completion_loop(); });
 }
 
 Ledger::~Ledger() {
@@ -161,6 +167,27 @@ Ledger::~Ledger() {
   }
   cv_.notify_one();
   writer_.join();
+  {
+    std::lock_guard lock(done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.notify_one();
+  completer_.join();
+}
+
+void Ledger::completion_loop() {
+  for (;;) {
+    std::unique_ptr<Completed> c;
+    {
+      std::unique_lock lock(done_mu_);
+      done_cv_.wait(lock, [&] { return done_stopping_ || !done_.empty(); });
+      if (done_.empty()) return;  // stopping, and every caller was answered
+      c = std::move(done_.front());
+      done_.pop_front();
+    }
+    for (std::size_t i = 0; i < c->batch.size(); ++i)
+      c->batch[i]->done(std::move(c->results[i]));
+  }
 }
 
 Result<AppendResult> Ledger::append(AppendCommand command) {
@@ -190,8 +217,8 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
 }
 
 void Ledger::writer_loop() {
-  std::vector<std::unique_ptr<Pending>> batch;
   for (;;) {
+    std::vector<std::unique_ptr<Pending>> batch;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -201,12 +228,11 @@ void Ledger::writer_loop() {
         queue_.pop_front();
       }
     }
-    commit(batch);
-    batch.clear();
+    commit(std::move(batch));
   }
 }
 
-void Ledger::commit(std::vector<std::unique_ptr<Pending>>& batch) {
+void Ledger::commit(std::vector<std::unique_ptr<Pending>> batch) {
   Staging staging(*store_);
   LedgerHead head = head_;
   const Timestamp now = clock_->now();
@@ -238,7 +264,12 @@ void Ledger::commit(std::vector<std::unique_ptr<Pending>>& batch) {
       }
     }
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done(std::move(results[i]));
+  auto completed = std::make_unique<Completed>(Completed{std::move(batch), std::move(results)});
+  {
+    std::lock_guard lock(done_mu_);
+    done_.push_back(std::move(completed));
+  }
+  done_cv_.notify_one();
 }
 
 Result<AppendResult> Ledger::decide(Staging& txn, const Pending& p, Timestamp now,

@@ -12,7 +12,8 @@
 // Lifecycle: open() recovers the head (seq, hash) from the meta column family and starts the
 // writer; the destructor drains queued appends and stops it. Concurrency: append() and the read
 // functions are thread-safe; reads go straight to RocksDB and never wait for the writer, and as
-// each batch is one atomic write they never see an event without its projections.
+// each batch is one atomic write they never see an event without its projections. Callers are
+// answered from a completion thread, in batch order.
 #pragma once
 
 #include <condition_variable>
@@ -142,8 +143,8 @@ class Ledger {
   struct Pending;
   Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
   void writer_loop();
-  void enqueue(std::unique_ptr<Pending> p);
-  void commit(std::vector<std::unique_ptr<Pending>>& batch);
+  void commit(std::vector<std::unique_ptr<Pending>> batch);
+  void completion_loop();
   Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
 
   Options options_;
@@ -161,6 +162,15 @@ class Ledger {
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   std::thread writer_;
+
+  // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a
+  // completion thread, so the writer goes straight on to the next batch.
+  struct Completed;
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::unique_ptr<Completed>> done_;  // guarded by done_mu_
+  bool done_stopping_ = false;                   // guarded by done_mu_
+  std::thread completer_;
 };
 
 }  // namespace filingd

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <map>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -108,8 +108,9 @@ class Staging {
   static std::string tag(Cf cf, std::string_view key);
   const Store& store_;
   Staging* parent_ = nullptr;
-  // cf byte + key -> value, or nullopt for a delete.
-  std::unordered_map<std::string, std::optional<std::string>> staged_;
+  // cf byte + key -> value, or nullopt for a delete. Ordered: the batch then reaches RocksDB in
+  // key order, which makes its memtable inserts markedly cheaper than in hash order.
+  std::map<std::string, std::optional<std::string>, std::less<>> staged_;
 };
 
 }  // namespace filingd
