@@ -24,6 +24,7 @@
 #include "replay/history.hpp"
 #include "replay/open.hpp"
 #include "replay/rebuild.hpp"
+#include "replay/restore.hpp"
 #include "replay/verify.hpp"
 
 namespace filingd {
@@ -377,6 +378,13 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"jsonl", "csv"}));
   x->add_option("--output", export_output, "file to write (default: standard output)");
 
+  RestoreOptions restore;
+  auto* k = app.add_subcommand("restore", "rebuild a ledger from the Kafka event topic");
+  k->add_option("--from-kafka", restore.brokers, "bootstrap brokers host:port,...")->required();
+  k->add_option("--topic", restore.topic, "the event topic (default filing.events)");
+  k->add_option("--data-dir", restore.data_dir, "the NEW ledger directory (must not exist)")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -388,6 +396,17 @@ int run(int argc, char** argv) {
   if (v->parsed()) return run_verify(verify);
   if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_json);
   if (x->parsed()) return run_export(export_dir, export_format, export_output);
+  if (k->parsed()) {
+    auto stats = restore_from_kafka(restore);
+    if (!stats) return fail(stats.error().message, stats.error().code == ErrorCode::conflict ? 1 : 2);
+    std::printf("restored %llu events (%llu messages, %llu duplicates) into %s\nhead seq %llu hash %s\n",
+                static_cast<unsigned long long>(stats->events),
+                static_cast<unsigned long long>(stats->messages),
+                static_cast<unsigned long long>(stats->duplicates), restore.data_dir.c_str(),
+                static_cast<unsigned long long>(stats->head.seq.value),
+                to_hex(stats->head.hash).c_str());
+    return kOk;
+  }
   return kUsage;
 }
 
