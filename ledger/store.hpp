@@ -64,6 +64,7 @@ class Store {
  private:
   Store() = default;
   std::unique_ptr<rocksdb::DB> db_;
+  bool writable_ = false;  // opened read-write (not read-only, not secondary)
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
   std::string secondary_dir_;        // set for secondary instances
   bool owns_secondary_dir_ = false;  // a temp dir made by open(), removed by the destructor
