@@ -12,7 +12,7 @@
 // Not a Google Benchmark: one-shot measurements of a large data set. The ledger is generated
 // once through Ledger::append_async and cached in $FILINGD_BENCH_DIR (default /tmp).
 //
-//   kafka_bench [--events 1000000] [--rate 1000] [--seconds 10] [--linger-ms 5]
+//   kafka_bench [--events 1000000] [--rate 1000] [--seconds 10] [--linger-ms 1]
 //               [--compression lz4|none|...] [--encode-threads N] [--fingerprints on|off]
 //               [--only catchup|latency]
 #include <librdkafka/rdkafka.h>
@@ -162,9 +162,9 @@ bool generate(const std::string& dir, std::uint64_t n) {
   return true;
 }
 
-std::string g_compression = "lz4";
-unsigned g_encode_threads = 0;  // 0: the publisher's default (one per core, at most 4)
-bool g_fingerprints = false;    // embedded mode sends none (nothing restores from it)
+std::string g_compression = "lz4";  // the publisher's default
+unsigned g_encode_threads = 0;      // 0: the publisher's default (one per core, at most 4)
+bool g_fingerprints = false;        // embedded mode sends none (nothing restores from it)
 
 KafkaPublisher::Options publisher_options(const EmbeddedKafka& kafka, int linger_ms) {
   KafkaPublisher::Options o;
@@ -383,7 +383,7 @@ int latency(int rate, int seconds, int linger_ms) {
 
 int main(int argc, char** argv) {
   std::uint64_t events = 1'000'000;
-  int rate = 1000, seconds = 10, linger_ms = 5;
+  int rate = 1000, seconds = 10, linger_ms = 1;  // the publisher's defaults
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

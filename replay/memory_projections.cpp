@@ -43,6 +43,17 @@ std::uint32_t tag_of(std::uint64_t hash) { return static_cast<std::uint32_t>(has
 
 MemoryProjections::MemoryProjections() : slots_(1024) {}
 
+void MemoryProjections::Key::assign(std::string_view k) {
+  size_ = static_cast<std::uint32_t>(k.size());
+  if (k.size() <= kInline) {
+    std::memcpy(inline_, k.data(), k.size());
+    heap_.reset();
+  } else {
+    heap_ = std::make_unique<char[]>(k.size());
+    std::memcpy(heap_.get(), k.data(), k.size());
+  }
+}
+
 std::size_t MemoryProjections::probe(std::string_view key, std::uint64_t hash, bool& found) const {
   const std::size_t mask = slots_.size() - 1;
   const std::uint32_t tag = tag_of(hash);
@@ -55,7 +66,7 @@ std::size_t MemoryProjections::probe(std::string_view key, std::uint64_t hash, b
     }
     if (s.index == kErased) {
       if (insert_at == SIZE_MAX) insert_at = i;
-    } else if (s.tag == tag && items_[s.index - 1].key == key) {
+    } else if (s.tag == tag && items_[s.index - 1].key.view() == key) {
       found = true;
       return i;
     }
@@ -69,7 +80,7 @@ void MemoryProjections::grow(std::size_t min_slots) {
   const std::size_t mask = n - 1;
   for (const Slot& s : old) {
     if (s.index == kEmpty || s.index == kErased) continue;
-    const std::uint64_t h = hash_of(items_[s.index - 1].key);
+    const std::uint64_t h = hash_of(items_[s.index - 1].key.view());
     std::size_t i = h & mask;
     while (slots_[i].index != kEmpty) i = (i + 1) & mask;
     slots_[i] = s;
@@ -97,6 +108,11 @@ void MemoryProjections::prefetch(std::uint64_t hash) const {
   __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
 }
 
+void MemoryProjections::prefetch_item(std::uint64_t hash) const {
+  const Slot& s = slots_[hash & (slots_.size() - 1)];
+  if (s.index != kEmpty && s.index != kErased) __builtin_prefetch(&items_[s.index - 1]);
+}
+
 const std::string* MemoryProjections::find(std::string_view key, std::uint64_t hash) const {
   bool found = false;
   const std::size_t i = probe(key, hash, found);
@@ -120,12 +136,12 @@ void MemoryProjections::put(std::string_view key, std::string value) {
   if (!free_items_.empty()) {
     item = free_items_.back();
     free_items_.pop_back();
-    items_[item].key.assign(key);
-    items_[item].value = std::move(value);
   } else {
     item = static_cast<std::uint32_t>(items_.size());
-    items_.push_back({std::string(key), std::move(value)});
+    items_.emplace_back();
   }
+  items_[item].key.assign(key);
+  items_[item].value = std::move(value);
   if (slots_[i].index == kErased) --erased_;
   slots_[i] = Slot{tag_of(h), item + 1};
   ++live_;
@@ -136,7 +152,7 @@ void MemoryProjections::del(std::string_view key) {
   const std::size_t i = probe(key, hash_of(key), found);
   if (!found) return;
   const std::uint32_t item = slots_[i].index - 1;
-  items_[item].key.clear();
+  items_[item].key.assign({});
   items_[item].value = std::string();
   free_items_.push_back(item);
   --live_;
@@ -149,13 +165,29 @@ void MemoryProjections::del(std::string_view key) {
   }
 }
 
+std::vector<std::string_view> MemoryProjections::sample_keys(std::size_t n) const {
+  std::vector<std::string_view> out;
+  if (n == 0 || live_ == 0) return out;
+  const std::size_t step = std::max<std::size_t>(1, slots_.size() / n);
+  for (std::size_t i = 0; i < slots_.size(); i += step) {
+    // The first live slot at or after i.
+    for (std::size_t j = i; j < slots_.size() && j < i + step; ++j) {
+      const Slot& s = slots_[j];
+      if (s.index == kEmpty || s.index == kErased) continue;
+      out.push_back(items_[s.index - 1].key.view());
+      break;
+    }
+  }
+  return out;
+}
+
 std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {
   std::vector<Entry> out;
   out.reserve(live_);
   for (const Slot& s : slots_) {
     if (s.index == kEmpty || s.index == kErased) continue;
     const Item& item = items_[s.index - 1];
-    out.emplace_back(item.key, item.value);
+    out.emplace_back(item.key.view(), item.value);
   }
   // std::string_view compares with char_traits<char>, i.e. like memcmp: bytewise, unsigned.
   std::sort(out.begin(), out.end(),

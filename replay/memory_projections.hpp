@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,11 +38,15 @@ class MemoryProjections final : public ProjectionTxn {
   // The value of `key`, or null; valid until the next put/del.
   const std::string* find(std::string_view key) const;
 
-  // Batched lookups for a scan: hash() the keys, prefetch() each, then find() each with its
-  // hash; the memory latency of one lookup then overlaps the others'.
+  // Batched lookups for a scan: hash() the keys, prefetch() each, prefetch_item() each, then
+  // find() each with its hash; the memory latency of one lookup then overlaps the others'.
   static std::uint64_t hash(std::string_view key);
-  void prefetch(std::uint64_t hash) const;
+  void prefetch(std::uint64_t hash) const;       // the home slot
+  void prefetch_item(std::uint64_t hash) const;  // the item the home slot points at, if any
   const std::string* find(std::string_view key, std::uint64_t hash) const;
+
+  // About `n` keys spread over the table (unordered); views valid until the next put/del.
+  std::vector<std::string_view> sample_keys(std::size_t n) const;
 
   using Entry = std::pair<std::string_view, std::string_view>;
   // Every entry in bytewise key order (RocksDB's BytewiseComparator order); views into this
@@ -57,8 +62,21 @@ class MemoryProjections final : public ProjectionTxn {
     std::uint32_t tag = 0;    // high bits of the key's hash
     std::uint32_t index = 0;  // entries_ index + 1; kEmpty or kErased otherwise
   };
+  // A key kept inside its item when short, as nearly all projection keys are (saves a cache
+  // miss per lookup), else on the heap.
+  class Key {
+   public:
+    void assign(std::string_view k);
+    std::string_view view() const { return {size_ <= kInline ? inline_ : heap_.get(), size_}; }
+
+   private:
+    static constexpr std::size_t kInline = 36;
+    std::uint32_t size_ = 0;
+    char inline_[kInline];
+    std::unique_ptr<char[]> heap_;
+  };
   struct Item {
-    std::string key;
+    Key key;
     std::string value;
   };
   static constexpr std::uint32_t kEmpty = 0;

@@ -520,18 +520,35 @@ class Folder {
   // The state each folded event led to, by seq - 1.
   const std::vector<std::uint8_t>& states() const { return states_; }
 
-  // The fast path of the comparison: one pass over the live column family in key order,
-  // looking each key up in the rebuilt set. When every rebuilt entry is found, the rebuilt
-  // entries were visited in key order too, so the rebuilt digest is exact without sorting.
+  // The fast path of the comparison: a pass over the live column family in key order, looking
+  // each key up in the rebuilt set. When every rebuilt entry is found, the rebuilt entries were
+  // visited in key order too, so the rebuilt digest is exact without sorting. The pass may be
+  // split in two key ranges that two threads scan at once (see split_key()).
   struct LiveScan {
     std::uint64_t entries = 0;  // live
     std::size_t found = 0;      // of them, in the rebuild
-    Hash rebuilt{};
+    Hash rebuilt{};             // set by finish_scan()
     std::vector<std::string> differences;
+    // Without a digest to feed (the upper range): the rebuilt entries met, in key order.
+    std::vector<std::pair<std::string, const std::string*>> entries_met;
   };
-  Result<LiveScan> scan_live() {
+
+  // A key near the middle of the projections, to split the scan at; empty: do not split.
+  std::string split_key(std::size_t split_above) const {
+    if (scratch_.size() <= split_above) return {};
+    auto sample = scratch_.sample_keys(1024);
+    if (sample.empty()) return {};
+    auto mid = sample.begin() + static_cast<std::ptrdiff_t>(sample.size() / 2);
+    std::nth_element(sample.begin(), mid, sample.end());
+    return std::string(*mid);
+  }
+
+  // Scans the live keys in [from, to) ("" = unbounded), feeding `digest` or, without one,
+  // recording the rebuilt entries met. Only reads the scratch projections: two threads may
+  // scan two ranges at once.
+  Result<LiveScan> scan_range(std::string_view from, std::string_view to,
+                              ProjectionDigest* digest) const {
     LiveScan out;
-    ProjectionDigest rebuilt;
     // Entries are taken in batches so that their lookups (random probes into a large table)
     // can be prefetched together.
     struct Pending {
@@ -542,6 +559,7 @@ class Folder {
     std::size_t n = 0;
     auto flush = [&] {
       for (std::size_t i = 0; i < n; ++i) scratch_.prefetch(batch[i].hash);
+      for (std::size_t i = 0; i < n; ++i) scratch_.prefetch_item(batch[i].hash);
       for (std::size_t i = 0; i < n; ++i) {
         const Pending& p = batch[i];
         const std::string* mine = scratch_.find(p.key, p.hash);
@@ -550,7 +568,11 @@ class Folder {
           continue;
         }
         ++out.found;
-        rebuilt.add(p.key, *mine);
+        if (digest) {
+          digest->add(p.key, *mine);
+        } else {
+          out.entries_met.emplace_back(p.key, mine);
+        }
         if (*mine != p.value)
           note(out.differences, p.key, "has another value live than in the rebuild");
       }
@@ -558,7 +580,8 @@ class Folder {
     };
     std::unique_ptr<rocksdb::Iterator> it(
         r_.store.db()->NewIterator(r_.scan, r_.store.cf(Cf::projections)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    for (from.empty() ? it->SeekToFirst() : it->Seek(from); it->Valid(); it->Next()) {
+      if (!to.empty() && it->key().ToStringView() >= to) break;
       Pending& p = batch[n++];
       p.key.assign(it->key().data(), it->key().size());
       p.value.assign(it->value().data(), it->value().size());
@@ -568,12 +591,27 @@ class Folder {
     }
     flush();
     if (!it->status().ok()) return from_rocksdb(it->status(), "projections read failed");
-    out.rebuilt = rebuilt.finish();
     return out;
   }
 
+  // Appends the upper range's scan to the lower one's and finishes the rebuilt digest.
+  static LiveScan finish_scan(LiveScan lower, ProjectionDigest& digest,
+                              std::optional<LiveScan> upper) {
+    if (upper) {
+      for (const auto& [key, value] : upper->entries_met) digest.add(key, *value);
+      lower.entries += upper->entries;
+      lower.found += upper->found;
+      for (auto& d : upper->differences) {
+        if (lower.differences.size() < kMaxProblemsPerCheck)
+          lower.differences.push_back(std::move(d));
+      }
+    }
+    lower.rebuilt = digest.finish();
+    return lower;
+  }
+
   // Both digests (ProjectionDigest, as projections_digest computes them) and the first
-  // differing keys, from scan_live() and the live digest and entry count the checker computed
+  // differing keys, from the scan and the live digest and entry count the checker computed
   // meanwhile; merges when the fast path does not apply.
   Status compare(VerifyReport& report, LiveScan scan, const std::pair<Hash, std::uint64_t>& live) {
     std::vector<std::string> differences = std::move(scan.differences);
@@ -686,6 +724,29 @@ class Folder {
 
 // ---- the whole verification ------------------------------------------------------------------
 
+// One value handed from one thread to another, once; wait() blocks until it is given.
+class Handoff {
+ public:
+  void give(std::optional<std::string> value) {
+    std::lock_guard lock(mu_);
+    if (given_) return;
+    given_ = true;
+    value_ = std::move(value);
+    cv_.notify_all();
+  }
+  std::optional<std::string> wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return given_; });
+    return value_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool given_ = false;
+  std::optional<std::string> value_;
+};
+
 Status run_guarded(const std::function<Status()>& body) {
   try {
     return body();
@@ -725,28 +786,45 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
     if (store.db()->Get(reads.point, store.cf(Cf::meta), keys::kHead, &raw).ok() && raw.size() >= 8)
       events = keys::get_u64(raw);
     folder = std::make_unique<Folder>(reads, std::min<std::uint64_t>(events, 1u << 30));
+    // After its checks the helper scans the upper half of the projections, if given a split.
+    Handoff upper_half;
+    std::optional<Folder::LiveScan> upper;
+    Status upper_scanned;
     std::thread helper([&] {
       checked = run_guarded([&] { return checker.run(report); });
       queue.close();  // also after an exception: the folder must not wait forever
+      if (auto from = upper_half.wait()) {
+        upper_scanned = run_guarded([&]() -> Status {
+          auto s = folder->scan_range(*from, {}, nullptr);
+          if (!s) return s.take_error();
+          upper = std::move(*s);
+          return {};
+        });
+      }
     });
     bool drained = false;
     Status folded = run_guarded([&] {
       drained = folder->run(queue);
+      queue.stop();  // releases the checker if the fold ended early
+      // Drained: the log walk is over (it closes the queue when done), so its verdict can be
+      // read; the comparison's lookups then overlap the checker's index checks.
+      if (!drained || !folder->complete() || !checker.log_complete()) return Status{};
+      const std::string split = folder->split_key(options.split_scan_above);
+      if (!split.empty()) upper_half.give(split);
+      ProjectionDigest rebuilt;
+      auto lower = folder->scan_range({}, split, &rebuilt);
+      if (!lower) return Status(lower.take_error());
+      upper_half.give(std::nullopt);  // (no-op once given)
+      helper.join();
+      if (!upper_scanned) return upper_scanned;
+      if (!split.empty() && !upper)
+        return Status(make_error(ErrorCode::internal, "the upper half was not scanned"));
+      scan = Folder::finish_scan(std::move(*lower), rebuilt, std::move(upper));
       return Status{};
     });
-    queue.stop();  // releases the checker if the fold ended early
-    // Drained: the log walk is over (it closes the queue when done), so its verdict can be
-    // read; the comparison's lookups then overlap the checker's index checks.
-    if (folded && drained && folder->complete() && checker.log_complete()) {
-      auto scanned = run_guarded([&]() -> Status {
-        auto s = folder->scan_live();
-        if (!s) return s.take_error();
-        scan = std::move(*s);
-        return {};
-      });
-      if (!scanned) folded = std::move(scanned);
-    }
-    helper.join();
+    queue.stop();
+    upper_half.give(std::nullopt);
+    if (helper.joinable()) helper.join();
     if (!folded) return folded.take_error();
   } else {
     checked = run_guarded([&] { return checker.run(report); });

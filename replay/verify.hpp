@@ -22,6 +22,7 @@
 // projections, and the decoded statuses of the open filings.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ std::optional<ExpectedHead> parse_expected_head(std::string_view text);
 struct VerifyOptions {
   std::optional<ExpectedHead> expect_head;
   bool check_projections = true;  // fold the log and compare with the live projections
+  // The comparison scans the live projections on two threads (two key ranges) above this
+  // many entries; below, one thread is quicker. A tuning knob (tests set it low).
+  std::size_t split_scan_above = 50'000;
 };
 
 struct VerifyProblem {

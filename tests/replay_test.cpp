@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -163,6 +164,57 @@ TEST_F(Replay, HistoryLinesAreReadableWithChineseTextIntact) {
   ASSERT_TRUE(withdrawn);
   EXPECT_NE(history_line(withdrawn->back()).find("reason_code=applicant_request"),
             std::string::npos);
+}
+
+// The scratch projections' hash table against std::map: puts, overwrites, deletes (tombstones,
+// growth), short and long keys, ordering and digest.
+TEST(MemoryProjections, BehaveLikeAnOrderedMap) {
+  MemoryProjections mine;
+  std::map<std::string, std::string> oracle;
+  std::mt19937_64 rng(42);
+  auto key = [&](std::uint64_t n) {
+    std::string k = "K" + std::to_string(n % 5000);
+    if (n % 7 == 0) k += std::string(40, 'x');  // beyond the inline size
+    if (n % 11 == 0) k.push_back('\0');
+    return k;
+  };
+  for (int i = 0; i < 200'000; ++i) {
+    const std::uint64_t r = rng();
+    const std::string k = key(r >> 8);
+    switch (r % 4) {
+      case 0:
+      case 1: {
+        const std::string v = "v" + std::to_string(r);
+        mine.put(k, v);
+        oracle[k] = v;
+        break;
+      }
+      case 2:
+        mine.del(k);
+        oracle.erase(k);
+        break;
+      default: {
+        auto got = mine.get(k);
+        auto want = oracle.find(k);
+        ASSERT_EQ(got.has_value(), want != oracle.end()) << k;
+        if (got) {
+          ASSERT_EQ(*got, want->second);
+        }
+      }
+    }
+  }
+  ASSERT_EQ(mine.size(), oracle.size());
+  const auto sorted = mine.sorted();
+  ASSERT_EQ(sorted.size(), oracle.size());
+  ProjectionDigest digest;
+  std::size_t i = 0;
+  for (const auto& [k, v] : oracle) {
+    ASSERT_EQ(sorted[i].first, k);
+    ASSERT_EQ(sorted[i].second, v);
+    digest.add(k, v);
+    ++i;
+  }
+  EXPECT_EQ(mine.digest(), digest.finish());
 }
 
 // RFC 4180: fields separated by commas, quoted fields with doubled quotes.

@@ -60,6 +60,30 @@ TEST_F(Verify, AHealthyLedgerPasses) {
   EXPECT_EQ(*projections_digest(**store), *r.live_digest);
 }
 
+// The comparison scan split over two threads (as on large ledgers) gives the same digests
+// and finds the same differences.
+TEST_F(Verify, TheSplitComparisonAgreesWithTheSingleOne) {
+  const VerifyReport single = verify();
+  const VerifyReport split = verify({.split_scan_above = 1});
+  ASSERT_TRUE(single.ok() && split.ok());
+  EXPECT_EQ(*split.live_digest, *single.live_digest);
+  EXPECT_EQ(*split.rebuilt_digest, *single.rebuilt_digest);
+  EXPECT_EQ(split.projection_entries, single.projection_entries);
+  {
+    auto store = open_raw(dir_);
+    raw_put(*store, Cf::projections, keys::status("F7"),
+            raw_get(*store, Cf::projections, keys::status("F8")));  // late in the key order
+    raw_put(*store, Cf::projections, "A-first", "x");               // early
+  }
+  for (std::size_t above : {std::size_t{1}, std::size_t{50'000}}) {
+    const VerifyReport r = verify({.split_scan_above = above});
+    ASSERT_FALSE(r.ok());
+    const std::string& what = r.problems.front().what;
+    EXPECT_NE(what.find("\"A-first\" is live but not in the rebuild"), std::string::npos) << what;
+    EXPECT_NE(what.find("\"SF7\" has another value"), std::string::npos) << what;
+  }
+}
+
 TEST_F(Verify, AnEmptyLedgerPasses) {
   test::TempDir empty;
   { ASSERT_TRUE(Ledger::open({.data_dir = empty.str()})); }
@@ -276,6 +300,18 @@ TEST_F(Verify, AProjectionChangeIsReported) {
   const VerifyReport extra = verify();
   ASSERT_FALSE(extra.ok());
   EXPECT_NE(extra.problems.front().what.find("Zjunk"), std::string::npos);
+  // A missing key too (the comparison then merges with the sorted rebuild).
+  {
+    auto store = open_raw(dir_);
+    raw_del(*store, Cf::projections, "Zjunk");
+    raw_del(*store, Cf::projections, keys::status("F5"));
+  }
+  const VerifyReport missing = verify();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.problems.front().what.find("\"SF5\" is in the rebuild but missing live"),
+            std::string::npos)
+      << missing.problems.front().what;
+  EXPECT_EQ(*missing.rebuilt_digest, before);
   // Skipping projections passes: the log and indexes are intact.
   EXPECT_TRUE(verify({.check_projections = false}).ok());
 }
