@@ -25,6 +25,7 @@
 #include "events/json.hpp"
 #include "replay/rebuild.hpp"
 #include "replay/restore.hpp"
+#include "replay/verify.hpp"
 #include "tests/test_util.hpp"
 
 namespace filingd {
@@ -533,6 +534,14 @@ TEST_F(RestoreTest, RoundTripReproducesTheLedgerAndItsProjections) {
     auto restored_digest = projections_digest(**store);
     ASSERT_TRUE(restored_digest);
     EXPECT_EQ(*restored_digest, *original_digest);
+    // filingctl verify's checks: chain, streams, idempotency entries (with the state each
+    // event led to), projections == a fresh fold, and the original's head.
+    VerifyOptions vo;
+    vo.expect_head = ExpectedHead{head.seq, head.hash};
+    auto report = verify_ledger(**store, vo);
+    ASSERT_TRUE(report) << report.error().message;
+    for (const auto& p : report->problems) ADD_FAILURE() << "seq " << p.seq.value << ": " << p.what;
+    EXPECT_EQ(report->idempotency_entries, head.seq.value);
   }
 
   // The restored directory is a ledger: the same log, and idempotent retries behave as on the
