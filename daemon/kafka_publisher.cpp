@@ -583,20 +583,24 @@ bool KafkaPublisher::Impl::produce_item(const Item& item) {
             RD_KAFKA_V_HEADER("seq", seq, seq_len), RD_KAFKA_V_OPAQUE(opaque_of(e.seq, true)),
             RD_KAFKA_V_END);
       } else {
-        const std::string& fp = item.fingerprint_hex;
+        rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
+        auto add = [&](const char* name, std::string_view value) {
+          rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
+        };
+        add("event_type", type);
+        add("event_id", e.event_id);
+        add("seq", std::string_view(seq, static_cast<std::size_t>(seq_len)));
+        add("schema", std::string_view(schema, static_cast<std::size_t>(schema_len)));
+        add("body", item.body_base64);
+        if (item.has_fingerprint) add("fingerprint", item.fingerprint_hex);
         err = rd_kafka_producev(
             rk, RD_KAFKA_V_RKT(events_rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(e.filing_id.data(), e.filing_id.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(item.value.data()), item.value.size()),
-            RD_KAFKA_V_HEADER("event_type", type.data(), static_cast<ssize_t>(type.size())),
-            RD_KAFKA_V_HEADER("event_id", e.event_id.data(),
-                              static_cast<ssize_t>(e.event_id.size())),
-            RD_KAFKA_V_HEADER("seq", seq, seq_len), RD_KAFKA_V_HEADER("schema", schema, schema_len),
-            RD_KAFKA_V_HEADER("body", item.body_base64.data(),
-                              static_cast<ssize_t>(item.body_base64.size())),
-            RD_KAFKA_V_HEADER("fingerprint", item.has_fingerprint ? fp.data() : nullptr,
-                              item.has_fingerprint ? static_cast<ssize_t>(fp.size()) : 0),
-            RD_KAFKA_V_OPAQUE(opaque_of(e.seq, false)), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque_of(e.seq, false)),
+            RD_KAFKA_V_END);
+        // On success the message owns the headers; on failure they are still ours.
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_headers_destroy(headers);
       }
       // The queue is sized for max_in_flight, so this is rare: serve reports and retry.
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;

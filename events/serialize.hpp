@@ -13,6 +13,7 @@
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "events/event.hpp"
 
@@ -78,7 +79,11 @@ class ViewSource : public std::streambuf {
     setg(p, p, p + in.size());
   }
   bool exhausted() const { return gptr() == egptr(); }
+  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
+
+// The input cereal_decode is reading on this thread, if any.
+inline thread_local const ViewSource* t_decoding = nullptr;
 
 }  // namespace detail
 
@@ -101,6 +106,10 @@ template <class F>
 bool cereal_decode(std::string_view bytes, F&& read, std::string* error) {
   detail::ViewSource src(bytes);
   std::istream is(&src);
+  struct Restore {
+    const detail::ViewSource* outer;
+    ~Restore() { detail::t_decoding = outer; }
+  } restore{std::exchange(detail::t_decoding, &src)};
   try {
     cereal::PortableBinaryInputArchive ar(is);
     read(ar);
@@ -116,3 +125,28 @@ bool cereal_decode(std::string_view bytes, F&& read, std::string* error) {
 }
 
 }  // namespace filingd
+
+namespace cereal {
+
+// Every string length and element count cereal reads goes through here (a non-template, so it
+// wins over cereal's generic SizeTag serialize). Each byte or element takes at least one byte of
+// input, so a count larger than what is left is corrupt: refuse it before resize() allocates it.
+inline void serialize(PortableBinaryInputArchive& ar, SizeTag<size_type&>& t) {
+  ar(t.size);
+  const filingd::detail::ViewSource* src = filingd::detail::t_decoding;
+  if (src != nullptr && t.size > src->remaining()) {
+    throw Exception("a length of " + std::to_string(t.size) + " exceeds the " +
+                    std::to_string(src->remaining()) + " bytes left");
+  }
+}
+
+// A bool (std::optional's "engaged" flag) is one byte on disk; any value but 0 or 1 is corrupt,
+// and loading it straight into a bool would be undefined behaviour.
+inline void load(PortableBinaryInputArchive& ar, bool& b) {
+  std::uint8_t byte = 0;
+  ar(byte);
+  if (byte > 1) throw Exception("a bool byte of " + std::to_string(byte));
+  b = byte != 0;
+}
+
+}  // namespace cereal

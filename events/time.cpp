@@ -116,6 +116,11 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   const std::int64_t secs =
       days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
       h * 3600 + mi * 60 + se - offset_secs;
+  // An offset can carry 0000-01-01 or 9999-12-31 out of four-digit years, which
+  // format_rfc3339() could then not write back as RFC 3339.
+  constexpr std::int64_t kFirstSecond = -62'167'219'200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kLastSecond = 253'402'300'799;   // 9999-12-31T23:59:59Z
+  if (secs < kFirstSecond || secs > kLastSecond) return std::nullopt;
   return Timestamp{secs * kMicrosPerSecond + micros};
 }
 

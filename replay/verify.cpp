@@ -24,10 +24,13 @@
 #include "replay/rebuild.hpp"
 
 // Design: two threads. The log checker (a helper thread) walks the log (hashes, chain, seq,
-// versions), then the meta head and the two indexes; it hands each decoded event to the folder
-// (the calling thread), which runs the projector over the scratch projections. The fold is the
-// costlier half, so the log checks ride along for free; the projection comparison and the
-// idempotency entries' recorded states, which need both halves, come after.
+// versions), then the meta head, the two indexes and the digest of the live projections; it
+// hands each decoded event to the folder (the calling thread), which runs the projector over
+// the scratch projections. The fold is the costlier half, so the log checks ride along. The
+// comparison of the projections follows the fold: the live column family is scanned in key
+// order and each key looked up in the scratch set, the lower half of the keys by the folder
+// and, on large ledgers, the upper half by the helper once its checks are done. The recorded
+// states of the idempotency entries, which need both halves, are compared last.
 
 namespace filingd {
 namespace {

@@ -43,9 +43,9 @@ TEST(FuzzRegression, UnknownEmptyKeyIsNamedInEventData) {
 }
 
 // An expected_version above INT64_MAX is a uint64 to Boost.JSON, and api.cpp read_envelope's
-// to_number<std::int64_t>() throws on it: the request gets no response and its connection is
-// never closed. Needs the api.cpp fix (range-check get_uint64()/get_int64()); enable with it.
-TEST(FuzzRegression, DISABLED_ExpectedVersionBeyondInt64IsA422) {
+// to_number<std::int64_t>() threw on it: the request got no response and its connection was
+// never closed.
+TEST(FuzzRegression, ExpectedVersionBeyondInt64IsA422) {
   test::TempDir dir;
   ManualClock clock(Timestamp{1'795'334'400'000'000});
   Ledger::Options options;
@@ -70,9 +70,8 @@ TEST(FuzzRegression, DISABLED_ExpectedVersionBeyondInt64IsA422) {
 
 // An offset carried a time out of four-digit years: occurred_at "0000-01-01T00:00:00+01:00" was
 // accepted and then served as "-001-12-31T23:00:00Z", which no RFC 3339 reader (nor
-// restore --from-kafka) accepts. Needs the events/time.cpp fix (parse_rfc3339 refuses results
-// outside years 0000-9999); enable with it.
-TEST(FuzzRegression, DISABLED_TimesOutsideFourDigitYearsAreRefused) {
+// restore --from-kafka) accepts; parse_rfc3339 now refuses results outside years 0000-9999.
+TEST(FuzzRegression, TimesOutsideFourDigitYearsAreRefused) {
   EXPECT_FALSE(parse_rfc3339("0000-01-01T00:00:00+01:00"));
   EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59-01:00"));
   auto r = payload_from_json(EventType::sms_expired,
@@ -113,10 +112,9 @@ TEST(FuzzRegression, ConfigNonAsciiAfterLineEndingBackslashIsText) {
 }
 
 // ---- fuzz_stored_event ----------------------------------------------------------------------
-// Both need the events/serialize.hpp fix (a cereal length or count larger than the bytes left is
-// refused before it is allocated; a bool byte other than 0/1 is refused). Without it the first
-// allocates what the corrupt length claims (ASan aborts on it) and the second loads an invalid
-// bool (UBSan aborts). Enable them with that fix.
+// events/serialize.hpp refuses a cereal length or count larger than the bytes left before it is
+// allocated, and a bool byte other than 0/1. Before, the first allocated what the corrupt length
+// claimed (ASan aborted on it) and the second loaded an invalid bool (UBSan aborted).
 
 std::string submitted_to_bureau_body() {
   Event e;
@@ -130,7 +128,7 @@ std::string submitted_to_bureau_body() {
   return encode_body(e);
 }
 
-TEST(FuzzRegression, DISABLED_StoredLengthBeyondTheInputIsCorruptNotAnAllocation) {
+TEST(FuzzRegression, StoredLengthBeyondTheInputIsCorruptNotAnAllocation) {
   std::string body = submitted_to_bureau_body();
   // format (1 byte), seq (8), then the filing_id's length (8, little-endian): claim 2^62 bytes.
   const std::uint64_t huge = std::uint64_t{1} << 62;
@@ -144,7 +142,7 @@ TEST(FuzzRegression, DISABLED_StoredLengthBeyondTheInputIsCorruptNotAnAllocation
   EXPECT_FALSE(rec.ok());
 }
 
-TEST(FuzzRegression, DISABLED_StoredBoolOtherThanZeroOrOneIsCorrupt) {
+TEST(FuzzRegression, StoredBoolOtherThanZeroOrOneIsCorrupt) {
   std::string body = submitted_to_bureau_body();
   ASSERT_TRUE(decode_body(body).ok());
   body[body.size() - 9] = '\x02';  // std::optional<Timestamp> sms_deadline's "engaged" flag

@@ -70,11 +70,14 @@ Status read_envelope(const json::object& body, Envelope& cmd) {
   if (const json::value* v = body.if_contains("expected_version")) {
     if (!v->is_int64() && !v->is_uint64())
       return malformed("expected_version must be an integer", "expected_version");
-    const auto n = v->to_number<std::int64_t>();
-    if (n < 0 || n > UINT32_MAX)
+    // Range-checked on the stored kind: to_number<std::int64_t>() throws on a uint64 above
+    // INT64_MAX.
+    const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
+                                        : v->get_uint64() <= UINT32_MAX;
+    if (!in_range)
       return make_error(ErrorCode::invalid, "expected_version is out of range",
                         "expected_version");
-    cmd.expected_version = static_cast<std::uint32_t>(n);
+    cmd.expected_version = v->to_number<std::uint32_t>();
   }
   return {};
 }
