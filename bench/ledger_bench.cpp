@@ -1,8 +1,10 @@
 // Benchmarks of the ledger core (SPEC §2.1), reported in docs/PERFORMANCE.md.
 //
-//   BM_LedgerAppend/N       durable appends/s through Ledger::append with N concurrent appenders:
-//                           the ledger's own group commit (one writer thread, one WriteBatch and
-//                           one fsync per drained queue).
+//   BM_LedgerAppend/N       durable appends/s through Ledger::append with N concurrent appenders
+//                           (threads): the ledger's own group commit (one WriteBatch and one
+//                           fsync per drained queue, decided while the previous one is written).
+//   BM_LedgerAppendAsync/N  the same with N appends in flight through append_async and no
+//                           appender threads, as the daemon's HTTP handlers append.
 //   BM_RocksDbWriteGroup/N  the alternative design: N threads each calling DB::Write(sync=true)
 //                           with a batch of the same shape and size as one ledger append, on the
 //                           same column families, so RocksDB's write-group commit shares the
@@ -18,6 +20,7 @@
 // number of appends, so opening and closing the ledger is outside the timed region.
 
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
@@ -77,26 +80,18 @@ class TempDir {
   fs::path path_;
 };
 
-// The system clock, counting its calls. Ledger::commit() reads the clock exactly once per group
-// commit, so calls = group commits = WAL fsyncs of the ledger.
-class CountingClock final : public Clock {
- public:
-  Timestamp now() const override {
-    calls_.fetch_add(1, std::memory_order_relaxed);
-    return system_.now();
-  }
-  std::uint64_t calls() const { return calls_.load(); }
-
- private:
-  SystemClock system_;
-  mutable std::atomic<std::uint64_t> calls_{0};
-};
+// CPU time of the whole process (every thread) so far, in microseconds.
+double process_cpu_us() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const auto us = [](const timeval& t) { return t.tv_sec * 1e6 + static_cast<double>(t.tv_usec); };
+  return us(ru.ru_utime) + us(ru.ru_stime);
+}
 
 // Options built field by field, so new option fields keep their defaults.
-Ledger::Options ledger_options(const std::string& dir, const Clock* clock = nullptr) {
+Ledger::Options ledger_options(const std::string& dir) {
   Ledger::Options o;
   o.data_dir = dir;
-  o.clock = clock;
   return o;
 }
 
@@ -235,46 +230,88 @@ int appends_per_thread(int threads) {
   return std::max(kAppendsPerFiling, per / kAppendsPerFiling * kAppendsPerFiling);
 }
 
+// The i-th command of an appender: a new filing every kAppendsPerFiling, else an action on it.
+AppendCommand next_command(int i, std::string& fid) {
+  if (i % kAppendsPerFiling == 0) {
+    const std::uint64_t n = g_next_subject.fetch_add(1);
+    fid = filing_id(n);
+    AppendCommand c = command(fid, submission(n), std::nullopt);
+    c.must_create = true;
+    return c;
+  }
+  return command(fid, photo_rejected(), std::nullopt);
+}
+
 void append_loop(Ledger& ledger, int appends, FirstError& err) {
   std::string fid;
   for (int i = 0; i < appends; ++i) {
-    AppendCommand c;
-    if (i % kAppendsPerFiling == 0) {
-      const std::uint64_t n = g_next_subject.fetch_add(1);
-      fid = filing_id(n);
-      c = command(fid, submission(n), std::nullopt);
-      c.must_create = true;
-    } else {
-      c = command(fid, photo_rejected(), std::nullopt);
-    }
-    auto r = ledger.append(std::move(c));
+    auto r = ledger.append(next_command(i, fid));
     if (!r) err.note(r.error(), "append");
   }
 }
 
+// One appender without a thread of its own: each answer (on the ledger's completion thread)
+// issues its next append, as the daemon's HTTP handlers do from their I/O threads.
+class AsyncAppender {
+ public:
+  AsyncAppender(Ledger& ledger, int appends, FirstError& err, std::latch& done)
+      : ledger_(ledger), appends_(appends), err_(err), done_(done) {}
+  void next() {
+    ledger_.append_async(next_command(i_, fid_), [this](Result<AppendResult> r) {
+      if (!r) err_.note(r.error(), "append_async");
+      if (++i_ == appends_)
+        done_.count_down();
+      else
+        next();
+    });
+  }
+
+ private:
+  Ledger& ledger_;
+  const int appends_;
+  FirstError& err_;
+  std::latch& done_;
+  int i_ = 0;
+  std::string fid_;
+};
+
 // ---- a. durable appends through the ledger ------------------------------------------------
 
-void BM_LedgerAppend(benchmark::State& state) {
+// N concurrent appenders on one ledger: N threads calling append(), or (async) N appenders in
+// flight through append_async. Reports appends/s, appends per group commit (= per WAL fsync) and
+// the CPU time of all threads per append.
+void append_benchmark(benchmark::State& state, bool async) {
   const int appenders = static_cast<int>(state.range(0));
-  const int per_thread = appends_per_thread(appenders);
+  const int per_appender = appends_per_thread(appenders);
   TempDir dir("append");
-  CountingClock clock;
   FirstError err;
   std::uint64_t appends = 0;
   std::uint64_t commits = 0;
+  double cpu_us = 0;
   {
-    auto opened = Ledger::open(ledger_options(dir.str(), &clock));
+    auto opened = Ledger::open(ledger_options(dir.str()));
     if (!opened) {
       state.SkipWithError(("open: " + opened.error().message).c_str());
       return;
     }
     Ledger& ledger = **opened;
-    const std::uint64_t calls_before = clock.calls();
+    const std::uint64_t commits_before = ledger.group_commits();
+    const double cpu_before = process_cpu_us();
     for (auto _ : state) {
-      run_threads(appenders, [&](int) { append_loop(ledger, per_thread, err); });
-      appends += static_cast<std::uint64_t>(appenders) * static_cast<std::uint64_t>(per_thread);
+      if (async) {
+        std::latch done(appenders);
+        std::vector<std::unique_ptr<AsyncAppender>> all;
+        for (int a = 0; a < appenders; ++a)
+          all.push_back(std::make_unique<AsyncAppender>(ledger, per_appender, err, done));
+        for (auto& a : all) a->next();
+        done.wait();
+      } else {
+        run_threads(appenders, [&](int) { append_loop(ledger, per_appender, err); });
+      }
+      appends += static_cast<std::uint64_t>(appenders) * static_cast<std::uint64_t>(per_appender);
     }
-    commits = clock.calls() - calls_before;
+    cpu_us = process_cpu_us() - cpu_before;
+    commits = ledger.group_commits() - commits_before;
   }  // the ledger drains and closes here, after the timed loop
   if (err.any()) {
     state.SkipWithError(err.message().c_str());
@@ -283,9 +320,12 @@ void BM_LedgerAppend(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(appends));
   state.counters["appenders"] = appenders;
   state.counters["fsyncs"] = static_cast<double>(commits);
-  // Mean appends per group commit, i.e. per WAL fsync.
   state.counters["batch"] = commits ? static_cast<double>(appends) / static_cast<double>(commits) : 0;
+  state.counters["cpu_us"] = cpu_us / static_cast<double>(appends);
 }
+
+void BM_LedgerAppend(benchmark::State& state) { append_benchmark(state, false); }
+void BM_LedgerAppendAsync(benchmark::State& state) { append_benchmark(state, true); }
 
 // ---- b. the alternative: RocksDB's own write grouping ---------------------------------------
 
@@ -380,6 +420,7 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
   FirstError err;
   std::uint64_t appends = 0;
   std::atomic<std::uint64_t> bytes{0};
+  const double cpu_before = process_cpu_us();
   for (auto _ : state) {
     run_threads(writers, [&](int t) {
       std::mt19937_64 rng(static_cast<std::uint64_t>(t) * 7919 + g_raw_seq.load());
@@ -403,6 +444,7 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
     });
     appends += static_cast<std::uint64_t>(writers) * static_cast<std::uint64_t>(per_thread);
   }
+  const double cpu_us = process_cpu_us() - cpu_before;
   if (err.any()) {
     state.SkipWithError(err.message().c_str());
     return;
@@ -413,6 +455,7 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
   // Writers per WAL fsync and per write group, from RocksDB's own DB stats.
   state.counters["batch"] = db_stat(store.db(), "writes per sync");
   state.counters["per_group"] = db_stat(store.db(), "writes per commit group");
+  state.counters["cpu_us"] = cpu_us / static_cast<double>(appends);
 }
 
 // ---- c. rebuild and digest over 1,000,000 events ---------------------------------------------
@@ -596,6 +639,12 @@ void BM_Digest(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_LedgerAppend)->Arg(1)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerAppendAsync)
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(64)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbWriteGroup)
     ->Arg(1)
     ->Arg(8)

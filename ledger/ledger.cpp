@@ -21,9 +21,17 @@ struct Ledger::Pending {
   AppendCallback done;
 };
 
-struct Ledger::Completed {
-  std::vector<std::unique_ptr<Pending>> batch;
-  std::vector<Result<AppendResult>> results;
+// One group commit: decided by the writer thread into `staging`, written as one WriteBatch by the
+// sync thread, answered by the completion thread.
+struct Ledger::Batch {
+  explicit Batch(const Store& store) : staging(store) {}
+  Batch(Staging& below) : staging(below) {}
+  Staging staging;
+  std::vector<std::unique_ptr<Pending>> pending;
+  std::vector<Result<AppendResult>> results;  // one per pending, in order
+  LedgerHead head;                            // after this batch
+  rocksdb::WriteBatch write;
+  rocksdb::Status status;  // of the write, set by the sync thread
 };
 
 namespace {
@@ -130,7 +138,7 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
 }  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
-  auto store = Store::open({.path = options.data_dir});
+  auto store = Store::open({.path = options.data_dir, .env = options.env});
   if (!store) return store.take_error();
   auto marker = (*store)->get(Cf::meta, keys::kRebuildMarker);
   if (!marker) return marker.take_error();
@@ -157,6 +165,7 @@ Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
       head_(head),
       published_head_(head) {
   writer_ = std::thread([this] { writer_loop(); });
+  syncer_ = std::thread([this] { sync_loop(); });
   completer_ = std::thread([this] { completion_loop(); });
 }
 
@@ -166,7 +175,13 @@ Ledger::~Ledger() {
     stopping_ = true;
   }
   cv_.notify_one();
-  writer_.join();
+  writer_.join();  // returns once every queued command is durable or refused
+  {
+    std::lock_guard lock(mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_one();
+  syncer_.join();
   {
     std::lock_guard lock(done_mu_);
     done_stopping_ = true;
@@ -177,16 +192,16 @@ Ledger::~Ledger() {
 
 void Ledger::completion_loop() {
   for (;;) {
-    std::unique_ptr<Completed> c;
+    std::unique_ptr<Batch> b;
     {
       std::unique_lock lock(done_mu_);
       done_cv_.wait(lock, [&] { return done_stopping_ || !done_.empty(); });
       if (done_.empty()) return;  // stopping, and every caller was answered
-      c = std::move(done_.front());
+      b = std::move(done_.front());
       done_.pop_front();
     }
-    for (std::size_t i = 0; i < c->batch.size(); ++i)
-      c->batch[i]->done(std::move(c->results[i]));
+    for (std::size_t i = 0; i < b->pending.size(); ++i)
+      b->pending[i]->done(std::move(b->results[i]));
   }
 }
 
@@ -216,58 +231,128 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
   p->done(make_error(ErrorCode::unavailable, "the ledger is shutting down"));
 }
 
+// The writer decides the next batch while the sync thread writes the previous one, so deciding
+// (CPU) overlaps the fsync (disk). The open batch reads through the batch in flight, whose
+// writes are not in the database yet; it is handed to the sync thread only once the batch in
+// flight is durable, so batches reach the disk, and callers their answers, in order.
 void Ledger::writer_loop() {
+  std::unique_ptr<Batch> open;       // being decided
+  std::unique_ptr<Batch> in_flight;  // being written by the sync thread
   for (;;) {
-    std::vector<std::unique_ptr<Pending>> batch;
+    std::vector<std::unique_ptr<Pending>> taken;
+    bool synced = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued was committed
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
+      const auto room = [&] { return options_.max_batch - (open ? open->pending.size() : 0); };
+      cv_.wait(lock, [&] {
+        return (!queue_.empty() && room() > 0) || (in_flight && synced_) ||
+               (stopping_ && !in_flight);
+      });
+      if (in_flight && synced_) {
+        synced = true;
+        synced_ = false;
+      }
+      for (std::size_t n = room(); n > 0 && !queue_.empty(); --n) {
+        taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      if (taken.empty() && !in_flight && !open) return;  // stopping, and all is answered
     }
-    commit(std::move(batch));
+    if (!taken.empty()) {
+      if (!open)
+        open = in_flight ? std::make_unique<Batch>(in_flight->staging)
+                         : std::make_unique<Batch>(*store_);
+      decide_into(*open, std::move(taken));
+    }
+    if (synced) {
+      if (open) open->staging.detach();  // what it read through is in the database now
+      if (!finish(std::move(in_flight)) && open) {
+        // The open batch was decided on top of writes that failed: none of it may be written.
+        fail(*open, make_error(ErrorCode::io, "an earlier write of this group commit failed"));
+        head_ = head();
+        complete(std::move(open));
+      }
+    }
+    if (!in_flight && open) {
+      in_flight = std::move(open);
+      submit(*in_flight);
+    }
   }
 }
 
-void Ledger::commit(std::vector<std::unique_ptr<Pending>> batch) {
-  Staging staging(*store_);
-  LedgerHead head = head_;
+void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) {
   const Timestamp now = clock_->now();
-  std::vector<Result<AppendResult>> results;
-  results.reserve(batch.size());
-  for (const auto& p : batch) {
-    Staging savepoint(staging);
-    auto r = decide(savepoint, *p, now, head);
+  for (auto& p : taken) {
+    Staging savepoint(b.staging);
+    auto r = decide(savepoint, *p, now, head_);
     if (r) savepoint.merge_into_parent();
-    results.push_back(std::move(r));
+    b.results.push_back(std::move(r));
+    b.pending.push_back(std::move(p));
   }
+  b.head = head_;
+}
 
-  if (!staging.empty()) {
-    staging.put(Cf::meta, keys::kHead, encode_head(head));
-    rocksdb::WriteBatch wb;
-    staging.write_to(wb);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    rocksdb::Status s = store_->db()->Write(wo, &wb);
-    if (s.ok()) {
-      head_ = head;
-      std::lock_guard lock(head_mu_);
-      published_head_ = head;
-      for (const auto& listener : listeners_) listener(head.seq);
-    } else {
-      spdlog::error("ledger write failed, {} appends refused: {}", batch.size(), s.ToString());
-      for (auto& r : results) {
-        if (r) r = from_rocksdb(s, "ledger write failed");
-      }
-    }
+void Ledger::submit(Batch& b) {
+  if (!b.staging.empty()) {
+    b.staging.put(Cf::meta, keys::kHead, encode_head(b.head));
+    b.staging.write_to(b.write);
   }
-  auto completed = std::make_unique<Completed>(Completed{std::move(batch), std::move(results)});
+  {
+    std::lock_guard lock(mu_);
+    to_sync_ = &b;
+  }
+  sync_cv_.notify_one();
+}
+
+void Ledger::sync_loop() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  for (;;) {
+    Batch* b = nullptr;
+    {
+      std::unique_lock lock(mu_);
+      sync_cv_.wait(lock, [&] { return sync_stopping_ || to_sync_ != nullptr; });
+      if (to_sync_ == nullptr) return;
+      b = std::exchange(to_sync_, nullptr);
+    }
+    if (b->write.Count() > 0) b->status = store_->db()->Write(wo, &b->write);
+    {
+      std::lock_guard lock(mu_);
+      synced_ = true;
+    }
+    cv_.notify_one();
+  }
+}
+
+bool Ledger::finish(std::unique_ptr<Batch> b) {
+  const bool ok = b->status.ok();
+  if (ok) {
+    if (b->write.Count() > 0) {
+      group_commits_.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(head_mu_);
+      published_head_ = b->head;
+      for (const auto& listener : listeners_) listener(b->head.seq);
+    }
+  } else {
+    spdlog::error("ledger write failed, {} appends refused: {}", b->pending.size(),
+                  b->status.ToString());
+    fail(*b, from_rocksdb(b->status, "ledger write failed"));
+    head_ = head();
+  }
+  complete(std::move(b));
+  return ok;
+}
+
+void Ledger::fail(Batch& b, const Error& error) {
+  for (auto& r : b.results) {
+    if (r) r = error;
+  }
+}
+
+void Ledger::complete(std::unique_ptr<Batch> b) {
   {
     std::lock_guard lock(done_mu_);
-    done_.push_back(std::move(completed));
+    done_.push_back(std::move(b));
   }
   done_cv_.notify_one();
 }

@@ -6,16 +6,20 @@
 // idempotency, the expected version and the state machine, pins ledger-computed fields (SMS
 // deadline, attempt count), assigns seq and version, chains the hash and stages the projection
 // updates, each in a savepoint so that a refused command leaves no trace. The whole batch is
-// then written as ONE RocksDB WriteBatch with sync=true (group commit: one fsync for all), and
-// every caller is answered. An append is acknowledged only after that fsync.
+// then written as ONE RocksDB WriteBatch with sync=true (group commit: one fsync for all) by a
+// sync thread, and every caller is answered. An append is acknowledged only after that fsync.
+// While one batch is being written, the writer decides the next one on top of it (pipelining:
+// CPU and disk overlap); batches are written and answered strictly in order, and if a write
+// fails, the batch decided on top of it is refused too.
 //
 // Lifecycle: open() recovers the head (seq, hash) from the meta column family and starts the
-// writer; the destructor drains queued appends and stops it. Concurrency: append() and the read
+// threads; the destructor drains queued appends and stops them. Concurrency: append() and the read
 // functions are thread-safe; reads go straight to RocksDB and never wait for the writer, and as
 // each batch is one atomic write they never see an event without its projections. Callers are
 // answered from a completion thread, in batch order.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -86,6 +90,7 @@ class Ledger {
     const Clock* clock = nullptr;  // null: the system clock
     SmsPolicies sms_policies;
     std::size_t max_batch = 4096;  // commands per group commit
+    rocksdb::Env* env = nullptr;   // null: the default (tests inject I/O faults)
   };
 
   static Result<std::unique_ptr<Ledger>> open(Options options);
@@ -99,7 +104,7 @@ class Ledger {
   // is written.
   Result<AppendResult> append(AppendCommand command);
 
-  // The same, without blocking: `done` runs on the writer thread once the append is durable
+  // The same, without blocking: `done` runs on the completion thread once the append is durable
   // (or refused), so it must be quick (post the result elsewhere). Field validation errors are
   // reported through `done` too, from the caller's thread.
   using AppendCallback = std::function<void(Result<AppendResult>)>;
@@ -136,40 +141,56 @@ class Ledger {
   // listeners that outlive the ledger, or only call this before work starts.
   void add_commit_listener(std::function<void(Seq)> listener);
 
+  // Group commits written so far (one WAL fsync each).
+  std::uint64_t group_commits() const { return group_commits_.load(std::memory_order_relaxed); }
+
   Store& store() { return *store_; }
   const Clock& clock() const { return *clock_; }
 
  private:
   struct Pending;
+  struct Batch;
   Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
   void writer_loop();
-  void commit(std::vector<std::unique_ptr<Pending>> batch);
-  void completion_loop();
+  void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
   Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
+  void submit(Batch& b);
+  void sync_loop();
+  bool finish(std::unique_ptr<Batch> b);  // false: the write failed
+  static void fail(Batch& b, const Error& error);
+  void complete(std::unique_ptr<Batch> b);
+  void completion_loop();
 
   Options options_;
   SystemClock system_clock_;
   const Clock* clock_;
   std::unique_ptr<Store> store_;
 
-  LedgerHead head_;  // writer thread only
+  LedgerHead head_;  // writer thread only: after the last decided command
   mutable std::mutex head_mu_;
-  LedgerHead published_head_;  // guarded by head_mu_
+  LedgerHead published_head_;  // guarded by head_mu_: after the last durable batch
   std::vector<std::function<void(Seq)>> listeners_;  // guarded by head_mu_
+  std::atomic<std::uint64_t> group_commits_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // the writer waits here
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_
   std::thread writer_;
+
+  // The sync thread writes one batch at a time (guarded by mu_).
+  std::condition_variable sync_cv_;
+  Batch* to_sync_ = nullptr;
+  bool synced_ = false;  // the batch handed over last is written (or failed)
+  bool sync_stopping_ = false;
+  std::thread syncer_;
 
   // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a
   // completion thread, so the writer goes straight on to the next batch.
-  struct Completed;
   std::mutex done_mu_;
   std::condition_variable done_cv_;
-  std::deque<std::unique_ptr<Completed>> done_;  // guarded by done_mu_
-  bool done_stopping_ = false;                   // guarded by done_mu_
+  std::deque<std::unique_ptr<Batch>> done_;  // guarded by done_mu_
+  bool done_stopping_ = false;               // guarded by done_mu_
   std::thread completer_;
 };
 

@@ -53,6 +53,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.IncreaseParallelism(2);
+  if (options.env != nullptr) db_options.env = options.env;
   // Crash safety: the WAL is the commit point (WriteOptions::sync), replayed to the last
   // consistent record after a crash.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;

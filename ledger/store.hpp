@@ -38,6 +38,8 @@ class Store {
     // Where the secondary keeps its own files (info log). Empty: a fresh private directory
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
+    // The RocksDB environment; null: the default. Tests pass one that injects I/O faults.
+    rocksdb::Env* env = nullptr;
   };
   static Result<std::unique_ptr<Store>> open(const Options& options);
   ~Store();
@@ -86,6 +88,8 @@ class Staging {
   void del(Cf cf, std::string_view key);
 
   void merge_into_parent();
+  // Stops reading through the parent (once the parent's writes are in the database).
+  void detach() { parent_ = nullptr; }
   void write_to(rocksdb::WriteBatch& batch) const;
   bool empty() const { return staged_.empty(); }
   void clear() { staged_.clear(); }
