@@ -15,6 +15,8 @@
 // Every benchmark runs on its own directory under $FILINGD_BENCH_DIR (default /tmp). The
 // 1,000,000-event ledger is built once, through Ledger::append, and kept in
 // $FILINGD_BENCH_DIR/filingd-bench-1m for later runs (delete it to rebuild it).
+// $FILINGD_BENCH_EVENTS sets another size for that ledger (a smoke run), kept in
+// $FILINGD_BENCH_DIR/filingd-bench-<events>.
 //
 // Threads are explicit: one benchmark iteration starts N std::threads that each do a fixed
 // number of appends, so opening and closing the ledger is outside the timed region.
@@ -460,15 +462,33 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
 
 // ---- c. rebuild and digest over 1,000,000 events ---------------------------------------------
 
-constexpr std::uint64_t kRebuildEvents = 1'000'000;
 constexpr std::uint64_t kLifecycleEvents = 8;
-constexpr std::uint64_t kRebuildFilings = kRebuildEvents / kLifecycleEvents;
-static_assert(kRebuildFilings * kLifecycleEvents == kRebuildEvents);
-constexpr std::string_view kDatasetTag =
-    "filingd ledger_bench dataset v1: 125000 first_filings x 8 events, submitted .. approved";
 constexpr int kDatasetAppenders = 256;
 
-fs::path dataset_dir() { return bench_root() / "filingd-bench-1m"; }
+// Events in the rebuild/digest dataset: $FILINGD_BENCH_EVENTS (rounded down to whole filings of
+// 8 events), default 1,000,000. Smaller sizes are for smoke runs (bench/run with QUICK=1).
+std::uint64_t rebuild_events() {
+  static const std::uint64_t n = [] {
+    std::uint64_t v = 1'000'000;
+    if (const char* e = std::getenv("FILINGD_BENCH_EVENTS"); e != nullptr && *e != '\0')
+      v = std::strtoull(e, nullptr, 10);
+    return std::max(kLifecycleEvents, v / kLifecycleEvents * kLifecycleEvents);
+  }();
+  return n;
+}
+std::uint64_t rebuild_filings() { return rebuild_events() / kLifecycleEvents; }
+
+std::string dataset_tag() {
+  return "filingd ledger_bench dataset v1: " + std::to_string(rebuild_filings()) +
+         " first_filings x 8 events, submitted .. approved";
+}
+
+// The 1,000,000-event dataset keeps its historical name; other sizes get their own directory.
+fs::path dataset_dir() {
+  const std::uint64_t n = rebuild_events();
+  return bench_root() / (n == 1'000'000 ? std::string("filingd-bench-1m")
+                                        : "filingd-bench-" + std::to_string(n));
+}
 
 std::optional<std::uint64_t> head_seq(const Store& store) {
   auto raw = store.get(Cf::meta, keys::kHead);
@@ -479,11 +499,11 @@ std::optional<std::uint64_t> head_seq(const Store& store) {
 bool dataset_valid(const fs::path& dir) {
   std::ifstream marker(dir / "BENCH_DATASET");
   std::string line;
-  if (!std::getline(marker, line) || line != kDatasetTag) return false;
+  if (!std::getline(marker, line) || line != dataset_tag()) return false;
   auto store = Store::open(store_options(dir.string(), true, false));
   if (!store) return false;
   auto head = head_seq(**store);
-  return head && *head == kRebuildEvents;
+  return head && *head == rebuild_events();
 }
 
 // One filing's whole path: submitted, photo rejected then approved, initial review approved
@@ -520,7 +540,7 @@ Status build_dataset(const fs::path& dir) {
   fs::create_directories(dir);
   const auto start = std::chrono::steady_clock::now();
   std::fprintf(stderr, "ledger_bench: building %llu events in %s (once; kept for later runs)\n",
-               static_cast<unsigned long long>(kRebuildEvents), dir.c_str());
+               static_cast<unsigned long long>(rebuild_events()), dir.c_str());
   {
     auto opened = Ledger::open(ledger_options(dir.string()));
     if (!opened) return opened.take_error();
@@ -530,23 +550,23 @@ Status build_dataset(const fs::path& dir) {
     run_threads(kDatasetAppenders, [&](int) {
       for (;;) {
         const std::uint64_t f = next.fetch_add(1);
-        if (f >= kRebuildFilings || err.any()) return;
+        if (f >= rebuild_filings() || err.any()) return;
         lifecycle(ledger, f, err);
-        if ((f + 1) % (kRebuildFilings / 10) == 0)
+        if (rebuild_filings() >= 10 && (f + 1) % (rebuild_filings() / 10) == 0)
           std::fprintf(stderr, "ledger_bench:   %llu%%\n",
-                       static_cast<unsigned long long>((f + 1) * 100 / kRebuildFilings));
+                       static_cast<unsigned long long>((f + 1) * 100 / rebuild_filings()));
       }
     });
     if (err.any()) return make_error(ErrorCode::internal, err.message());
-    if (ledger.head().seq.value != kRebuildEvents)
+    if (ledger.head().seq.value != rebuild_events())
       return make_error(ErrorCode::internal, "dataset head is " +
                                                  std::to_string(ledger.head().seq.value));
   }
-  std::ofstream(dir / "BENCH_DATASET") << kDatasetTag << "\n";
+  std::ofstream(dir / "BENCH_DATASET") << dataset_tag() << "\n";
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "ledger_bench: dataset built in %.1f s (%.0f appends/s)\n", secs,
-               static_cast<double>(kRebuildEvents) / secs);
+               static_cast<double>(rebuild_events()) / secs);
   return {};
 }
 
@@ -603,7 +623,7 @@ void BM_Rebuild(benchmark::State& state) {
                  "written by an older projector? delete %s to rebuild it)\n",
                  dataset_dir().c_str());
   state.SetItemsProcessed(static_cast<std::int64_t>(events));
-  state.counters["events"] = static_cast<double>(kRebuildEvents);
+  state.counters["events"] = static_cast<double>(rebuild_events());
   state.counters["digest_match"] = *before == *after ? 1 : 0;
 }
 
@@ -630,7 +650,7 @@ void BM_Digest(benchmark::State& state) {
   }
   const std::uint64_t keys = count_keys(store, Cf::projections);
   // items = ledger events covered by the digest; keys_per_s = projection entries hashed.
-  state.SetItemsProcessed(static_cast<std::int64_t>(runs * kRebuildEvents));
+  state.SetItemsProcessed(static_cast<std::int64_t>(runs * rebuild_events()));
   state.counters["projection_keys"] = static_cast<double>(keys);
   state.counters["keys_per_s"] = benchmark::Counter(static_cast<double>(runs * keys),
                                                     benchmark::Counter::kIsRate);

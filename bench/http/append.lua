@@ -1,17 +1,24 @@
--- wrk script: durable appends over HTTP. Every request submits a NEW filing
+-- wrk script: durable appends over HTTP. By default every request submits a NEW filing
 -- (POST /v1/filings -> filing_submitted) with its own filing_id, subject (uscc) and domains,
 -- so no request is refused as a duplicate. Any non-201 answer is counted and reported; a run
 -- with non-201 answers is invalid.
 --
---   wrk -t2 -c64 -d20s --latency -s append.lua http://127.0.0.1:PORT -- RUNTAG [MAX]
+--   wrk -t2 -c64 -d20s --latency -s append.lua http://127.0.0.1:PORT -- RUNTAG [MAX [MIX]]
 --
 -- RUNTAG (default "r") prefixes every id, so several runs can share one data directory. The
 -- filing ids are B<RUNTAG>-<thread>-<n>, n = 1, 2, ...
 -- MAX (optional) makes each thread stop after MAX filings (used to seed the filings get.lua
--- reads; requests issued while the thread winds down are harmless GET /healthz). wrk's -d still
--- bounds the run. Note that wrk calls request() once on the first thread to check the script
--- before the run, so that thread's first id is never sent: list the seeded ids from the daemon
--- (bench/http/run does) rather than assuming them.
+-- reads; requests issued while the thread winds down are harmless GET /healthz); 0 = no limit.
+-- wrk's -d still bounds the run.
+-- MIX (optional): "submit" (the default) sends only submissions; "filing" gives every filing
+-- three follow-up events after its submission (POST /v1/filings/{id}/events, photo_rejected,
+-- which keeps the filing in provider_review), the shape of bench/ledger_bench's appends and of
+-- the PostgreSQL workload in bench/run: 1 append in 4 creates a filing. A follow-up is sent only
+-- after its submission was answered 201 (the answer names the filing), on whichever connection
+-- is free next; follow-ups waiting in the queue go before new submissions.
+-- Note that wrk calls request() once on the first thread to check the script before the run,
+-- so that thread's first id is never sent: list the seeded ids from the daemon (bench/http/run
+-- does) rather than assuming them.
 
 local threads = {}
 local next_id = 1
@@ -25,7 +32,14 @@ end
 function init(args)
   tag = args[1] or "r"
   max = tonumber(args[2] or "0")
+  mix = args[3] or "submit"
+  if mix ~= "submit" and mix ~= "filing" then error("append.lua: MIX must be submit or filing") end
   n = 0
+  followups = {}    -- queue of filing ids owed a follow-up event (filing mode)
+  fhead, ftail = 1, 0
+  submitted, followed = 0, 0   -- 201 answers to submissions and to follow-ups
+  event_body = '{"type":"photo_rejected","data":{"reviewer":"rev-1","method":"photo",'
+    .. '"reason":"照片背景不是白色，请重新拍摄"},"actor":"rev-1"}'
   draining = false
   bad = 0
   statuses = ""
@@ -40,6 +54,12 @@ function init(args)
 end
 
 function request()
+  if fhead <= ftail then
+    local id = followups[fhead]
+    followups[fhead] = nil
+    fhead = fhead + 1
+    return wrk.format("POST", "/v1/filings/" .. id .. "/events", headers, event_body)
+  end
   if max > 0 and n >= max then
     draining = true
     wrk.thread:stop()
@@ -54,6 +74,22 @@ function request()
 end
 
 function response(status, hdrs, body)
+  if status == 201 then
+    -- {"filing_id":..., "version":N, ...}: version 1 answers a submission
+    local version = tonumber(string.match(body or "", '"version":(%d+)'))
+    if version == 1 then
+      submitted = submitted + 1
+      if mix == "filing" then
+        local id = string.match(body, '"filing_id":"([^"]+)"')
+        for _ = 1, 3 do
+          ftail = ftail + 1
+          followups[ftail] = id
+        end
+      end
+    else
+      followed = followed + 1
+    end
+  end
   if status ~= 201 and not (draining and status == 200) then
     bad = bad + 1
     local k = tostring(status)
@@ -66,18 +102,20 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local total_bad = 0
+  local total_bad, total_submitted, total_followed = 0, 0, 0
   for _, t in ipairs(threads) do
     total_bad = total_bad + (t:get("bad") or 0)
+    total_submitted = total_submitted + (t:get("submitted") or 0)
+    total_followed = total_followed + (t:get("followed") or 0)
     local s = t:get("statuses")
     if s and s ~= "" then io.write("non-201 sample: " .. s) end
   end
   local errs = summary.errors
   local sock = errs.connect + errs.read + errs.write + errs.timeout
-  io.write(string.format("RESULT kind=append requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non201=%d socket_errors=%d\n",
+  io.write(string.format("RESULT kind=append requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non201=%d socket_errors=%d submissions=%d followups=%d\n",
     summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-    total_bad, sock))
+    total_bad, sock, total_submitted, total_followed))
   if total_bad > 0 or sock > 0 then
     io.write("INVALID RUN: " .. total_bad .. " non-201 responses, " .. sock .. " socket errors\n")
   end

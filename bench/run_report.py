@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""bench/run's final table, from its "key value" results file (python3 standard library only).
+
+    bench/run_report.py RESULTS
+"""
+import sys
+
+GOAL = 10.0  # issue 7: filingd >= 10x PostgreSQL on durable appends, same concurrency/durability
+
+
+def load(path):
+    r = {}
+    for line in open(path, encoding="utf-8"):
+        key, _, value = line.rstrip("\n").partition(" ")
+        if key:
+            r[key] = value
+    return r
+
+
+def num(r, key):
+    try:
+        return float(r[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    return f"{v:,.{digits}f}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main():
+    r = load(sys.argv[1])
+    out = []
+    w = out.append
+
+    engine64 = num(r, "engine_BM_LedgerAppend_64_per_s")
+    http_app = num(r, "http_append_rps")
+    http_get = num(r, "http_get_rps")
+    pg_app = num(r, "pg_append_per_s")
+    pg_read = num(r, "pg_read_per_s")
+
+    w("")
+    w("=" * 100)
+    w(f"bench/run results  {r.get('started', '?')}  commit {r.get('commit', '?')}  "
+      f"{r.get('cores', '?')} cores" + ("  QUICK=1 (smoke run: not a measurement)" if r.get("quick") == "1" else ""))
+    w(f"load average {r.get('load_start', '?')} -> {r.get('load_end', '?')}   "
+      f"fdatasync probe {r.get('fsync_start', '?')}/s -> {r.get('fsync_end', '?')}/s")
+    w(f"parameters: {r.get('params', '?')}")
+    w("=" * 100)
+
+    w("")
+    w("filingd / PostgreSQL, same concurrency (64) and durability (acknowledged after fdatasync)")
+    row = "{:<56} {:>12} {:>12} {:>12}"
+    w(row.format("", "filingd", "PostgreSQL", "filingd/PG"))
+    pairs = [
+        ("durable appends/s: engine (Ledger::append, 64 appenders)", engine64, pg_app),
+        ("durable appends/s: HTTP (64 connections) vs pgbench", http_app, pg_app),
+        ("status reads/s: HTTP GET (64 connections) vs pgbench", http_get, pg_read),
+    ]
+    for name, a, b in pairs:
+        x = ratio(a, b)
+        w(row.format(name, fmt(a), fmt(b), "-" if x is None else f"{x:.2f}x"))
+    x = ratio(engine64, pg_app)
+    verdict = "not measured" if x is None else ("met" if x >= GOAL else "NOT met")
+    w(f"goal: filingd >= {GOAL:.0f}x PostgreSQL on durable appends at 64 (engine): {verdict}")
+
+    w("")
+    w("filingd")
+    row = "{:<56} {:>14}  {}"
+    w(row.format("", "figure", "notes"))
+    for n in (1, 8, 64):
+        k = f"engine_BM_LedgerAppend_{n}"
+        note = f"batch {fmt(num(r, k + '_batch'), 1)} appends/fsync"
+        if k + "_cv" in r:
+            note += f", median of {r.get(k + '_reps')}, CV {r[k + '_cv']}%"
+        w(row.format(f"engine durable appends/s, {n} appender(s)", fmt(num(r, k + "_per_s")), note))
+    w(row.format("HTTP durable appends/s, 64 connections", fmt(http_app),
+                 f"p50 {r.get('http_append_p50_ms', '-')} ms, p99 {r.get('http_append_p99_ms', '-')} ms; "
+                 f"{r.get('http_append_submissions', '-')} submissions + "
+                 f"{r.get('http_append_followups', '-')} follow-ups"))
+    w(row.format("HTTP status GETs/s, 64 connections", fmt(http_get),
+                 f"p50 {r.get('http_get_p50_ms', '-')} ms, p99 {r.get('http_get_p99_ms', '-')} ms"))
+    note = f"{fmt(num(r, 'rebuild_BM_Rebuild_events'))} events, digest_match {r.get('rebuild_BM_Rebuild_digest_match', '-')}"
+    if "rebuild_BM_Rebuild_cv" in r:
+        note += f", median of {r.get('rebuild_BM_Rebuild_reps')}"
+    w(row.format("rebuild events/s", fmt(num(r, "rebuild_BM_Rebuild_per_s")), note))
+    w(row.format("verify events/s (filingctl verify)", fmt(num(r, "verify_per_s")),
+                 f"{fmt(num(r, 'verify_events'))} events, ok {r.get('verify_ok', '-')}, "
+                 f"{r.get('verify_seconds', '-')} s; whole command {r.get('verify_wall_seconds', '-')} s"))
+    w(row.format("Kafka catch-up events/s (embedded cluster)", fmt(num(r, "kafka_per_s")),
+                 f"{r.get('kafka_seconds', '-')} s, {r.get('kafka_cpu_us', '-')} us CPU/event"))
+    rss = num(r, "timers_ready_rss_kib")
+    w(row.format(f"start-to-ready, {fmt(num(r, 'timers_pending'))} pending deadlines (s)",
+                 fmt(num(r, "timers_ready_s"), 3), f"RSS {fmt(None if rss is None else rss / 1024)} MiB"))
+    w(row.format("backlog: overdue deadlines fired/s", fmt(num(r, "timers_backlog_per_s")), ""))
+
+    w("")
+    w("PostgreSQL")
+    syncs, rows = num(r, "pg_append_wal_syncs"), num(r, "pg_rows_events")
+    batch = ratio(rows, syncs)
+    w(row.format("durable appends/s (pgbench append.sql)", fmt(pg_app),
+                 f"avg {r.get('pg_append_latency_ms', '-')} ms per commit, "
+                 f"{fmt(batch, 1)} commits per WAL fsync, "
+                 f"{fmt(rows)} event rows, failed scripts {r.get('pg_append_failed', '-')}"))
+    w(row.format("status reads/s (pgbench read.sql)", fmt(pg_read),
+                 f"avg {r.get('pg_read_latency_ms', '-')} ms, failed {r.get('pg_read_failed', '-')}"))
+    w(row.format("bytes: payload submission / follow-up / status", "",
+                 f"{r.get('pg_payload_bytes_filing_submitted', '-')} / "
+                 f"{r.get('pg_payload_bytes_photo_rejected', '-')} / {r.get('pg_status_bytes', '-')}"))
+
+    steps = " ".join(f"{k[len('step_seconds_'):]} {v}s" for k, v in r.items() if k.startswith("step_seconds_"))
+    w("")
+    w(f"step times: {steps}")
+    w(f"failed steps: {r.get('failed', '?')}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
