@@ -34,5 +34,9 @@ Result<std::optional<RegistryRecord>> load_record(ProjectionTxn& txn, std::strin
 // Checks the cross-filing rules for `e` against `before` (the filing's status before it) and,
 // if they hold, writes the event's effects on all projections. Returns the status after.
 Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, const Event& e);
+// The same without writing the filing's own status entry (keys::status), which nothing else
+// reads: a fold that keeps statuses decoded writes each one once, at the end.
+Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
+                                            const Event& e);
 
 }  // namespace filingd

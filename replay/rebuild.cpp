@@ -1,13 +1,20 @@
 #include "replay/rebuild.hpp"
 
 #include <rocksdb/iterator.h>
+#include <rocksdb/sst_file_writer.h>
 
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "projections/keys.hpp"
 #include "projections/projector.hpp"
+#include "replay/memory_projections.hpp"
 
 namespace filingd {
 namespace {
@@ -37,6 +44,172 @@ Status set_marker(Store& store, bool on) {
   return {};
 }
 
+// Calls fold(event) for every event of the log in seq order, checking that seq is gapless. The
+// log is read and decoded on a second thread, a chunk of events ahead: decoding is about a
+// third of a rebuild's work.
+template <class Fold>
+Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
+  constexpr std::size_t kChunkEvents = 1024;
+  constexpr std::size_t kChunksAhead = 4;
+  struct Chunk {
+    std::vector<Event> events;
+    std::optional<Error> error;  // the reader stopped here
+    bool last = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Chunk> ready;  // guarded by mu
+  bool abandoned = false;   // guarded by mu: the folder gave up
+  const auto hand_over = [&](Chunk chunk) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return ready.size() < kChunksAhead || abandoned; });
+    ready.push_back(std::move(chunk));
+    cv.notify_all();
+    return !abandoned;
+  };
+  std::thread reader([&] {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, store.cf(Cf::log)));
+    Chunk chunk;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto e = decode_record(it->value().ToStringView());
+      if (!e) {
+        chunk.error = e.take_error();
+        break;
+      }
+      chunk.events.push_back(std::move(*e));
+      if (chunk.events.size() == kChunkEvents && !hand_over(std::exchange(chunk, Chunk{}))) return;
+    }
+    if (!chunk.error && !it->status().ok())
+      chunk.error = from_rocksdb(it->status(), "log read failed");
+    chunk.last = true;
+    hand_over(std::move(chunk));
+  });
+
+  RebuildStats stats;
+  std::optional<Error> failed;
+  for (bool last = false; !last && !failed;) {
+    Chunk chunk;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return !ready.empty(); });
+      chunk = std::move(ready.front());
+      ready.pop_front();
+      cv.notify_all();
+    }
+    last = chunk.last;
+    for (const Event& e : chunk.events) {
+      if (e.seq != stats.head.next()) {
+        failed = make_error(ErrorCode::internal, "log is not gapless: expected seq " +
+                                                     std::to_string(stats.head.next().value) +
+                                                     ", found " + std::to_string(e.seq.value));
+        break;
+      }
+      if (auto ok = fold(e); !ok) {
+        failed = ok.take_error();
+        break;
+      }
+      stats.head = e.seq;
+      ++stats.events;
+    }
+    if (!failed && chunk.error) failed = std::move(chunk.error);
+  }
+  {
+    std::lock_guard lock(mu);
+    abandoned = true;
+  }
+  cv.notify_all();
+  reader.join();
+  if (failed) return *failed;
+  return stats;
+}
+
+Error replay_error(const Event& e, const Error& why) {
+  return make_error(ErrorCode::internal, "event seq " + std::to_string(e.seq.value) +
+                                             " does not replay: " + why.message);
+}
+
+// Folds the log in memory and writes the result as one sorted table file, ingested into the
+// (empty) projections column family: no memtable, no WAL, no compaction. Returns nullopt when
+// the projections outgrow `max_entries`.
+Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t max_entries) {
+  MemoryProjections mem;
+  // Statuses stay decoded until the end: each is encoded once, not once per event.
+  std::unordered_map<std::string, FilingStatus> statuses;
+  auto stats = fold_log(store, [&](const Event& e) -> Status {
+    FilingStatus& status = statuses[e.filing_id];
+    auto after = project_all_but_status(mem, status, e);
+    if (!after) return replay_error(e, after.error());
+    status = std::move(*after);
+    if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
+    return {};
+  });
+  if (!stats) {
+    if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
+    return stats.take_error();
+  }
+  for (auto& [id, status] : statuses) mem.put(keys::status(id), encode_status(status));
+  statuses.clear();
+  if (mem.size() == 0) return std::optional<RebuildStats>(*stats);
+
+  rocksdb::Options options(store.db()->GetDBOptions(),
+                           store.db()->GetOptions(store.cf(Cf::projections)));
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, store.cf(Cf::projections));
+  const std::string file = store.db()->GetName() + "/projections-rebuild.sst";
+  rocksdb::Status s = writer.Open(file);
+  for (const auto& [k, v] : mem.sorted()) {
+    if (!s.ok()) break;
+    s = writer.Put(k, v);
+  }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    s = store.db()->IngestExternalFile(store.cf(Cf::projections), {file}, ingest);
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);  // moved (hard-linked) by a successful ingestion
+  if (!s.ok()) return from_rocksdb(s, "rebuild: cannot write the projections table");
+  return std::optional<RebuildStats>(*stats);
+}
+
+// Folds the log through a write-back overlay, flushed every kFlushEvery events: memory stays
+// bounded however large the projections are.
+Result<RebuildStats> rebuild_streaming(Store& store) {
+  Staging staging(store);
+  Staging::ProjectionView view(staging);
+  // Decoded statuses of recently touched filings: saves decoding what we just encoded.
+  std::unordered_map<std::string, FilingStatus> cache;
+  std::uint64_t events = 0;
+  auto stats = fold_log(store, [&](const Event& e) -> Status {
+    auto cached = cache.find(e.filing_id);
+    FilingStatus before;
+    if (cached != cache.end()) {
+      before = std::move(cached->second);
+    } else {
+      auto loaded = load_status(view, e.filing_id);
+      if (!loaded) return loaded.take_error();
+      before = std::move(*loaded);
+    }
+    auto after = project(view, before, e);
+    if (!after) return replay_error(e, after.error());
+    if (view.error()) return *view.error();
+    cache[e.filing_id] = std::move(*after);
+    if (++events % kFlushEvery == 0) {
+      if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
+      cache.clear();
+    }
+    return {};
+  });
+  if (!stats) return stats;
+  if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
+  // The writes bypassed the WAL: make them durable before reporting success.
+  rocksdb::Status s = store.db()->Flush(rocksdb::FlushOptions(), store.cf(Cf::projections));
+  if (!s.ok()) return from_rocksdb(s, "rebuild flush failed");
+  return stats;
+}
+
 }  // namespace
 
 Result<bool> rebuild_interrupted(const Store& store) {
@@ -45,55 +218,16 @@ Result<bool> rebuild_interrupted(const Store& store) {
   return marker->has_value();
 }
 
-Result<RebuildStats> rebuild_projections(Store& store) {
+Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options) {
   // Until the marker is removed the projections are incomplete, and Ledger::open refuses them:
   // a crash mid-rebuild can never leave a daemon serving half a projection.
   if (auto ok = set_marker(store, true); !ok) return ok.take_error();
   if (auto ok = store.recreate(Cf::projections); !ok) return ok.take_error();
-
-  RebuildStats stats;
-  Staging staging(store);
-  Staging::ProjectionView view(staging);
-  // Decoded statuses of recently touched filings: saves decoding what we just encoded.
-  std::unordered_map<std::string, FilingStatus> cache;
-
-  std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto e = decode_record(it->value().ToStringView());
-    if (!e) return e.take_error();
-    if (e->seq != stats.head.next())
-      return make_error(ErrorCode::internal,
-                        "log is not gapless: expected seq " +
-                            std::to_string(stats.head.next().value) + ", found " +
-                            std::to_string(e->seq.value));
-    auto cached = cache.find(e->filing_id);
-    FilingStatus before;
-    if (cached != cache.end()) {
-      before = std::move(cached->second);
-    } else {
-      auto loaded = load_status(view, e->filing_id);
-      if (!loaded) return loaded.take_error();
-      before = std::move(*loaded);
-    }
-    auto after = project(view, before, *e);
-    if (!after)
-      return make_error(ErrorCode::internal, "event seq " + std::to_string(e->seq.value) +
-                                                 " does not replay: " + after.error().message);
-    if (view.error()) return *view.error();
-    cache[e->filing_id] = std::move(*after);
-    stats.head = e->seq;
-    if (++stats.events % kFlushEvery == 0) {
-      if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
-      cache.clear();
-    }
-  }
-  if (!it->status().ok()) return from_rocksdb(it->status(), "log read failed");
-  if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
-  // The rebuild bypassed the WAL: make it durable before reporting success.
-  rocksdb::FlushOptions fo;
-  rocksdb::Status s = store.db()->Flush(fo, store.cf(Cf::projections));
-  if (!s.ok()) return from_rocksdb(s, "rebuild flush failed");
+  auto in_memory = rebuild_in_memory(store, options.max_memory_entries);
+  if (!in_memory) return in_memory.take_error();
+  Result<RebuildStats> stats = *in_memory ? Result<RebuildStats>(**in_memory)
+                                          : rebuild_streaming(store);
+  if (!stats) return stats;
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;
 }

@@ -22,9 +22,15 @@ struct RebuildStats {
   Seq head;
 };
 
+struct RebuildOptions {
+  // Projections up to this many entries (about 1.5 GB at 10M) are folded in memory and written
+  // as one sorted table; larger ones through a bounded write-back overlay, several times slower.
+  std::size_t max_memory_entries = 10'000'000;
+};
+
 // Drops all projections and re-folds every event of the log, in seq order, through the same
 // projector the append path uses. Fails on an event the projector refuses (a corrupt log).
-Result<RebuildStats> rebuild_projections(Store& store);
+Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options = {});
 
 // True if a rebuild started and did not finish (the ledger refuses to open until one does).
 Result<bool> rebuild_interrupted(const Store& store);

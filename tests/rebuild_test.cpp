@@ -62,6 +62,12 @@ TEST(Rebuild, EqualsTheIncrementalStateByteForByte) {
   // Twice in a row: deterministic.
   ASSERT_TRUE(rebuild_projections(**store));
   EXPECT_EQ(*projections_digest(**store), *incremental);
+
+  // Projections too large for memory take the streaming path, with the same result.
+  auto streamed = rebuild_projections(**store, {.max_memory_entries = 10});
+  ASSERT_TRUE(streamed) << streamed.error().message;
+  EXPECT_EQ(streamed->events, stats->events);
+  EXPECT_EQ(*projections_digest(**store), *incremental);
 }
 
 TEST(Rebuild, AnInterruptedRebuildKeepsTheLedgerClosedUntilFinished) {
