@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -13,12 +14,19 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
+#include <limits>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "daemon/api.hpp"
@@ -33,33 +41,93 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// The first bytes of each request are read into a buffer this size in the connection's frame;
+// between requests a connection holds no heap read buffer, so idle clients cost little.
+constexpr std::size_t kFirstRead = 512;
+// After an accept failed for want of descriptors or memory, accepting pauses this long (the
+// pending connections wait in the listen backlog) rather than failing again at once in a loop.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Accept failures and a full connection table are logged at most once per period.
+constexpr auto kLogPeriod = std::chrono::seconds(5);
 
-struct Connection {
+struct Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool idle = true;  // waiting for the next request; touched only on the connection's strand
+  // Guarded by HttpServer::Impl::mu.
+  bool waiting = false;  // in Impl::waiting: no request header in hand yet (evictable)
+  bool evicted = false;  // closed to make room at the connection cap
+  std::list<Connection*>::iterator waiting_pos;
+};
+
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors ||
+         ec == boost::system::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+// Descriptors kept back from the connection cap for RocksDB's files, Kafka's sockets, logs.
+std::uint64_t reserved_fds(std::uint64_t open_files) {
+  return std::clamp<std::uint64_t>(open_files / 4, 64, 1024);
+}
+
+// For a warning logged at most once per kLogPeriod: tick() at each occurrence returns how many
+// occurrences to report now (this one included), or 0 to stay quiet.
+class RateLimitedLog {
+ public:
+  std::uint64_t tick() {
+    std::lock_guard lock(mu_);
+    ++count_;
+    const auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - last_ < kLogPeriod) return 0;
+    logged_ = true;
+    last_ = now;
+    return std::exchange(count_, 0);
+  }
+
+ private:
+  std::mutex mu_;
+  bool logged_ = false;
+  std::chrono::steady_clock::time_point last_;
+  std::uint64_t count_ = 0;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(Api& a, const LimitsConfig& l) : api(a), limits(l) {}
+  Impl(Api& a, const LimitsConfig& l) : api(a), limits(l), max_connections(l.max_connections) {}
 
   Api& api;
   LimitsConfig limits;
+  std::uint64_t max_connections;  // limits.max_connections, or less if descriptors are short
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{io};
+  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
+  tcp::acceptor acceptor{accept_strand};
+  asio::steady_timer accept_pause{accept_strand};
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
 
   std::mutex mu;
   std::unordered_set<std::shared_ptr<Connection>> connections;  // guarded by mu
+  // Connections without a request header in hand (idle keep-alive, or headers still coming),
+  // the longest waiting first: at the cap the front one is closed to admit a new connection.
+  std::list<Connection*> waiting;  // guarded by mu
+
+  std::atomic<std::uint64_t> accepted{0}, evicted{0}, refused{0}, accept_errors{0};
+  RateLimitedLog accept_log, full_log;
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> c);
   asio::awaitable<bool> write(Connection& c, http::response<http::string_body>& res);
   asio::awaitable<void> reject(Connection& c, Error e, http::status status);
+  // Admits a new connection, evicting the longest-waiting one at the cap. False: refused.
+  bool admit(const std::shared_ptr<Connection>& c);
+  // c waits for a request (joins the back of `waiting` unless already in it: a new connection
+  // waits from its admission). False if c was evicted meanwhile.
+  bool begin_wait(Connection& c);
+  // c has a request header in hand (or gave up): leaves `waiting`. False if c was evicted.
+  bool end_wait(Connection& c);
 };
 
 namespace {
@@ -96,19 +164,66 @@ asio::awaitable<void> HttpServer::Impl::reject(Connection& c, Error e, http::sta
   co_await write(c, res);
 }
 
+bool HttpServer::Impl::begin_wait(Connection& c) {
+  std::lock_guard lock(mu);
+  if (c.evicted) return false;
+  if (!c.waiting) {  // (a new connection waits from its admission on)
+    c.waiting_pos = waiting.insert(waiting.end(), &c);
+    c.waiting = true;
+  }
+  return true;
+}
+
+bool HttpServer::Impl::end_wait(Connection& c) {
+  std::lock_guard lock(mu);
+  if (c.waiting) waiting.erase(c.waiting_pos);
+  c.waiting = false;
+  return !c.evicted;
+}
+
+bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
+  std::shared_ptr<Connection> victim;
+  {
+    std::lock_guard lock(mu);
+    if (connections.size() >= max_connections) {
+      if (waiting.empty()) return false;  // every connection is busy with a request
+      Connection* v = waiting.front();
+      waiting.pop_front();
+      v->waiting = false;
+      v->evicted = true;
+      victim = v->shared_from_this();  // alive: `connections` holds it until serve() ends
+    }
+    connections.insert(c);
+    c->waiting_pos = waiting.insert(waiting.end(), c.get());  // no request in hand yet
+    c->waiting = true;
+  }
+  if (victim) {
+    ++evicted;
+    // Aborts its wait for a request; if a header arrived meanwhile, end_wait() tells it.
+    asio::post(victim->stream.get_executor(), [victim] { victim->stream.cancel(); });
+  }
+  return true;
+}
+
 asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
   beast::flat_buffer buffer;
+  std::array<char, kFirstRead> first;
   boost::system::error_code ec;
   for (;;) {
     c->idle = true;
     if (stopping) break;
     if (buffer.size() == 0) {
-      // Wait for the first byte of the next request with the idle timeout...
+      // No request in hand: wait for the first bytes of the next one with the idle timeout,
+      // holding no heap buffer meanwhile. Until its header is complete, the connection may be
+      // closed to make room at the connection cap. (Pipelined requests already read are in
+      // hand: they are parsed at once.)
+      if (!begin_wait(*c)) break;
+      buffer.shrink_to_fit();
       c->stream.expires_after(ms(limits.idle_timeout_ms));
       const std::size_t n = co_await c->stream.async_read_some(
-          buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+          asio::buffer(first), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      buffer.commit(n);
+      buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
     }
     c->idle = false;
     // ...then the whole header must arrive within the header timeout (slowloris).
@@ -118,6 +233,7 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
     c->stream.expires_after(ms(limits.header_timeout_ms));
     co_await http::async_read_header(c->stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
     if (!ec && !parser.is_done()) {
       c->stream.expires_after(ms(limits.read_timeout_ms));
       co_await http::async_read(c->stream, buffer, parser,
@@ -161,6 +277,8 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
   c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   c->stream.close();
   std::lock_guard lock(mu);
+  if (c->waiting) waiting.erase(c->waiting_pos);
+  c->waiting = false;
   connections.erase(c);
 }
 
@@ -171,17 +289,28 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
         asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      ++accept_errors;
+      if (const auto n = accept_log.tick())
+        spdlog::warn("accept failed ({} times since the last report): {}", n, ec.message());
+      if (out_of_resources(ec)) {
+        // The connection waits in the listen backlog; retrying at once would spin.
+        accept_pause.expires_after(kAcceptPause);
+        co_await accept_pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping) co_return;
+      }
       continue;
     }
+    ++accepted;
     auto c = std::make_shared<Connection>(std::move(socket));
-    {
-      std::lock_guard lock(mu);
-      if (connections.size() >= limits.max_connections) {
-        c->stream.close();  // over the cap: refuse cheaply
-        continue;
-      }
-      connections.insert(c);
+    if (!admit(c)) {
+      ++refused;
+      if (const auto n = full_log.tick())
+        spdlog::warn(
+            "connection cap of {} reached with every connection busy: {} new "
+            "connections refused since the last report",
+            max_connections, n);
+      c->stream.close();
+      continue;
     }
     auto executor = c->stream.get_executor();
     asio::co_spawn(executor, serve(std::move(c)), [](std::exception_ptr e) {
@@ -195,12 +324,35 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
   }
 }
 
+std::uint64_t raise_open_files_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rlimit raised{rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max() : rl.rlim_cur;
+}
+
 HttpServer::HttpServer(Api& api, const LimitsConfig& limits)
     : impl_(std::make_unique<Impl>(api, limits)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned threads) {
+  // Every connection is a descriptor: the cap must leave room for the ledger's and Kafka's.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const std::uint64_t reserve = reserved_fds(rl.rlim_cur);
+    const std::uint64_t room = rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 1;
+    if (impl_->max_connections > room) {
+      spdlog::warn(
+          "limits.max_connections {} does not fit the open files limit {} (keeping {} for the "
+          "ledger and Kafka): at most {} connections; raise the hard limit (ulimit -Hn, "
+          "systemd LimitNOFILE=) to allow more",
+          impl_->max_connections, rl.rlim_cur, reserve, room);
+      impl_->max_connections = room;
+    }
+  }
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return make_error(ErrorCode::invalid, "bad listen address " + host + ": " + ec.message());
@@ -214,13 +366,42 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
     return make_error(ErrorCode::io, "cannot listen on " + host + ":" + std::to_string(port) +
                                          ": " + ec.message());
   impl_->work.emplace(impl_->io.get_executor());
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->accept_strand, impl_->accept_loop(), asio::detached);
   for (unsigned i = 0; i < std::max(1u, threads); ++i)
     impl_->threads.emplace_back([this] { impl_->io.run(); });
   return {};
 }
 
 asio::io_context& HttpServer::io() { return impl_->io; }
+
+std::uint64_t HttpServer::max_connections() const { return impl_->max_connections; }
+
+void HttpServer::render_metrics(std::string& out) const {
+  std::size_t open = 0;
+  {
+    std::lock_guard lock(impl_->mu);
+    open = impl_->connections.size();
+  }
+  auto line = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  line("filingd_http_connections", "gauge", "Open HTTP connections.", open);
+  line("filingd_http_connections_max", "gauge",
+       "The connection cap in force (limits.max_connections, lowered to fit the open files "
+       "limit).",
+       impl_->max_connections);
+  line("filingd_http_connections_accepted_total", "counter", "Connections accepted.",
+       impl_->accepted.load());
+  line("filingd_http_connections_evicted_total", "counter",
+       "Connections waiting for a request that were closed to admit a new one at the cap.",
+       impl_->evicted.load());
+  line("filingd_http_connections_refused_total", "counter",
+       "New connections closed at once: the cap was reached and every connection was busy.",
+       impl_->refused.load());
+  line("filingd_http_accept_errors_total", "counter", "Failed accept calls (e.g. EMFILE).",
+       impl_->accept_errors.load());
+}
 
 std::uint16_t HttpServer::port() const {
   boost::system::error_code ec;
@@ -229,9 +410,10 @@ std::uint16_t HttpServer::port() const {
 
 void HttpServer::stop() {
   if (impl_->stopping.exchange(true)) return;
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->accept_strand, [this] {
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->accept_pause.cancel();
   });
   {
     // Idle connections are closed now; busy ones finish their request and then close.

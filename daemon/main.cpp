@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
     return fail("refusing to listen on non-loopback address " + config.listen_host +
                 " without [[auth.tokens]] configured");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Connections, RocksDB files and Kafka sockets are all descriptors.
+  const std::uint64_t open_files = raise_open_files_limit();
 
   // Block the shutdown signals in every thread; main waits for them with sigwait below.
   sigset_t signals;
@@ -83,6 +85,8 @@ int main(int argc, char** argv) {
   SystemClock clock;
   Api api(**ledger, Authenticator(config.tokens), config.calendar, clock);
   HttpServer server(api, config.limits);
+  api.context().extra_metrics.push_back(
+      [&server](std::string& out) { server.render_metrics(out); });
   // Declared after the server: it runs on the server's io_context, so it must go first.
   TimerService timers(**ledger, clock);
   api.context().extra_metrics.push_back(
@@ -129,6 +133,8 @@ int main(int argc, char** argv) {
       !ok)
     return fail(ok.error().message);
   const bool v6 = config.listen_host.find(':') != std::string::npos;
+  spdlog::info("open files limit {}, at most {} HTTP connections", open_files,
+               server.max_connections());
   spdlog::info("filingd listening on http://{}{}{}:{}", v6 ? "[" : "", config.listen_host,
                v6 ? "]" : "", server.port());
   if (config.tokens.empty()) spdlog::warn("no auth tokens configured: loopback-only, full access");
