@@ -319,9 +319,11 @@ void read_server(Reader& r, const Section& root, Config& c) {
 
 void read_limits(Reader& r, const Section& root, LimitsConfig& l) {
   const Section s = r.table(root, "limits",
-                            {"max_body_bytes", "header_timeout_ms", "read_timeout_ms",
-                             "idle_timeout_ms", "max_connections"});
+                            {"max_body_bytes", "max_bodies_in_flight_bytes", "header_timeout_ms",
+                             "read_timeout_ms", "idle_timeout_ms", "max_connections"});
   r.integer(s, "max_body_bytes", l.max_body_bytes, 1, std::int64_t{1} << 30);
+  r.integer(s, "max_bodies_in_flight_bytes", l.max_bodies_in_flight_bytes, 1,
+            std::int64_t{1} << 40);
   r.integer(s, "header_timeout_ms", l.header_timeout_ms, 1, kU32Max);
   r.integer(s, "read_timeout_ms", l.read_timeout_ms, 1, kU32Max);
   r.integer(s, "idle_timeout_ms", l.idle_timeout_ms, 1, kU32Max);

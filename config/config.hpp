@@ -31,6 +31,9 @@ struct KafkaConfig {
 
 struct LimitsConfig {
   std::size_t max_body_bytes = 1 << 20;
+  // Request bodies being received at once, summed (declared lengths; a chunked body counts as
+  // max_body_bytes): without it, memory could reach max_connections x max_body_bytes.
+  std::size_t max_bodies_in_flight_bytes = 64 << 20;
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t read_timeout_ms = 30'000;
   std::uint32_t idle_timeout_ms = 60'000;

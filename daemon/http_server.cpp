@@ -115,6 +115,8 @@ struct HttpServer::Impl {
   std::list<Connection*> waiting;  // guarded by mu
 
   std::atomic<std::uint64_t> accepted{0}, evicted{0}, refused{0}, accept_errors{0};
+  std::atomic<std::uint64_t> body_bytes{0};  // reserved by bodies being received
+  std::atomic<std::uint64_t> bodies_refused{0};
   RateLimitedLog accept_log, full_log;
 
   asio::awaitable<void> accept_loop();
@@ -128,6 +130,36 @@ struct HttpServer::Impl {
   bool begin_wait(Connection& c);
   // c has a request header in hand (or gave up): leaves `waiting`. False if c was evicted.
   bool end_wait(Connection& c);
+
+  // A share of limits.max_bodies_in_flight_bytes, held while one request body is received and
+  // handled. Empty if the budget has no room.
+  class BodyGrant {
+   public:
+    BodyGrant() = default;
+    BodyGrant(Impl& impl, std::uint64_t bytes) {
+      std::uint64_t now = impl.body_bytes.load();
+      do {
+        if (now + bytes > impl.limits.max_bodies_in_flight_bytes) return;
+      } while (!impl.body_bytes.compare_exchange_weak(now, now + bytes));
+      impl_ = &impl;
+      bytes_ = bytes;
+    }
+    BodyGrant(BodyGrant&& o) noexcept
+        : impl_(std::exchange(o.impl_, nullptr)), bytes_(o.bytes_) {}
+    BodyGrant& operator=(BodyGrant&& o) noexcept {
+      std::swap(impl_, o.impl_);
+      std::swap(bytes_, o.bytes_);
+      return *this;
+    }
+    ~BodyGrant() {
+      if (impl_) impl_->body_bytes -= bytes_;
+    }
+    explicit operator bool() const { return impl_ != nullptr; }
+
+   private:
+    Impl* impl_ = nullptr;
+    std::uint64_t bytes_ = 0;
+  };
 };
 
 namespace {
@@ -160,6 +192,7 @@ asio::awaitable<bool> HttpServer::Impl::write(Connection& c,
 asio::awaitable<void> HttpServer::Impl::reject(Connection& c, Error e, http::status status) {
   HttpResponse r = error_response(e);
   r.status = static_cast<int>(status);
+  if (status == http::status::service_unavailable) r.headers.emplace_back("Retry-After", "1");
   auto res = to_beast(std::move(r), 11, false);
   co_await write(c, res);
 }
@@ -234,7 +267,17 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
     co_await http::async_read_header(c->stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
     if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
+    BodyGrant body;
     if (!ec && !parser.is_done()) {
+      body = BodyGrant(*this, parser.content_length().value_or(limits.max_body_bytes));
+      if (!body) {
+        ++bodies_refused;
+        co_await reject(*c,
+                        make_error(ErrorCode::unavailable,
+                                   "too many request bodies are being received; retry shortly"),
+                        http::status::service_unavailable);
+        break;
+      }
       c->stream.expires_after(ms(limits.read_timeout_ms));
       co_await http::async_read(c->stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
@@ -401,6 +444,12 @@ void HttpServer::render_metrics(std::string& out) const {
        impl_->refused.load());
   line("filingd_http_accept_errors_total", "counter", "Failed accept calls (e.g. EMFILE).",
        impl_->accept_errors.load());
+  line("filingd_http_body_bytes_in_flight", "gauge",
+       "Request body bytes reserved by requests being received and handled.",
+       impl_->body_bytes.load());
+  line("filingd_http_bodies_refused_total", "counter",
+       "Requests answered 503: limits.max_bodies_in_flight_bytes was reached.",
+       impl_->bodies_refused.load());
 }
 
 std::uint16_t HttpServer::port() const {

@@ -370,3 +370,56 @@ def _parse_buffered(sock, buf):
 
 if __name__ == "__main__":
     unittest.main()
+
+class BodyBudget(DaemonTestCase):
+    """limits.max_bodies_in_flight_bytes: bodies being received share one budget, so many slow
+    uploads cannot make memory reach max_connections x max_body_bytes."""
+
+    daemon_options = {"limits": {"max_body_bytes": MAX_BODY,
+                                 "max_bodies_in_flight_bytes": 2 * MAX_BODY,
+                                 "read_timeout_ms": 30000}}
+
+    def in_flight(self):
+        r = self.c.get("/metrics")
+        self.assertEqual(r.status, 200)
+        for line in r.body.decode().splitlines():
+            if line.startswith("filingd_http_body_bytes_in_flight "):
+                return int(line.split()[1])
+        raise AssertionError("filingd_http_body_bytes_in_flight missing from /metrics")
+
+    def wait_in_flight(self, expected, timeout=10):
+        deadline = time.monotonic() + timeout
+        while (now := self.in_flight()) != expected:
+            self.assertLess(time.monotonic(), deadline, f"body bytes in flight stayed {now}")
+        return now
+
+    def start_upload(self):
+        s = self.daemon.connect_raw()
+        s.sendall(b"POST /v1/filings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(MAX_BODY).encode() + b"\r\n\r\n{\"filing_id\":")
+        return s
+
+    def test_uploads_beyond_the_budget_get_503_and_the_budget_is_returned(self):
+        self.wait_in_flight(0)
+        slow = [self.start_upload(), self.start_upload()]
+        try:
+            self.wait_in_flight(2 * MAX_BODY)
+            third = self.start_upload()
+            try:
+                status, headers, body, _ = read_http_response(third)
+                self.assertEqual(status, 503, body)
+                self.assertEqual(headers.get("retry-after"), "1")
+                self.assertEqual(json.loads(body)["error"], "unavailable")
+                wait_closed(third, 5)
+            finally:
+                third.close()
+            # Requests without a body still pass.
+            self.assertEqual(self.c.get("/healthz").status, 200)
+        finally:
+            for s in slow:
+                s.close()
+        # The closed uploads give their share back; a whole filing then goes through.
+        self.wait_in_flight(0)
+        r = self.c.post("/v1/filings", new_filing(unique()))
+        self.assertEqual(r.status, 201, r.body)
+
