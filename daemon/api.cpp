@@ -249,9 +249,11 @@ asio::awaitable<HttpResponse> post_event(Call& call) {
   for (const auto& [key, value] : *body) {
     static constexpr std::array<std::string_view, 6> kKeys = {
         "type", "data", "expected_version", "event_id", "actor", "occurred_at"};
-    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
-      co_return error_response(make_error(ErrorCode::invalid, "unknown field " + std::string(key),
-                                          std::string(key)));
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      // An empty key is named "", as the payload decoder does, so the error names a field.
+      const std::string field = key.empty() ? R"("")" : std::string(key);
+      co_return error_response(make_error(ErrorCode::invalid, "unknown field " + field, field));
+    }
   }
   const json::value* type = body->if_contains("type");
   if (!type) co_return error_response(make_error(ErrorCode::invalid, "type is required", "type"));

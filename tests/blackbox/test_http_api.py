@@ -596,6 +596,9 @@ class Validation(DaemonTestCase):
                         {"type": "photo_approved", "actor": "x", "colour": "red"})
         self.assertError(r, 422, field="colour")
         r = self.c.post(f"/v1/filings/{self.fid}/events",
+                        {"type": "photo_approved", "actor": "x", "": 1})
+        self.assertError(r, 422, field='""')
+        r = self.c.post(f"/v1/filings/{self.fid}/events",
                         {"type": "photo_approved", "actor": "x",
                          "data": {"method": "photo", "colour": "red"}})
         self.assertError(r, 422, field="data.colour")
