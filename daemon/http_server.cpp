@@ -313,7 +313,17 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
                         std::string(req[http::field::authorization]), std::move(req.body())};
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
-    HttpResponse response = co_await api.handle(std::move(request));
+    HttpResponse response;
+    bool failed = false;
+    try {
+      response = co_await api.handle(std::move(request));
+    } catch (const std::exception& ex) {
+      // A bug or an exhausted resource in one handler costs that request, not the daemon nor
+      // the connection's bookkeeping below.
+      spdlog::error("request handler failed: {}", ex.what());
+      failed = true;
+    }
+    if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
     auto res = to_beast(std::move(response), version, keep_alive && !stopping);
     if (!co_await write(*c, res) || !res.keep_alive()) break;
   }
