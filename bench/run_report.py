@@ -40,6 +40,7 @@ def main():
     w = out.append
 
     engine64 = num(r, "engine_BM_LedgerAppend_64_per_s")
+    async64 = num(r, "engine_BM_LedgerAppendAsync_64_per_s")
     http_app = num(r, "http_append_rps")
     http_get = num(r, "http_get_rps")
     pg_app = num(r, "pg_append_per_s")
@@ -60,6 +61,7 @@ def main():
     w(row.format("", "filingd", "PostgreSQL", "filingd/PG"))
     pairs = [
         ("durable appends/s: engine (Ledger::append, 64 appenders)", engine64, pg_app),
+        ("durable appends/s: engine (append_async, 64 in flight)", async64, pg_app),
         ("durable appends/s: HTTP (64 connections) vs pgbench", http_app, pg_app),
         ("status reads/s: HTTP GET (64 connections) vs pgbench", http_get, pg_read),
     ]
@@ -74,12 +76,14 @@ def main():
     w("filingd")
     row = "{:<56} {:>14}  {}"
     w(row.format("", "figure", "notes"))
-    for n in (1, 8, 64):
-        k = f"engine_BM_LedgerAppend_{n}"
-        note = f"batch {fmt(num(r, k + '_batch'), 1)} appends/fsync"
-        if k + "_cv" in r:
-            note += f", median of {r.get(k + '_reps')}, CV {r[k + '_cv']}%"
-        w(row.format(f"engine durable appends/s, {n} appender(s)", fmt(num(r, k + "_per_s")), note))
+    for kind, label in (("", "appender thread(s)"), ("Async", "append_async in flight")):
+        for n in (1, 8, 64):
+            k = f"engine_BM_LedgerAppend{kind}_{n}"
+            note = (f"batch {fmt(num(r, k + '_batch'), 1)} appends/fsync, "
+                    f"{fmt(num(r, k + '_cpu_us'), 1)} us CPU/append")
+            if k + "_cv" in r:
+                note += f", median of {r.get(k + '_reps')}, CV {r[k + '_cv']}%"
+            w(row.format(f"engine durable appends/s, {n} {label}", fmt(num(r, k + "_per_s")), note))
     w(row.format("HTTP durable appends/s, 64 connections", fmt(http_app),
                  f"p50 {r.get('http_append_p50_ms', '-')} ms, p99 {r.get('http_append_p99_ms', '-')} ms; "
                  f"{r.get('http_append_submissions', '-')} submissions + "
