@@ -33,15 +33,36 @@ STOP_TIMEOUT = 30.0  # seconds for SIGTERM to end the process
 _LISTENING = re.compile(rb"filingd listening on http://(\[[^\]]+\]|[^\s:]+):(\d+)")
 
 
-def filingd_bin():
-    path = os.environ.get("FILINGD_BIN")
+def _binary(env, build_path):
+    """$env, else build/<build_path> of this checkout; must be executable."""
+    path = os.environ.get(env)
     if not path:
         here = os.path.dirname(os.path.abspath(__file__))
-        path = os.path.join(here, "..", "..", "build", "daemon", "filingd")
+        path = os.path.join(here, "..", "..", "build", build_path)
     path = os.path.abspath(path)
     if not os.access(path, os.X_OK):
-        raise RuntimeError(f"filingd binary not found at {path}: set FILINGD_BIN")
+        raise RuntimeError(f"{os.path.basename(build_path)} not found at {path}: set {env}")
     return path
+
+
+def filingd_bin():
+    return _binary("FILINGD_BIN", "daemon/filingd")
+
+
+def filingctl_bin():
+    return _binary("FILINGCTL_BIN", "replay/filingctl")
+
+
+def all_events(test, client):
+    """The whole global log through GET /v1/events, page by page."""
+    events, after = [], 0
+    while True:
+        r = client.get(f"/v1/events?after_seq={after}&limit=10000")
+        test.assertEqual(r.status, 200, r)
+        if not r.json["items"]:
+            return events
+        events += r.json["items"]
+        after = r.json["next_after_seq"]
 
 
 # ---- identities ------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ import threading
 import time
 import unittest
 
-from harness import Daemon, filing_fields, new_filing, subject_number, unique
+from harness import (Daemon, all_events, filing_fields, filingctl_bin, new_filing, subject_number,
+                     unique)
 
 ROUNDS = int(os.environ.get("FILINGD_CRASH_ROUNDS", "20"))
 SEED = int(os.environ.get("FILINGD_CRASH_SEED") or random.SystemRandom().randrange(2**32))
@@ -53,17 +54,6 @@ LOAD_TIMEOUT = 60.0  # seconds for a round's acknowledged appends to arrive
 JOIN_TIMEOUT = 60.0  # seconds for the workers to notice the kill (their socket timeout is 30)
 VERIFY_TIMEOUT = 120.0
 START_KILL_SHARE = 0.3  # of the rounds
-
-
-def filingctl_bin():
-    path = os.environ.get("FILINGCTL_BIN")
-    if not path:
-        here = os.path.dirname(os.path.abspath(__file__))
-        path = os.path.join(here, "..", "..", "build", "replay", "filingctl")
-    path = os.path.abspath(path)
-    if not os.access(path, os.X_OK):
-        raise RuntimeError(f"filingctl not found at {path}: set FILINGCTL_BIN")
-    return path
 
 
 # ---- filing paths: (event type, data or None, state after it) ---------------------------------
@@ -297,16 +287,6 @@ class CrashLoop(unittest.TestCase):
         self.assertEqual(report["events"], report["head"]["seq"], f"verify {when}")
         return report
 
-    def all_events(self, c):
-        events, after = [], 0
-        while True:
-            r = c.get(f"/v1/events?after_seq={after}&limit=10000")
-            self.assertEqual(r.status, 200, r)
-            if not r.json["items"]:
-                return events
-            events += r.json["items"]
-            after = r.json["next_after_seq"]
-
     def all_statuses(self, c):
         statuses, cursor = {}, None
         while True:
@@ -321,7 +301,7 @@ class CrashLoop(unittest.TestCase):
     def check_log(self, rnd, c, in_flight):
         """The log after a restart: gapless, chained, every ack in it, nothing unsent. Returns
         the event_ids of the log."""
-        events = self.all_events(c)
+        events = all_events(self, c)
         head = c.get("/v1/ledger/head").json
         self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)),
                          f"round {rnd}: the global log has a gap")

@@ -6,7 +6,7 @@ import json
 import threading
 import unittest
 
-from harness import Daemon, new_filing, quote, subject_number, unique
+from harness import Daemon, all_events, new_filing, quote, subject_number, unique
 
 THREADS = 8
 ACKED_BEFORE_KILL = 300
@@ -23,16 +23,6 @@ class DurabilityBase(unittest.TestCase):
     def tearDown(self):
         if self.daemon.proc is not None and self.daemon.proc.poll() is None:
             self.daemon.assert_stops_cleanly(self)
-
-    def all_events(self, c):
-        events, after = [], 0
-        while True:
-            r = c.get(f"/v1/events?after_seq={after}&limit=10000")
-            self.assertEqual(r.status, 200, r)
-            if not r.json["items"]:
-                return events
-            events += r.json["items"]
-            after = r.json["next_after_seq"]
 
     def assertGaplessChain(self, events, head):
         self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)),
@@ -87,7 +77,7 @@ class Restart(DurabilityBase):
             return snap
 
         before = snapshot(c)
-        events_before = self.all_events(c)
+        events_before = all_events(self, c)
         c.close()
         self.daemon.assert_stops_cleanly(self)
 
@@ -95,12 +85,12 @@ class Restart(DurabilityBase):
         c = self.daemon.client()
         after = snapshot(c)
         self.assertEqual(after, before)
-        self.assertEqual(self.all_events(c), events_before)
+        self.assertEqual(all_events(self, c), events_before)
         # And the ledger carries on from the same head.
         r = c.post(f"/v1/filings/{ids[0]}/events", {"type": "photo_approved", "actor": "ops"})
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json["seq"], before["head"]["seq"] + 1)
-        events = self.all_events(c)
+        events = all_events(self, c)
         self.assertGaplessChain(events, c.get("/v1/ledger/head").json)
         c.close()
 
@@ -191,7 +181,7 @@ class KillNine(DurabilityBase):
             self.assertEqual(r.status, 200, f"acknowledged filing {fid} (seq {seq}) was lost: {r}")
             self.assertEqual(r.json["state"], "provider_review")
             self.assertEqual(r.json["seq"], seq)
-        events = self.all_events(c)
+        events = all_events(self, c)
         self.assertGaplessChain(events, head)
         by_seq = {e["seq"]: e for e in events}
         for fid, seq in acknowledged:

@@ -51,7 +51,7 @@ import time
 import unittest
 
 import hostile
-from harness import (Daemon, filingd_bin, new_filing, read_http_response, unique,
+from harness import (Daemon, DaemonTestCase, filingd_bin, new_filing, read_http_response, unique,
                      wait_closed)
 
 ATTACK_SECONDS = float(os.environ.get("FILINGD_HOSTILE_SECONDS", "4"))
@@ -140,7 +140,8 @@ def describe(r):
             f"attacker {json.dumps(r['attacker'], sort_keys=True)}")
 
 
-class HostileClients(unittest.TestCase):
+class HostileClients(DaemonTestCase):
+    """tearDownClass (DaemonTestCase) stops the daemon and asserts a clean exit."""
 
     @classmethod
     def setUpClass(cls):
@@ -167,15 +168,6 @@ class HostileClients(unittest.TestCase):
         except BaseException:
             cls.daemon.cleanup()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc, out = cls.daemon.stop()
-            if rc != 0 or "stopped cleanly" not in out:
-                raise AssertionError(f"filingd did not stop cleanly (exit {rc}):\n{out[-4000:]}")
-        finally:
-            cls.daemon.cleanup()
 
     def attack(self, name, params=None):
         r = hostile.measure(self.daemon.port, self.pid, name, ATTACK_SECONDS, SEED, self.ids,
