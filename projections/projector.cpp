@@ -449,7 +449,17 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
   }
 }
 
+// Every field index_keys(), counted_as() and the open-filing rule below read (exists() is the
+// state; the subject matters only when openness, i.e. the state, changes). An event that changes
+// none of them, as most review and SMS steps do, leaves every index and counter as it was.
+bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
+  return a.state == b.state && a.province == b.province && a.filing_type == b.filing_type &&
+         a.sms_deadline == b.sms_deadline && a.abandon_at == b.abandon_at &&
+         a.state_since == b.state_since;
+}
+
 void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
+  if (same_index_fields(before, after)) return;
   diff(index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
        [&](const std::string& k) { txn.put(k, {}); });
   diff(counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
