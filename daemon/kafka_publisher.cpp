@@ -476,12 +476,13 @@ void KafkaPublisher::Impl::delivered_one(Seq seq, bool ok, const char* error) {
     ++moved;
   }
   if (moved == 0) return;
+  // Counted before the cursor moves, so whoever the cursor wakes sees the count that goes with it.
+  delivered.fetch_add(moved);
   {
     std::lock_guard lock(progress_mu);
     cursor.store(base + moved);
   }
   progress_cv.notify_all();
-  delivered.fetch_add(moved);
   backoff = kMinBackoff;
   since_persist += moved;
   if (opt.resume && persist_due == Steady::time_point::max())
