@@ -508,7 +508,10 @@ class Folder {
   bool run(BatchQueue& queue) {
     for (;;) {
       std::vector<Decoded> batch = queue.pop();
-      if (batch.empty()) return true;
+      if (batch.empty()) {
+        write_cached_statuses();
+        return true;
+      }
       for (Decoded& d : batch) {
         if (!fold(d)) {
           queue.stop();
@@ -658,16 +661,18 @@ class Folder {
       }
       loaded = std::move(*status);
     }
-    auto after = project(scratch_, cached ? *cached : loaded, e);
+    auto after = project_all_but_status(scratch_, cached ? *cached : loaded, e);
     if (!after) {
       fold_.add(e.seq, "the event does not replay: " + after.error().message);
       return false;
     }
     states_.push_back(static_cast<std::uint8_t>(after->state));
-    // Decoded statuses are kept while a filing is open (saves decoding what was just
-    // encoded); a closed filing rarely sees another event, so memory stays bounded by the
-    // open filings.
+    // Decoded statuses are kept while a filing is open and encoded into the scratch
+    // projections only when it closes (or at the end): a filing's status is encoded once or
+    // twice, not at every event. A closed filing rarely sees another event, so memory stays
+    // bounded by the open filings.
     if (!is_open(after->state)) {
+      scratch_.put(keys::status(after->filing_id), encode_status(*after));
       cached.reset();
     } else if (cached) {
       *cached = std::move(*after);
@@ -675,6 +680,15 @@ class Folder {
       cached = std::make_unique<FilingStatus>(std::move(*after));
     }
     return true;
+  }
+
+  // The statuses still held decoded (open filings), into the scratch projections.
+  void write_cached_statuses() {
+    for (auto& cached : cache_) {
+      if (!cached) continue;
+      scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
+      cached.reset();
+    }
   }
 
   static void note(std::vector<std::string>& differences, std::string_view key, const char* how) {
