@@ -46,11 +46,13 @@ MemoryProjections::MemoryProjections() : slots_(1024) {}
 void MemoryProjections::Key::assign(std::string_view k) {
   size_ = static_cast<std::uint32_t>(k.size());
   if (k.size() <= kInline) {
-    std::memcpy(inline_, k.data(), k.size());
+    // std::copy, not memcpy: erase() assigns an empty view whose data() is null, and memcpy
+    // with a null source is undefined even for zero bytes (UBSan: nonnull-attribute).
+    std::copy(k.begin(), k.end(), inline_);
     heap_.reset();
   } else {
     heap_ = std::make_unique<char[]>(k.size());
-    std::memcpy(heap_.get(), k.data(), k.size());
+    std::copy(k.begin(), k.end(), heap_.get());
   }
 }
 

@@ -2,11 +2,14 @@
 // killed with SIGKILL mid-load loses no acknowledged append, and recovery yields a gapless,
 // intact hash chain whose projections equal a rebuild from the log.
 //
-// The parent forks a child before it creates any thread of its own. The child opens a Ledger,
-// runs 8 appending threads and reports every acknowledged append as a fixed-size record over a
-// pipe. The parent kills it once enough acknowledgements have arrived, drains the pipe, reopens
-// the data directory and checks every acknowledged append is there. Two kill rounds run on the
-// same directory, the second continuing from the recovered state.
+// The parent starts a child (fork, then exec of this same test binary, so the child is a fresh
+// process: by the second round the parent has opened RocksDB, whose shared background threads
+// are never joined, and a forked copy of it would inherit a thread pool whose threads do not
+// exist; ThreadSanitizer refuses such a child outright). The child opens a Ledger, runs 8
+// appending threads and reports every acknowledged append as a fixed-size record over a pipe.
+// The parent kills it once enough acknowledgements have arrived, drains the pipe, reopens the
+// data directory and checks every acknowledged append is there. Two kill rounds run on the same
+// directory, the second continuing from the recovered state.
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
 
@@ -21,6 +24,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -45,6 +49,8 @@ constexpr int kChildThreads = 8;
 constexpr std::size_t kAcksBeforeKill = 2'000;
 constexpr auto kRoundDeadline = std::chrono::seconds(60);
 constexpr int kRounds = 2;
+// Set in the environment of the re-executed child (see run_kill_round): "FD:ROUND:DATA_DIR".
+constexpr const char* kChildEnv = "FILINGD_DURABILITY_CHILD";
 
 // One acknowledged append, as the child reports it.
 struct Ack {
@@ -115,8 +121,8 @@ void child_appender(Ledger& ledger, int fd, std::mutex& pipe_mu, int round, int 
         "dur-r" + std::to_string(round) + "-t" + std::to_string(t) + "-f" + std::to_string(i);
     const int n = 1 + round * 1'000'000 + t * 100'000 + i;
     for (int step = 0; step < 4; ++step) {
-      AppendCommand cmd = step == 0 ? test::submit(id, n)
-                                    : test::action(id, child_step(step), Version(step));
+      AppendCommand cmd =
+          step == 0 ? test::submit(id, n) : test::action(id, child_step(step), Version(step));
       auto r = ledger.append(std::move(cmd));
       if (!r) child_fail(id + " step " + std::to_string(step) + ": " + r.error().message);
       Ack ack{};
@@ -146,6 +152,15 @@ void child_appender(Ledger& ledger, int fd, std::mutex& pipe_mu, int round, int 
     threads.emplace_back([&, t] { child_appender(*ledger, fd, pipe_mu, round, t); });
   for (auto& th : threads) th.join();  // appenders never return
   child_fail("appender threads returned");
+}
+
+// The child's side of run_kill_round: this test re-executed with kChildEnv = "FD:ROUND:DIR".
+[[noreturn]] void run_as_child(const std::string& spec) {
+  const auto a = spec.find(':');
+  const auto b = a == std::string::npos ? a : spec.find(':', a + 1);
+  if (b == std::string::npos) child_fail("bad " + std::string(kChildEnv) + ": " + spec);
+  run_child(spec.substr(b + 1), std::stoi(spec.substr(0, a)),
+            std::stoi(spec.substr(a + 1, b - a - 1)));
 }
 
 // ---- the parent -------------------------------------------------------------------------------
@@ -183,12 +198,36 @@ struct Round {
 void run_kill_round(const std::string& data_dir, int round, Round& out) {
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-  // No thread of this process runs here (earlier tests joined theirs), so fork is safe.
+  // Everything the child needs is prepared before fork: between fork and exec it may only make
+  // async-signal-safe calls (other threads of this process may hold locks, e.g. RocksDB's).
+  const std::string self = "/proc/self/exe";
+  const std::string filter =
+      "--gtest_filter=" +
+      std::string(::testing::UnitTest::GetInstance()->current_test_suite()->name()) + "." +
+      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, kChildEnv, std::strlen(kChildEnv)) != 0 ||
+        (*e)[std::strlen(kChildEnv)] != '=')
+      env_strings.emplace_back(*e);
+  }
+  env_strings.push_back(std::string(kChildEnv) + "=" + std::to_string(fds[1]) + ":" +
+                        std::to_string(round) + ":" + data_dir);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::string arg0 = "durability-child", arg1 = filter;
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0) << std::strerror(errno);
   if (pid == 0) {
     ::close(fds[0]);
-    run_child(data_dir, fds[1], round);
+    ::fcntl(fds[1], F_SETFD, 0);  // the write end survives the exec
+    ::execve(self.c_str(), argv, envp.data());
+    static const char msg[] = "durability child: exec failed\n";
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(127);
   }
   ::close(fds[1]);
 
@@ -240,8 +279,9 @@ void run_kill_round(const std::string& data_dir, int round, Round& out) {
   ASSERT_EQ(waited, pid) << std::strerror(errno);
   EXPECT_EQ(read_error, "");
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-      << "the child ended on its own (exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1)
-      << ") after " << out.acks_before_kill << " acknowledgements; see its stderr";
+      << "the child ended on its own (exit status "
+      << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ") after " << out.acks_before_kill
+      << " acknowledgements; see its stderr";
   ASSERT_GE(out.acks_before_kill, kAcksBeforeKill)
       << "only " << out.acks_before_kill << " acknowledgements within the deadline";
   // A record is written with one write() of at most PIPE_BUF bytes, so none is torn.
@@ -259,7 +299,8 @@ std::string check_chain(const Store& store, const LedgerHead& head) {
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
     const std::string at = "seq " + std::to_string(expected) + ": ";
     if (it->key().ToStringView() != keys::seq(Seq(expected)))
-      return at + "found key for seq " + std::to_string(keys::seq_of(it->key().ToStringView()).value);
+      return at + "found key for seq " +
+             std::to_string(keys::seq_of(it->key().ToStringView()).value);
     auto rec = split_record(it->value().ToStringView());
     if (!rec) return at + "record does not split: " + rec.error().message;
     if (rec->prev_hash != prev) return at + "prev_hash is not the previous record's hash";
@@ -350,6 +391,7 @@ void expect_projections_equal_rebuild(const std::string& data_dir, const LedgerH
 }
 
 TEST(DurabilityKill, AcknowledgedAppendsSurviveSigkillTwice) {
+  if (const char* child = std::getenv(kChildEnv)) run_as_child(child);  // never returns
   test::TempDir dir;
   std::vector<Ack> all_acks;
   LedgerHead previous;

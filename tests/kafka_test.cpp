@@ -185,11 +185,6 @@ std::size_t expect_complete_and_ordered(const std::vector<Message>& events, Seq 
 class KafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-#if defined(__SANITIZE_THREAD__)
-    // librdkafka starts its threads with C11 thrd_create, which glibc runs without TSan's
-    // pthread_create interceptor: the first allocation on such a thread crashes TSan.
-    GTEST_SKIP() << "librdkafka's threads are invisible to ThreadSanitizer";
-#endif
     auto k = EmbeddedKafka::start({.brokers = 3, .topics = {kEvents, kStatus}, .partitions = 4});
     ASSERT_TRUE(k) << k.error().message;
     kafka_ = std::move(*k);
