@@ -360,6 +360,29 @@ class Attack:
             t.join()
 
 
+def hold(a, socks, classify):
+    """Holds `socks` until the attack's deadline. Whatever a socket then reads (b"" when the
+    server closed it) goes to classify(data) -> (counter name, done); a done socket is no longer
+    watched. Sets stats["open_at_end"]."""
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    open_count = len(socks)
+    while open_count and time.monotonic() < a.deadline:
+        for key, _ in sel.select(max(0.0, a.deadline - time.monotonic())):
+            try:
+                data = key.fileobj.recv(4096)
+            except OSError:
+                data = b""
+            name, done = classify(data)
+            a.count(name)
+            if done:
+                sel.unregister(key.fileobj)
+                open_count -= 1
+    a.stats["open_at_end"] = open_count
+
+
 def attack_slowloris(a):
     """`conns` connections each send one byte of an endless header every `byte_interval`
     seconds; a connection the server closes is replaced by a new one."""
@@ -522,22 +545,8 @@ def attack_slow_bodies(a):
     a.stats["holding"] = len(socks)
     a.stats["bytes_sent"] = len(socks) * (len(head) + len(body))
     a.ready(started)
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-    open_count = len(socks)
-    while open_count and time.monotonic() < a.deadline:
-        for key, _ in sel.select(max(0.0, a.deadline - time.monotonic())):
-            try:
-                data = key.fileobj.recv(4096)
-            except OSError:
-                data = b""
-            a.count("answered_408" if data.startswith(b"HTTP/1.1 408") else
-                    "closed_by_server" if not data else "answered_other")
-            sel.unregister(key.fileobj)
-            open_count -= 1
-    a.stats["open_at_end"] = open_count
+    hold(a, socks, lambda data: ("answered_408" if data.startswith(b"HTTP/1.1 408") else
+                                 "closed_by_server" if not data else "answered_other", True))
     for s in socks:
         s.close()
 
@@ -555,24 +564,8 @@ def attack_idle(a):
             a.count(f"connect_failed_{type(e).__name__}")
     a.stats["opened"] = len(socks)
     a.ready(started)
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-    open_count = len(socks)
-    while open_count and time.monotonic() < a.deadline:
-        for key, _ in sel.select(max(0.0, a.deadline - time.monotonic())):
-            try:
-                data = key.fileobj.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                a.count("closed_by_server")
-                sel.unregister(key.fileobj)
-                open_count -= 1
-            else:
-                a.count("unexpected_bytes")
-    a.stats["open_at_end"] = open_count
+    hold(a, socks, lambda data: ("unexpected_bytes", False) if data else
+                   ("closed_by_server", True))
     for s in socks:
         s.close()
 
