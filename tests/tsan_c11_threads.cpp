@@ -27,13 +27,31 @@ namespace {
 
 int result_of(int rc) {
   switch (rc) {
-    case 0: return thrd_success;
-    case ETIMEDOUT: return thrd_timedout;
-    case EBUSY: return thrd_busy;
-    case ENOMEM: return thrd_nomem;
-    default: return thrd_error;
+    case 0:
+      return thrd_success;
+    case ETIMEDOUT:
+      return thrd_timedout;
+    case EBUSY:
+      return thrd_busy;
+    case ENOMEM:
+      return thrd_nomem;
+    default:
+      return thrd_error;
   }
 }
+
+// librdkafka often initialises a lock inside an object on one thread and hands the object to
+// another through its own atomics, which TSan cannot see; the lock's first use there would look
+// like a race with its initialisation. Inside the lock functions TSan therefore checks no memory
+// accesses (the lock words belong to librdkafka), but still records the ordering they provide.
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+struct LockWordsUnchecked {
+  LockWordsUnchecked() { __tsan_ignore_thread_begin(); }
+  ~LockWordsUnchecked() { __tsan_ignore_thread_end(); }
+  LockWordsUnchecked(const LockWordsUnchecked&) = delete;
+  LockWordsUnchecked& operator=(const LockWordsUnchecked&) = delete;
+};
 
 pthread_mutex_t* m(mtx_t* x) { return reinterpret_cast<pthread_mutex_t*>(x); }
 pthread_cond_t* c(cnd_t* x) { return reinterpret_cast<pthread_cond_t*>(x); }
@@ -75,6 +93,7 @@ int thrd_join(thrd_t thr, int* res) {
 int thrd_detach(thrd_t thr) { return result_of(pthread_detach(thr)); }
 
 int mtx_init(mtx_t* x, int type) {
+  const LockWordsUnchecked unchecked;
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
   if (type & mtx_recursive) pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
@@ -82,25 +101,54 @@ int mtx_init(mtx_t* x, int type) {
   pthread_mutexattr_destroy(&attr);
   return result_of(rc);
 }
-int mtx_lock(mtx_t* x) { return result_of(pthread_mutex_lock(m(x))); }
-int mtx_trylock(mtx_t* x) { return result_of(pthread_mutex_trylock(m(x))); }
+int mtx_lock(mtx_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_mutex_lock(m(x)));
+}
+int mtx_trylock(mtx_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_mutex_trylock(m(x)));
+}
 int mtx_timedlock(mtx_t* __restrict x, const struct timespec* __restrict ts) {
+  const LockWordsUnchecked unchecked;
   return result_of(pthread_mutex_timedlock(m(x), ts));
 }
-int mtx_unlock(mtx_t* x) { return result_of(pthread_mutex_unlock(m(x))); }
-void mtx_destroy(mtx_t* x) { pthread_mutex_destroy(m(x)); }
+int mtx_unlock(mtx_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_mutex_unlock(m(x)));
+}
+void mtx_destroy(mtx_t* x) {
+  const LockWordsUnchecked unchecked;
+  pthread_mutex_destroy(m(x));
+}
 
-int cnd_init(cnd_t* x) { return result_of(pthread_cond_init(c(x), nullptr)); }
-int cnd_signal(cnd_t* x) { return result_of(pthread_cond_signal(c(x))); }
-int cnd_broadcast(cnd_t* x) { return result_of(pthread_cond_broadcast(c(x))); }
-int cnd_wait(cnd_t* x, mtx_t* y) { return result_of(pthread_cond_wait(c(x), m(y))); }
-int cnd_timedwait(cnd_t* __restrict x, mtx_t* __restrict y,
-                  const struct timespec* __restrict ts) {
+int cnd_init(cnd_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_cond_init(c(x), nullptr));
+}
+int cnd_signal(cnd_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_cond_signal(c(x)));
+}
+int cnd_broadcast(cnd_t* x) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_cond_broadcast(c(x)));
+}
+int cnd_wait(cnd_t* x, mtx_t* y) {
+  const LockWordsUnchecked unchecked;
+  return result_of(pthread_cond_wait(c(x), m(y)));
+}
+int cnd_timedwait(cnd_t* __restrict x, mtx_t* __restrict y, const struct timespec* __restrict ts) {
+  const LockWordsUnchecked unchecked;
   return result_of(pthread_cond_timedwait(c(x), m(y), ts));
 }
-void cnd_destroy(cnd_t* x) { pthread_cond_destroy(c(x)); }
+void cnd_destroy(cnd_t* x) {
+  const LockWordsUnchecked unchecked;
+  pthread_cond_destroy(c(x));
+}
 
 void call_once(once_flag* flag, void (*func)(void)) {
+  const LockWordsUnchecked unchecked;
   pthread_once(reinterpret_cast<pthread_once_t*>(flag), func);
 }
 
