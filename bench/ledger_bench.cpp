@@ -22,10 +22,10 @@
 // number of appends, so opening and closing the ledger is outside the timed region.
 
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -111,7 +111,8 @@ class FirstError {
   void note(const Error& e, std::string_view where) {
     if (count_.fetch_add(1) == 0) {
       std::lock_guard lock(mu_);
-      message_ = std::string(where) + ": " + e.message + (e.field.empty() ? "" : " [" + e.field + "]");
+      message_ =
+          std::string(where) + ": " + e.message + (e.field.empty() ? "" : " [" + e.field + "]");
     }
   }
   bool any() const { return count_.load() != 0; }
@@ -322,7 +323,8 @@ void append_benchmark(benchmark::State& state, bool async) {
   state.SetItemsProcessed(static_cast<std::int64_t>(appends));
   state.counters["appenders"] = appenders;
   state.counters["fsyncs"] = static_cast<double>(commits);
-  state.counters["batch"] = commits ? static_cast<double>(appends) / static_cast<double>(commits) : 0;
+  state.counters["batch"] =
+      commits ? static_cast<double>(appends) / static_cast<double>(commits) : 0;
   state.counters["cpu_us"] = cpu_us / static_cast<double>(appends);
 }
 
@@ -486,8 +488,8 @@ std::string dataset_tag() {
 // The 1,000,000-event dataset keeps its historical name; other sizes get their own directory.
 fs::path dataset_dir() {
   const std::uint64_t n = rebuild_events();
-  return bench_root() / (n == 1'000'000 ? std::string("filingd-bench-1m")
-                                        : "filingd-bench-" + std::to_string(n));
+  return bench_root() /
+         (n == 1'000'000 ? std::string("filingd-bench-1m") : "filingd-bench-" + std::to_string(n));
 }
 
 std::optional<std::uint64_t> head_seq(const Store& store) {
@@ -520,7 +522,7 @@ void lifecycle(Ledger& ledger, std::uint64_t n, FirstError& err) {
   BureauApproved approved;
   approved.subject_record_number = subject_number;
   approved.websites = {WebsiteNumber{domain_of(n), subject_number + "-1"}};
-  std::vector<Payload> steps = {submission(n), photo_rejected(),  photo_ok,       review_ok,
+  std::vector<Payload> steps = {submission(n),       photo_rejected(),   photo_ok,       review_ok,
                                 SubmittedToBureau{}, SmsAttemptFailed{}, SmsConfirmed{}, approved};
   static_assert(kLifecycleEvents == 8);
   for (std::uint32_t v = 0; v < steps.size(); ++v) {
@@ -559,8 +561,8 @@ Status build_dataset(const fs::path& dir) {
     });
     if (err.any()) return make_error(ErrorCode::internal, err.message());
     if (ledger.head().seq.value != rebuild_events())
-      return make_error(ErrorCode::internal, "dataset head is " +
-                                                 std::to_string(ledger.head().seq.value));
+      return make_error(ErrorCode::internal,
+                        "dataset head is " + std::to_string(ledger.head().seq.value));
   }
   std::ofstream(dir / "BENCH_DATASET") << dataset_tag() << "\n";
   const double secs =
@@ -582,7 +584,8 @@ const std::string& ensure_dataset() {
 }
 
 std::uint64_t count_keys(const Store& store, Cf cf) {
-  std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(cf)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(cf)));
   std::uint64_t n = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   return n;
@@ -652,8 +655,8 @@ void BM_Digest(benchmark::State& state) {
   // items = ledger events covered by the digest; keys_per_s = projection entries hashed.
   state.SetItemsProcessed(static_cast<std::int64_t>(runs * rebuild_events()));
   state.counters["projection_keys"] = static_cast<double>(keys);
-  state.counters["keys_per_s"] = benchmark::Counter(static_cast<double>(runs * keys),
-                                                    benchmark::Counter::kIsRate);
+  state.counters["keys_per_s"] =
+      benchmark::Counter(static_cast<double>(runs * keys), benchmark::Counter::kIsRate);
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ FilingSubmitted submission(std::uint64_t n) {
   f.filing_type = FilingType::first_filing;
   f.province = "京";
   f.provider = "bench";
-  f.subject = Subject{"enterprise", "公司", "uscc", "91" + std::to_string(100000000000 + n), "地址"};
+  f.subject =
+      Subject{"enterprise", "公司", "uscc", "91" + std::to_string(100000000000 + n), "地址"};
   Website w;
   w.name = "site";
   w.domains = {"s" + std::to_string(n) + ".cn"};

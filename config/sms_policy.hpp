@@ -34,8 +34,7 @@ class SmsPolicies {
   static Result<SmsPolicies> make(std::vector<SmsPolicy> policies);
 
   // The policy in force for a submission to the bureau at `at`.
-  const SmsPolicy& select(std::string_view province, std::string_view provider,
-                          Timestamp at) const;
+  const SmsPolicy& select(std::string_view province, std::string_view provider, Timestamp at) const;
   const std::vector<SmsPolicy>& all() const { return policies_; }
 
  private:

@@ -64,17 +64,26 @@ HttpResponse json_response(int status, const json::value& body) {
 
 int http_status(ErrorCode code) {
   switch (code) {
-    case ErrorCode::malformed: return 400;
-    case ErrorCode::unauthorized: return 401;
-    case ErrorCode::forbidden: return 403;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::conflict: return 409;
-    case ErrorCode::too_large: return 413;
+    case ErrorCode::malformed:
+      return 400;
+    case ErrorCode::unauthorized:
+      return 401;
+    case ErrorCode::forbidden:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::conflict:
+      return 409;
+    case ErrorCode::too_large:
+      return 413;
     case ErrorCode::invalid:
-    case ErrorCode::transition_not_allowed: return 422;
+    case ErrorCode::transition_not_allowed:
+      return 422;
     case ErrorCode::io:
-    case ErrorCode::internal: return 500;
-    case ErrorCode::unavailable: return 503;
+    case ErrorCode::internal:
+      return 500;
+    case ErrorCode::unavailable:
+      return 503;
   }
   return 500;
 }
@@ -162,8 +171,7 @@ Status read_envelope(const json::object& body, const Principal& who, AppendComma
     const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
                                         : v->get_uint64() <= UINT32_MAX;
     if (!in_range)
-      return make_error(ErrorCode::invalid, "expected_version is out of range",
-                        "expected_version");
+      return make_error(ErrorCode::invalid, "expected_version is out of range", "expected_version");
     cmd.expected_version = Version(v->to_number<std::uint32_t>());
   }
   return {};
@@ -233,7 +241,8 @@ asio::awaitable<HttpResponse> post_filing(Call& call) {
   AppendCommand cmd;
   if (auto ok = read_envelope(*body, call.who, cmd); !ok) co_return error_response(ok.error());
   if (const json::value* id = body->if_contains("filing_id")) {
-    if (!id->is_string()) co_return error_response(malformed("filing_id must be a string", "filing_id"));
+    if (!id->is_string())
+      co_return error_response(malformed("filing_id must be a string", "filing_id"));
     cmd.filing_id = std::string(id->as_string());
   } else {
     cmd.filing_id = new_filing_id(cmd.event_id);
@@ -313,8 +322,8 @@ asio::awaitable<HttpResponse> get_filing(Call& call) {
     if (auto ok = apply_event(s, e); !ok) co_return error_response(ok.error());
   }
   if (!s.exists())
-    co_return error_response(make_error(ErrorCode::not_found,
-                                        "filing " + id + " did not exist at that point"));
+    co_return error_response(
+        make_error(ErrorCode::not_found, "filing " + id + " did not exist at that point"));
   co_return json_response(200, status_json(call, s));
 }
 
@@ -423,7 +432,8 @@ asio::awaitable<HttpResponse> list_filings(Call& call) {
   if (q.contains("state") && !(filter.state = parse_filing_state(q.at("state"))))
     co_return error_response(malformed("unknown state " + q.at("state"), "state"));
   if (q.contains("filing_type") && !(filter.type = parse_filing_type(q.at("filing_type"))))
-    co_return error_response(malformed("unknown filing_type " + q.at("filing_type"), "filing_type"));
+    co_return error_response(
+        malformed("unknown filing_type " + q.at("filing_type"), "filing_type"));
   if (q.contains("province") && !(filter.province = canonical_province(q.at("province"))))
     co_return error_response(malformed("unknown province " + q.at("province"), "province"));
   if (q.contains("overdue")) {
@@ -500,8 +510,7 @@ asio::awaitable<HttpResponse> global_events(Call& call) {
 }
 
 // SLA due times, earliest first: the first `limit` of each partition, merged.
-Result<json::array> sla_deadlines(Call& call, std::optional<Timestamp> before,
-                                  std::size_t limit) {
+Result<json::array> sla_deadlines(Call& call, std::optional<Timestamp> before, std::size_t limit) {
   struct Due {
     Timestamp due;
     FilingState state;
@@ -711,24 +720,24 @@ asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& reque
     if (route.permission != 0) {
       auto p = ctx.auth.authenticate(request.authorization);
       if (!p) {
-        HttpResponse r = error_response(make_error(
-            ErrorCode::unauthorized, "a valid bearer token is required (Authorization: Bearer ...)"));
+        HttpResponse r = error_response(
+            make_error(ErrorCode::unauthorized,
+                       "a valid bearer token is required (Authorization: Bearer ...)"));
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         co_return r;
       }
       if ((p->permissions & route.permission) == 0)
-        co_return error_response(make_error(ErrorCode::forbidden,
-                                            "token " + p->name + " may not use " +
-                                                std::string(route.name)));
+        co_return error_response(make_error(
+            ErrorCode::forbidden, "token " + p->name + " may not use " + std::string(route.name)));
       who = std::move(*p);
     }
     Call call{request, who, std::move(params), std::move(query), ctx};
     co_return co_await route.handler(call);
   }
   if (path_known) {
-    HttpResponse r = json_response(405, json::object{{"error", "method_not_allowed"},
-                                                     {"message", "method " + request.method +
-                                                                     " is not allowed here"}});
+    HttpResponse r = json_response(
+        405, json::object{{"error", "method_not_allowed"},
+                          {"message", "method " + request.method + " is not allowed here"}});
     co_return r;
   }
   co_return error_response(make_error(ErrorCode::not_found, "no such endpoint"));

@@ -9,15 +9,19 @@ namespace filingd {
 
 unsigned permissions_of(Role role) {
   switch (role) {
-    case Role::operator_: return kReadProjections | kReadHistory | kUnmasked | kAppend;
-    case Role::auditor: return kReadProjections | kReadHistory | kUnmasked;
-    case Role::reader: return kReadProjections;
+    case Role::operator_:
+      return kReadProjections | kReadHistory | kUnmasked | kAppend;
+    case Role::auditor:
+      return kReadProjections | kReadHistory | kUnmasked;
+    case Role::reader:
+      return kReadProjections;
   }
   return 0;
 }
 
 std::optional<Principal> Authenticator::authenticate(std::string_view authorization) const {
-  if (tokens_.empty()) return Principal{"local", kReadProjections | kReadHistory | kUnmasked | kAppend};
+  if (tokens_.empty())
+    return Principal{"local", kReadProjections | kReadHistory | kUnmasked | kAppend};
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer)
     return std::nullopt;

@@ -1,5 +1,7 @@
 #include "daemon/http_server.hpp"
 
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,8 +15,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <array>
@@ -144,8 +144,7 @@ struct HttpServer::Impl {
       impl_ = &impl;
       bytes_ = bytes;
     }
-    BodyGrant(BodyGrant&& o) noexcept
-        : impl_(std::exchange(o.impl_, nullptr)), bytes_(o.bytes_) {}
+    BodyGrant(BodyGrant&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)), bytes_(o.bytes_) {}
     BodyGrant& operator=(BodyGrant&& o) noexcept {
       std::swap(impl_, o.impl_);
       std::swap(bytes_, o.bytes_);
@@ -283,11 +282,11 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
                                 asio::redirect_error(asio::use_awaitable, ec));
     }
     if (ec == http::error::body_limit) {
-      co_await reject(*c,
-                      make_error(ErrorCode::too_large, "request body exceeds " +
-                                                           std::to_string(limits.max_body_bytes) +
-                                                           " bytes"),
-                      http::status::payload_too_large);
+      co_await reject(
+          *c,
+          make_error(ErrorCode::too_large,
+                     "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"),
+          http::status::payload_too_large);
       break;
     }
     if (ec == http::error::header_limit) {

@@ -1,6 +1,6 @@
 // filingd: the ICP filing ledger daemon. Wiring only; everything else lives in the libraries.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -54,8 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--kafka", flags.kafka, "embedded | off | host:port,... (brokers)");
   CLI11_PARSE(app, argc, argv);
 
-  Result<Config> loaded = config_path.empty() ? Result<Config>(default_config())
-                                              : load_config(config_path);
+  Result<Config> loaded =
+      config_path.empty() ? Result<Config>(default_config()) : load_config(config_path);
   if (!loaded) return fail(loaded.error().message);
   Config config = std::move(*loaded);
   if (auto ok = apply_flags(config, flags); !ok) return fail(ok.error().message);

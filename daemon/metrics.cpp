@@ -13,8 +13,7 @@ void Histogram::observe(double seconds) {
   sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-void Histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   const std::string sep = labels.empty() ? "" : ",";
   std::uint64_t cumulative = 0;
   char buf[64];
@@ -25,8 +24,8 @@ void Histogram::render(std::string& out, const std::string& name,
     } else {
       std::snprintf(buf, sizeof buf, "+Inf");
     }
-    out += name + "_bucket{" + labels + sep + "le=\"" + buf + "\"} " +
-           std::to_string(cumulative) + "\n";
+    out += name + "_bucket{" + labels + sep + "le=\"" + buf + "\"} " + std::to_string(cumulative) +
+           "\n";
   }
   std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(sum_micros_.load()) / 1e6);
   const std::string braces = labels.empty() ? "" : "{" + labels + "}";
@@ -40,8 +39,8 @@ Metrics::Metrics(std::vector<std::string> routes)
       latency_(new Histogram[routes_.size()]) {}
 
 void Metrics::observe_request(std::size_t route, int status, double seconds) {
-  const auto s = static_cast<std::size_t>(
-      std::find(kStatuses.begin(), kStatuses.end(), status) - kStatuses.begin());
+  const auto s = static_cast<std::size_t>(std::find(kStatuses.begin(), kStatuses.end(), status) -
+                                          kStatuses.begin());
   requests_[route * (kStatuses.size() + 1) + s].fetch_add(1, std::memory_order_relaxed);
   latency_[route].observe(seconds);
 }

@@ -1,9 +1,9 @@
 #include "daemon/timer_service.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
 
 #include <future>
 #include <mutex>
@@ -95,8 +95,8 @@ FireReport TimerService::fire_chunk(const std::vector<DeadlineEntry>& due) {
     cmd.occurred_at = d.due;
     ledger_.append_async(std::move(cmd), [d, finish_one](Result<AppendResult> r) {
       if (!r && r.error().code != ErrorCode::conflict)
-        spdlog::warn("timer: {} deadline of {} not fired: {}", keys::to_string(d.kind),
-                     d.filing_id, r.error().message);
+        spdlog::warn("timer: {} deadline of {} not fired: {}", keys::to_string(d.kind), d.filing_id,
+                     r.error().message);
       finish_one(d, r.ok() && !r->duplicate);
     });
   }
@@ -173,8 +173,8 @@ void TimerService::render_metrics(std::string& out) const {
   out += "# HELP filingd_timer_fired_total Deadline events appended by the timer service.\n";
   out += "# TYPE filingd_timer_fired_total counter\n";
   out += "filingd_timer_fired_total{kind=\"sms\"} " + std::to_string(fired_sms_.load()) + "\n";
-  out += "filingd_timer_fired_total{kind=\"abandon\"} " + std::to_string(fired_abandon_.load()) +
-         "\n";
+  out +=
+      "filingd_timer_fired_total{kind=\"abandon\"} " + std::to_string(fired_abandon_.load()) + "\n";
   out += "# HELP filingd_timer_skipped_total Due deadlines not fired (the filing moved on).\n";
   out += "# TYPE filingd_timer_skipped_total counter\n";
   out += "filingd_timer_skipped_total " + std::to_string(skipped_.load()) + "\n";

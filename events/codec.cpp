@@ -44,24 +44,38 @@ void serialize(A& ar, FilingSubmitted& f, std::uint32_t v) {
 }
 
 template <class A>
-void serialize(A& ar, InitialReviewApproved& r, std::uint32_t) { fields(ar, r); }
+void serialize(A& ar, InitialReviewApproved& r, std::uint32_t) {
+  fields(ar, r);
+}
 template <class A>
-void serialize(A& ar, InitialReviewRejected& r, std::uint32_t) { fields(ar, r); }
+void serialize(A& ar, InitialReviewRejected& r, std::uint32_t) {
+  fields(ar, r);
+}
 template <class A>
-void serialize(A& ar, PhotoApproved& p, std::uint32_t) { fields(ar, p); }
+void serialize(A& ar, PhotoApproved& p, std::uint32_t) {
+  fields(ar, p);
+}
 template <class A>
-void serialize(A& ar, PhotoRejected& p, std::uint32_t) { fields(ar, p); }
+void serialize(A& ar, PhotoRejected& p, std::uint32_t) {
+  fields(ar, p);
+}
 
 template <class A>
 void serialize(A& ar, SubmittedToBureau& s, std::uint32_t) {
   ar(s.sms_deadline, s.policy_id);
 }
 template <class A>
-void serialize(A& ar, SmsConfirmed& s, std::uint32_t) { ar(s.phone); }
+void serialize(A& ar, SmsConfirmed& s, std::uint32_t) {
+  ar(s.phone);
+}
 template <class A>
-void serialize(A& ar, SmsAttemptFailed& s, std::uint32_t) { ar(s.attempt); }
+void serialize(A& ar, SmsAttemptFailed& s, std::uint32_t) {
+  ar(s.attempt);
+}
 template <class A>
-void serialize(A& ar, SmsExpired& s, std::uint32_t) { ar(s.deadline); }
+void serialize(A& ar, SmsExpired& s, std::uint32_t) {
+  ar(s.deadline);
+}
 
 template <class A>
 void serialize(A& ar, BureauApproved& b, std::uint32_t) {
@@ -71,7 +85,9 @@ void serialize(A& ar, BureauApproved& b, std::uint32_t) {
   for (auto& w : b.websites) ar(w.domain, w.record_number);
 }
 template <class A>
-void serialize(A& ar, BureauRejected& b, std::uint32_t) { ar(b.reason_code, b.reason); }
+void serialize(A& ar, BureauRejected& b, std::uint32_t) {
+  ar(b.reason_code, b.reason);
+}
 template <class A>
 void serialize(A& ar, FilingWithdrawn& f, std::uint32_t v) {
   ar(f.reason);
@@ -80,7 +96,9 @@ void serialize(A& ar, FilingWithdrawn& f, std::uint32_t v) {
 template <class A>
 void serialize(A&, FilingAbandoned&, std::uint32_t) {}
 template <class A>
-void serialize(A& ar, RecordCancelled& r, std::uint32_t) { ar(r.record_number, r.reason); }
+void serialize(A& ar, RecordCancelled& r, std::uint32_t) {
+  ar(r.record_number, r.reason);
+}
 
 namespace {
 
@@ -105,8 +123,8 @@ std::uint32_t current_schema(EventType type) {
 
 std::string encode_body(const Event& e) {
   return cereal_encode([&](auto& ar) {
-    ar(kBodyFormat, e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema,
-       e.occurred_at, e.recorded_at, e.actor, e.data);
+    ar(kBodyFormat, e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema, e.occurred_at,
+       e.recorded_at, e.actor, e.data);
   });
 }
 

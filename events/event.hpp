@@ -115,8 +115,7 @@ struct RecordCancelled {
 using Payload =
     std::variant<FilingSubmitted, InitialReviewApproved, InitialReviewRejected, PhotoApproved,
                  PhotoRejected, SubmittedToBureau, SmsConfirmed, SmsAttemptFailed, SmsExpired,
-                 BureauApproved, BureauRejected, FilingWithdrawn, FilingAbandoned,
-                 RecordCancelled>;
+                 BureauApproved, BureauRejected, FilingWithdrawn, FilingAbandoned, RecordCancelled>;
 static_assert(std::variant_size_v<Payload> == kEventTypeCount);
 
 inline EventType type_of(const Payload& p) { return static_cast<EventType>(p.index()); }

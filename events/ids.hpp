@@ -1,8 +1,8 @@
 // Strong types for ledger positions, so a global seq and a per-filing version never mix.
 #pragma once
 
-#include <cstdint>
 #include <compare>
+#include <cstdint>
 
 namespace filingd {
 

@@ -135,8 +135,8 @@ void describe(F& f, S& s) {
 }
 
 template <class T>
-concept Nested = std::same_as<T, Person> || std::same_as<T, Subject> ||
-                 std::same_as<T, Website> || std::same_as<T, WebsiteNumber>;
+concept Nested = std::same_as<T, Person> || std::same_as<T, Subject> || std::same_as<T, Website> ||
+    std::same_as<T, WebsiteNumber>;
 
 // ---- encoding -------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@
 // Error::field carries the dotted path ("data.websites[0].domains[1]").
 #pragma once
 
-#include <string>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include <boost/json/object.hpp>

@@ -12,9 +12,9 @@
 namespace filingd {
 
 struct RecordNumber {
-  std::string text;      // exactly as issued
-  std::string province;  // canonical abbreviation
-  std::string subject;   // the subject number's text (text without any "-N")
+  std::string text;          // exactly as issued
+  std::string province;      // canonical abbreviation
+  std::string subject;       // the subject number's text (text without any "-N")
   std::uint32_t suffix = 0;  // 0 for a subject number, N for a website number
 
   bool is_website() const { return suffix != 0; }

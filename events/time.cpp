@@ -114,8 +114,8 @@ std::optional<Timestamp> parse_rfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   if (se == 60) se = 59;  // a leap second is folded onto :59
   const std::int64_t secs =
-      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-      h * 3600 + mi * 60 + se - offset_secs;
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + se - offset_secs;
   // An offset can carry 0000-01-01 or 9999-12-31 out of four-digit years, which
   // format_rfc3339() could then not write back as RFC 3339.
   constexpr std::int64_t kFirstSecond = -62'167'219'200;  // 0000-01-01T00:00:00Z

@@ -13,8 +13,8 @@
 namespace filingd {
 
 // Upper bounds on free-text fields, in bytes of UTF-8.
-inline constexpr std::size_t kMaxShortText = 128;   // names, codes, ids, actor
-inline constexpr std::size_t kMaxLongText = 2048;   // reasons, addresses
+inline constexpr std::size_t kMaxShortText = 128;  // names, codes, ids, actor
+inline constexpr std::size_t kMaxLongText = 2048;  // reasons, addresses
 inline constexpr std::size_t kMaxWebsites = 64;
 inline constexpr std::size_t kMaxDomainsPerWebsite = 32;
 

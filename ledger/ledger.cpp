@@ -1,9 +1,9 @@
 #include "ledger/ledger.hpp"
 
-#include <boost/uuid/random_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <rocksdb/iterator.h>
 #include <spdlog/spdlog.h>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
 #include <cstring>
 #include <future>
@@ -117,20 +117,20 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
   } else if (auto* x = std::get_if<SmsExpired>(&e.data)) {
     if (before.sms_deadline) {
       if (x->deadline.micros != 0 && x->deadline != *before.sms_deadline)
-        return invalid("deadline must be the pinned SMS deadline " +
-                           format_rfc3339(*before.sms_deadline),
-                       "data.deadline");
+        return invalid(
+            "deadline must be the pinned SMS deadline " + format_rfc3339(*before.sms_deadline),
+            "data.deadline");
       x->deadline = *before.sms_deadline;
       if (e.occurred_at < x->deadline)
-        return invalid("the SMS deadline " + format_rfc3339(x->deadline) + " has not passed at " +
-                           when,
-                       "occurred_at");
+        return invalid(
+            "the SMS deadline " + format_rfc3339(x->deadline) + " has not passed at " + when,
+            "occurred_at");
     }
   } else if (std::holds_alternative<FilingAbandoned>(e.data)) {
     if (before.abandon_at && e.occurred_at < *before.abandon_at)
-      return invalid("a returned filing can be abandoned from " +
-                         format_rfc3339(*before.abandon_at),
-                     "occurred_at");
+      return invalid(
+          "a returned filing can be abandoned from " + format_rfc3339(*before.abandon_at),
+          "occurred_at");
   }
   return {};
 }
@@ -509,8 +509,8 @@ Result<std::vector<std::string>> Ledger::list(
     std::optional<std::pair<keys::Index, std::string>> index, std::string_view cursor,
     std::size_t limit) const {
   std::vector<std::string> out;
-  const std::string prefix = index ? keys::index_prefix(index->first, index->second)
-                                   : std::string(keys::kStatusPrefix);
+  const std::string prefix =
+      index ? keys::index_prefix(index->first, index->second) : std::string(keys::kStatusPrefix);
   auto ok = scan_prefix(*store_, prefix, cursor, [&](std::string_view id, std::string_view) {
     out.emplace_back(id);
     return out.size() < limit;
@@ -520,15 +520,15 @@ Result<std::vector<std::string>> Ledger::list(
 }
 
 Result<std::vector<SlaEntry>> Ledger::sla_clock(FilingState state, bool zhejiang,
-                                               std::string_view position,
-                                               std::size_t limit) const {
+                                                std::string_view position,
+                                                std::size_t limit) const {
   std::vector<SlaEntry> out;
-  auto ok = scan_prefix(*store_, keys::sla_prefix(static_cast<char>(state), zhejiang), position,
-                        [&](std::string_view rest, std::string_view) {
-                          out.push_back({keys::sla_since(rest), std::string(rest.substr(8)),
-                                         std::string(rest)});
-                          return out.size() < limit;
-                        });
+  auto ok = scan_prefix(
+      *store_, keys::sla_prefix(static_cast<char>(state), zhejiang), position,
+      [&](std::string_view rest, std::string_view) {
+        out.push_back({keys::sla_since(rest), std::string(rest.substr(8)), std::string(rest)});
+        return out.size() < limit;
+      });
   if (!ok) return ok.take_error();
   return out;
 }

@@ -49,7 +49,7 @@ struct AppendCommand {
   std::string event_id;  // empty: the ledger generates a UUID
   std::string actor;
   std::optional<Timestamp> occurred_at;  // empty: now
-  bool must_create = false;  // POST /v1/filings: an existing filing_id is a conflict
+  bool must_create = false;              // POST /v1/filings: an existing filing_id is a conflict
 };
 
 struct AppendResult {
@@ -173,7 +173,7 @@ class Ledger {
   std::atomic<std::uint64_t> group_commits_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;  // the writer waits here
+  std::condition_variable cv_;                  // the writer waits here
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by mu_
   bool stopping_ = false;                       // guarded by mu_
   std::thread writer_;

@@ -1,8 +1,8 @@
 #include "ledger/store.hpp"
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 
 #include <filesystem>
 #include <random>
@@ -11,8 +11,8 @@
 namespace filingd {
 
 std::string_view cf_name(Cf cf) {
-  static constexpr std::array<std::string_view, kCfCount> kNames = {
-      "log", "streams", "idempotency", "projections", "meta"};
+  static constexpr std::array<std::string_view, kCfCount> kNames = {"log", "streams", "idempotency",
+                                                                    "projections", "meta"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 

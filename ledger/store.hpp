@@ -3,11 +3,11 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <map>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>

@@ -33,13 +33,14 @@ class Registry {
   Result<RegistryRecord> active(std::string_view number, bool website, const std::string& field) {
     auto r = get(number);
     if (!r) return r.take_error();
-    if (!*r) return invalid("record number " + std::string(number) + " is not in the registry", field);
+    if (!*r)
+      return invalid("record number " + std::string(number) + " is not in the registry", field);
     if (!(*r)->active)
       return conflict("record number " + std::string(number) + " is cancelled", field);
     if ((*r)->website != website)
-      return invalid(std::string(number) + " is not a " + (website ? "website" : "subject") +
-                         " record number",
-                     field);
+      return invalid(
+          std::string(number) + " is not a " + (website ? "website" : "subject") + " record number",
+          field);
     return std::move(**r);
   }
 
@@ -88,8 +89,7 @@ class Registry {
 
 // A newly recorded number: a subject number when `number == subject_number`.
 RegistryRecord new_record(const std::string& number, const std::string& subject_number,
-                          std::vector<std::string> domains, const FilingStatus& s,
-                          const Event& e) {
+                          std::vector<std::string> domains, const FilingStatus& s, const Event& e) {
   RegistryRecord r;
   r.record_number = number;
   r.website = number != subject_number;
@@ -107,9 +107,8 @@ Status check_domain_free(Registry& reg, std::string_view domain, std::string_vie
   auto owner = reg.domain_owner(domain);
   if (!owner) return owner.take_error();
   if (*owner && **owner != number)
-    return conflict("domain " + std::string(domain) + " already has active record number " +
-                        **owner,
-                    field);
+    return conflict(
+        "domain " + std::string(domain) + " already has active record number " + **owner, field);
   return {};
 }
 
@@ -135,8 +134,7 @@ Status check_submission(ProjectionTxn& txn, const FilingStatus& before, const Ev
                          std::string(to_string(before.filing_type)) + ")",
                      "filing_type");
     if (key != subject_key(before.subject))
-      return invalid("a resubmission cannot change the subject's certificate",
-                     "subject.id_number");
+      return invalid("a resubmission cannot change the subject's certificate", "subject.id_number");
   }
   auto open = txn.get(keys::open_filing(key));
   if (open && *open != e.filing_id)
@@ -267,9 +265,9 @@ Status record_access(Registry& reg, ProjectionTxn& txn, const FilingStatus& s, c
                      const BureauApproved& b) {
   const std::string& subject_text = s.existing_record_number;
   if (!b.subject_record_number.empty() && b.subject_record_number != subject_text)
-    return invalid("an access filing keeps its numbers: subject_record_number must be " +
-                       subject_text,
-                   "data.subject_record_number");
+    return invalid(
+        "an access filing keeps its numbers: subject_record_number must be " + subject_text,
+        "data.subject_record_number");
   for (std::size_t i = 0; i < b.websites.size(); ++i) {
     const auto& wn = b.websites[i];
     const bool known = std::any_of(s.websites.begin(), s.websites.end(), [&](const Website& w) {
@@ -377,8 +375,7 @@ Status apply_cancellation(ProjectionTxn& txn, const FilingStatus& s, const Event
   Registry reg(txn);
   auto rec = reg.get(c.record_number);
   if (!rec) return rec.take_error();
-  if (!*rec)
-    return invalid(c.record_number + " is not in the registry", "data.record_number");
+  if (!*rec) return invalid(c.record_number + " is not in the registry", "data.record_number");
   if (!(*rec)->active)
     return conflict(c.record_number + " is already cancelled", "data.record_number");
   return reg.cancel_cascade(std::move(**rec), e, c.reason);
@@ -460,10 +457,12 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
 
 void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
   if (same_index_fields(before, after)) return;
-  diff(index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
-       [&](const std::string& k) { txn.put(k, {}); });
-  diff(counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
-       [&](const std::string& k) { bump(txn, k, +1); });
+  diff(
+      index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
+      [&](const std::string& k) { txn.put(k, {}); });
+  diff(
+      counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
+      [&](const std::string& k) { bump(txn, k, +1); });
   const bool was_open = before.exists() && is_open(before.state);
   if (is_open(after.state) && !was_open) {
     txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);

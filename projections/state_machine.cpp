@@ -10,9 +10,7 @@ namespace {
 using S = FilingState;
 using E = EventType;
 
-bool photo_approved(const FilingStatus& s, const Event&) {
-  return s.photo == ReviewFlag::approved;
-}
+bool photo_approved(const FilingStatus& s, const Event&) { return s.photo == ReviewFlag::approved; }
 bool initial_review_approved(const FilingStatus& s, const Event&) {
   return s.initial_review == ReviewFlag::approved;
 }
@@ -160,8 +158,8 @@ Result<const Transition*> find_transition(const FilingStatus& before, const Even
     msg = "filing " + e.filing_id + " does not exist; the first event must be filing_submitted";
   } else {
     msg = std::string(to_string(type)) + " is not allowed in state " +
-          std::string(to_string(before.state)) + "; allowed events: " +
-          (allowed.empty() ? std::string("none (terminal state)") : allowed);
+          std::string(to_string(before.state)) +
+          "; allowed events: " + (allowed.empty() ? std::string("none (terminal state)") : allowed);
   }
   return make_error(ErrorCode::transition_not_allowed, std::move(msg), "type");
 }

@@ -94,24 +94,23 @@ boost::json::object status_to_json(const FilingStatus& s, bool mask, const Sla* 
     json::array domains;
     for (const auto& d : w.domains) domains.emplace_back(d);
     const auto& r = w.responsible;
-    websites.emplace_back(json::object{
-        {"name", w.name},
-        {"domains", std::move(domains)},
-        {"responsible", json::object{{"name", r.name},
-                                     {"id_type", r.id_type},
-                                     {"id_number", maybe_mask(r.id_number, mask)},
-                                     {"mobile", maybe_mask(r.mobile, mask)},
-                                     {"email", r.email}}},
-        {"record_number", w.record_number.empty() ? json::value(nullptr)
-                                                  : json::value(w.record_number)}});
+    websites.emplace_back(
+        json::object{{"name", w.name},
+                     {"domains", std::move(domains)},
+                     {"responsible", json::object{{"name", r.name},
+                                                  {"id_type", r.id_type},
+                                                  {"id_number", maybe_mask(r.id_number, mask)},
+                                                  {"mobile", maybe_mask(r.mobile, mask)},
+                                                  {"email", r.email}}},
+                     {"record_number", w.record_number.empty() ? json::value(nullptr)
+                                                               : json::value(w.record_number)}});
   }
   o["websites"] = std::move(websites);
   o["existing_record_number"] = s.existing_record_number.empty()
                                     ? json::value(nullptr)
                                     : json::value(s.existing_record_number);
-  o["subject_record_number"] = s.subject_record_number.empty()
-                                   ? json::value(nullptr)
-                                   : json::value(s.subject_record_number);
+  o["subject_record_number"] =
+      s.subject_record_number.empty() ? json::value(nullptr) : json::value(s.subject_record_number);
   o["sms_deadline"] = opt_time(s.sms_deadline);
   o["sms_policy"] = s.sms_policy_id.empty() ? json::value(nullptr) : json::value(s.sms_policy_id);
   o["abandon_at"] = opt_time(s.abandon_at);

@@ -30,7 +30,7 @@ struct FilingStatus {
   std::string province;
   std::string provider;
   Subject subject;
-  std::vector<Website> websites;   // record_number filled in once issued
+  std::vector<Website> websites;  // record_number filled in once issued
   std::string existing_record_number;
   std::string subject_record_number;
   std::optional<Timestamp> sms_deadline;

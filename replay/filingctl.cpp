@@ -398,13 +398,14 @@ int run(int argc, char** argv) {
   if (x->parsed()) return run_export(export_dir, export_format, export_output);
   if (k->parsed()) {
     auto stats = restore_from_kafka(restore);
-    if (!stats) return fail(stats.error().message, stats.error().code == ErrorCode::conflict ? 1 : 2);
-    std::printf("restored %llu events (%llu messages, %llu duplicates) into %s\nhead seq %llu hash %s\n",
-                static_cast<unsigned long long>(stats->events),
-                static_cast<unsigned long long>(stats->messages),
-                static_cast<unsigned long long>(stats->duplicates), restore.data_dir.c_str(),
-                static_cast<unsigned long long>(stats->head.seq.value),
-                to_hex(stats->head.hash).c_str());
+    if (!stats)
+      return fail(stats.error().message, stats.error().code == ErrorCode::conflict ? 1 : 2);
+    std::printf(
+        "restored %llu events (%llu messages, %llu duplicates) into %s\nhead seq %llu hash %s\n",
+        static_cast<unsigned long long>(stats->events),
+        static_cast<unsigned long long>(stats->messages),
+        static_cast<unsigned long long>(stats->duplicates), restore.data_dir.c_str(),
+        static_cast<unsigned long long>(stats->head.seq.value), to_hex(stats->head.hash).c_str());
     return kOk;
   }
   return kUsage;

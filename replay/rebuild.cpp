@@ -225,8 +225,8 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   if (auto ok = store.recreate(Cf::projections); !ok) return ok.take_error();
   auto in_memory = rebuild_in_memory(store, options.max_memory_entries);
   if (!in_memory) return in_memory.take_error();
-  Result<RebuildStats> stats = *in_memory ? Result<RebuildStats>(**in_memory)
-                                          : rebuild_streaming(store);
+  Result<RebuildStats> stats =
+      *in_memory ? Result<RebuildStats>(**in_memory) : rebuild_streaming(store);
   if (!stats) return stats;
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;

@@ -78,8 +78,8 @@ TEST(Sla, StepFollowsTheStateAndFlags) {
   EXPECT_EQ(sla_of(s, weekends_only, Timestamp{})->step, "photo_review");
   s.state = FilingState::ready_for_bureau;
   EXPECT_EQ(sla_of(s, weekends_only, Timestamp{})->step, "bureau_handoff");
-  for (FilingState none : {FilingState::sms_pending, FilingState::returned, FilingState::approved})
-  {
+  for (FilingState none :
+       {FilingState::sms_pending, FilingState::returned, FilingState::approved}) {
     s.state = none;
     EXPECT_FALSE(sla_of(s, weekends_only, Timestamp{})) << to_string(none);
   }
@@ -100,8 +100,8 @@ TEST(Sla, ClockIndexIsOrderedByStartAndFollowsTheState) {
   EXPECT_EQ((*clock_index)[0].filing_id, "F0");
   EXPECT_LT((*clock_index)[0].since, (*clock_index)[1].since);
   // Paging resumes after a position.
-  auto rest = (*ledger)->sla_clock(FilingState::provider_review, false,
-                                   (*clock_index)[0].position, 10);
+  auto rest =
+      (*ledger)->sla_clock(FilingState::provider_review, false, (*clock_index)[0].position, 10);
   ASSERT_TRUE(rest);
   EXPECT_EQ(rest->size(), 2u);
   // Moving on to ready_for_bureau moves the filing to that clock.

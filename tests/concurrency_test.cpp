@@ -83,7 +83,8 @@ std::string check_chain(const Store& store, const LedgerHead& head) {
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
     const std::string at = "seq " + std::to_string(expected) + ": ";
     if (it->key().ToStringView() != keys::seq(Seq(expected)))
-      return at + "found key for seq " + std::to_string(keys::seq_of(it->key().ToStringView()).value);
+      return at + "found key for seq " +
+             std::to_string(keys::seq_of(it->key().ToStringView()).value);
     auto rec = split_record(it->value().ToStringView());
     if (!rec) return at + "record does not split: " + rec.error().message;
     if (rec->prev_hash != prev) return at + "prev_hash is not the previous record's hash";
@@ -143,10 +144,18 @@ TEST(ConcurrencyManyFilings, EightThreadsGetUniqueGaplessSeqsAndGaplessStreams) 
           const std::string id = filing_id(t, i);
           AppendCommand cmd;
           switch (step) {
-            case 0: cmd = test::submit(id, 1 + t * 1000 + i); break;
-            case 1: cmd = test::action(id, photo_rejected("blurred"), Version(1)); break;
-            case 2: cmd = test::action(id, initial_review_approved(), Version(2)); break;
-            default: cmd = test::action(id, photo_approved(), Version(3)); break;
+            case 0:
+              cmd = test::submit(id, 1 + t * 1000 + i);
+              break;
+            case 1:
+              cmd = test::action(id, photo_rejected("blurred"), Version(1));
+              break;
+            case 2:
+              cmd = test::action(id, initial_review_approved(), Version(2));
+              break;
+            default:
+              cmd = test::action(id, photo_approved(), Version(3));
+              break;
           }
           auto r = ledger->append(std::move(cmd));
           if (!r) {
@@ -181,7 +190,8 @@ TEST(ConcurrencyManyFilings, EightThreadsGetUniqueGaplessSeqsAndGaplessStreams) 
       EXPECT_GT(a.seq.value, last) << "thread " << t << " append " << k;
       last = a.seq.value;
       seqs.push_back(a.seq.value);
-      EXPECT_TRUE(by_seq.emplace(a.seq.value, &a).second) << "seq " << a.seq.value << " acked twice";
+      EXPECT_TRUE(by_seq.emplace(a.seq.value, &a).second)
+          << "seq " << a.seq.value << " acked twice";
     }
   }
   std::sort(seqs.begin(), seqs.end());
@@ -231,8 +241,7 @@ TEST(ConcurrencyManyFilings, EightThreadsGetUniqueGaplessSeqsAndGaplessStreams) 
 // Checks the stream of `id`: versions 1..expected_versions gapless, every acknowledged event at
 // its acknowledged version and seq, and no event_id twice.
 void expect_stream_matches(const Ledger& ledger, const std::string& id,
-                           std::uint32_t expected_versions,
-                           const std::vector<AppendResult>& acks) {
+                           std::uint32_t expected_versions, const std::vector<AppendResult>& acks) {
   auto stream = ledger.stream(id);
   ASSERT_TRUE(stream) << describe(stream.error());
   ASSERT_EQ(stream->size(), expected_versions);
@@ -279,7 +288,8 @@ TEST(ConcurrencyOneFiling, WithoutExpectedVersionEveryAppendLands) {
       start.arrive_and_wait();
       for (int k = 0; k < kPerThread; ++k) {
         // photo_rejected keeps the filing in provider_review, so every append is allowed.
-        auto cmd = test::action(id, photo_rejected("t" + std::to_string(t) + "-" + std::to_string(k)));
+        auto cmd =
+            test::action(id, photo_rejected("t" + std::to_string(t) + "-" + std::to_string(k)));
         auto r = ledger->append(std::move(cmd));
         if (!r) {
           errors[t] = "append " + std::to_string(k) + ": " + describe(r.error());
@@ -682,7 +692,8 @@ TEST(ConcurrencyHashChain, CheckerDetectsATamperedRecord) {
   auto tampered_body = original;
   tampered_body[tampered_body.size() - 64 - 1] ^= 0x01;
   ASSERT_TRUE(store.db()->Put(rocksdb::WriteOptions(), store.cf(Cf::log), key, tampered_body).ok());
-  EXPECT_NE(check_chain(store, head).find("seq 5: "), std::string::npos) << check_chain(store, head);
+  EXPECT_NE(check_chain(store, head).find("seq 5: "), std::string::npos)
+      << check_chain(store, head);
 
   // A record re-hashed consistently on its own still breaks the link to seq 6.
   auto split = split_record(original);

@@ -59,7 +59,8 @@ TEST(FuzzRegression, ExpectedVersionBeyondInt64IsA422) {
     HttpRequest request{"POST", "/v1/filings/F2026-000001/events", "",
                         std::string(R"({"type":"sms_confirmed","expected_version":)") + big + "}"};
     boost::asio::io_context io;
-    auto response = boost::asio::co_spawn(io, api.handle(std::move(request)), boost::asio::use_future);
+    auto response =
+        boost::asio::co_spawn(io, api.handle(std::move(request)), boost::asio::use_future);
     io.run();
     HttpResponse r;
     ASSERT_NO_THROW(r = response.get()) << big;

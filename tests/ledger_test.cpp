@@ -177,7 +177,11 @@ TEST_F(LedgerTest, SmsExpiryAndLateConfirmation) {
 
 TEST_F(LedgerTest, SmsPolicyIsChosenByProvinceAndTimeAndPinned) {
   auto pilot = SmsPolicies::make(
-      {SmsPolicy{"pilot-48h", 48 * kMicrosPerHour, {"甘"}, {}, parse_rfc3339("2017-12-15T00:00:00+08:00"),
+      {SmsPolicy{"pilot-48h",
+                 48 * kMicrosPerHour,
+                 {"甘"},
+                 {},
+                 parse_rfc3339("2017-12-15T00:00:00+08:00"),
                  parse_rfc3339("2020-08-17T00:00:00+08:00")},
        SmsPolicy{"default-24h", 24 * kMicrosPerHour, {}, {}, std::nullopt, std::nullopt}});
   ASSERT_TRUE(pilot);
@@ -459,8 +463,10 @@ TEST_F(LedgerTest, ListsAndDeadlines) {
   auto counts = ledger_->counts();
   ASSERT_TRUE(counts);
   using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
-  EXPECT_EQ(*counts, (Counts{{"deadline:sms", 1}, {"state:bureau_review", 1},
-                             {"state:provider_review", 1}, {"state:sms_pending", 1}}));
+  EXPECT_EQ(*counts, (Counts{{"deadline:sms", 1},
+                             {"state:bureau_review", 1},
+                             {"state:provider_review", 1},
+                             {"state:sms_pending", 1}}));
 }
 
 }  // namespace

@@ -114,7 +114,8 @@ TEST(Rebuild, DigestSeesAnyChange) {
   ASSERT_TRUE(store);
   auto before = projections_digest(**store);
   ASSERT_TRUE(before);
-  ASSERT_TRUE((*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::projections), "Sx", "y").ok());
+  ASSERT_TRUE(
+      (*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::projections), "Sx", "y").ok());
   EXPECT_NE(*projections_digest(**store), *before);
   // The rebuild removes what the log does not justify.
   ASSERT_TRUE(rebuild_projections(**store));

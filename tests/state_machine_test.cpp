@@ -16,8 +16,8 @@ using E = EventType;
 const std::map<S, std::set<E>> kAllowed = {
     {S::none, {E::filing_submitted}},
     {S::provider_review,
-     {E::initial_review_approved, E::initial_review_rejected, E::photo_approved,
-      E::photo_rejected, E::filing_withdrawn}},
+     {E::initial_review_approved, E::initial_review_rejected, E::photo_approved, E::photo_rejected,
+      E::filing_withdrawn}},
     {S::ready_for_bureau, {E::submitted_to_bureau, E::filing_withdrawn}},
     {S::sms_pending, {E::sms_confirmed, E::sms_attempt_failed, E::sms_expired}},
     {S::bureau_review, {E::bureau_approved, E::bureau_rejected}},
@@ -55,8 +55,7 @@ TEST(StateMachine, EveryStateAllowsExactlyTheSpecifiedEvents) {
       const auto type = static_cast<E>(t);
       FilingStatus s = in_state(state);
       auto r = apply_event(s, event_of(type));
-      EXPECT_EQ(r.ok(), allowed.count(type) == 1)
-          << to_string(type) << " in " << to_string(state);
+      EXPECT_EQ(r.ok(), allowed.count(type) == 1) << to_string(type) << " in " << to_string(state);
       if (!r.ok()) {
         EXPECT_EQ(r.error().code, ErrorCode::transition_not_allowed);
         EXPECT_EQ(s.state, state) << "a refused event must not change the status";

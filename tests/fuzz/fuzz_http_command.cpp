@@ -75,8 +75,7 @@ Status read_envelope(const json::object& body, Envelope& cmd) {
     const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
                                         : v->get_uint64() <= UINT32_MAX;
     if (!in_range)
-      return make_error(ErrorCode::invalid, "expected_version is out of range",
-                        "expected_version");
+      return make_error(ErrorCode::invalid, "expected_version is out of range", "expected_version");
     cmd.expected_version = v->to_number<std::uint32_t>();
   }
   return {};
@@ -124,8 +123,7 @@ void check_round_trip(const Payload& p, bool validated) {
   }
   const json::value j2 = payload_to_json(*p2);
   if (j1 != j2) {
-    oracle_failure("JSON round trip changed the payload", json::serialize(j1),
-                   json::serialize(j2));
+    oracle_failure("JSON round trip changed the payload", json::serialize(j1), json::serialize(j2));
   }
   if (encode_payload(p) != encode_payload(*p2)) {
     oracle_failure("JSON round trip changed the stored encoding", json::serialize(j1));

@@ -12,8 +12,7 @@ namespace filingd::fuzz {
 
 [[noreturn]] inline void oracle_failure(std::string_view what, std::string_view a = {},
                                         std::string_view b = {}) {
-  std::fprintf(stderr, "\n==== ORACLE FAILURE: %.*s\n", static_cast<int>(what.size()),
-               what.data());
+  std::fprintf(stderr, "\n==== ORACLE FAILURE: %.*s\n", static_cast<int>(what.size()), what.data());
   if (!a.empty()) std::fprintf(stderr, "  first:  %.*s\n", static_cast<int>(a.size()), a.data());
   if (!b.empty()) std::fprintf(stderr, "  second: %.*s\n", static_cast<int>(b.size()), b.data());
   std::abort();
