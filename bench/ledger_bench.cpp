@@ -384,7 +384,7 @@ std::size_t raw_append_batch(const Store& store, const AppendShape& shape, bool 
                 static_cast<unsigned long long>(rng() & 0xfffULL),
                 static_cast<unsigned long long>(rng() & 0xfffULL),
                 static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
-  std::string idem(8 + 4 + 1 + 32, '\x5a');
+  std::string idem(kIdempotencyValueSize, '\x5a');
   std::string head(8 + 32, '\x33');
   const std::string seq_key = keys::seq(Seq(seq));
   std::size_t bytes = 0;

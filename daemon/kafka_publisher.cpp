@@ -37,9 +37,6 @@ constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr int kAdminTimeoutMs = 10'000;
 constexpr int kCreateAttempts = 3;  // CreateTopics rounds before producing regardless
 
-// The ledger's idempotency value: seq(8) version(4) state(1) fingerprint(32) (ledger.cpp).
-constexpr std::size_t kIdempotencySize = 8 + 4 + 1 + 32;
-
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -700,8 +697,8 @@ bool KafkaPublisher::Impl::produce_batch() {
                        found.data());
   for (std::size_t i = 0; i < n; ++i) {
     Item& item = items[i];
-    item.has_fingerprint =
-        opt.fingerprint_header && found[n + i].ok() && values[n + i].size() == kIdempotencySize;
+    item.has_fingerprint = opt.fingerprint_header && found[n + i].ok() &&
+                           values[n + i].size() == kIdempotencyValueSize;
     if (item.has_fingerprint) std::memcpy(item.fingerprint.data(), values[n + i].data() + 13, 32);
     item.status = status_after(item.event);
     if (item.status == nullptr) client_errors.fetch_add(1);

@@ -34,17 +34,17 @@ struct Ledger::Batch {
   rocksdb::Status status;  // of the write, set by the sync thread
 };
 
-namespace {
-
-// idempotency value: seq(8) version(4) state(1) fingerprint(32)
-std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fp) {
+std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint) {
   std::string out;
+  out.reserve(kIdempotencyValueSize);
   keys::put_u64(out, seq.value);
   keys::put_u32(out, v.value);
   out.push_back(static_cast<char>(state));
-  out.append(reinterpret_cast<const char*>(fp.data()), fp.size());
+  out.append(reinterpret_cast<const char*>(fingerprint.data()), fingerprint.size());
   return out;
 }
+
+namespace {
 
 std::string encode_head(const LedgerHead& h) {
   std::string out;
@@ -366,7 +366,7 @@ Result<AppendResult> Ledger::decide(Staging& txn, const Pending& p, Timestamp no
     if (!prior) return prior.take_error();
     if (*prior) {
       const std::string& v = **prior;
-      if (v.size() != 8 + 4 + 1 + 32)
+      if (v.size() != kIdempotencyValueSize)
         return make_error(ErrorCode::internal, "corrupt idempotency entry " + cmd.event_id);
       if (std::memcmp(v.data() + 13, p.fingerprint.data(), 32) != 0)
         return make_error(ErrorCode::conflict,

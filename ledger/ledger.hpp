@@ -80,6 +80,11 @@ struct DeadlineEntry {
   std::string filing_id;
 };
 
+// The value stored under an event_id in the idempotency column family:
+// seq(8) version(4) state after the event(1) fingerprint of the command(32).
+inline constexpr std::size_t kIdempotencyValueSize = 8 + 4 + 1 + 32;
+std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint);
+
 // Business time may lie in the past, but not further than this in the future.
 inline constexpr std::int64_t kMaxFutureSkewMicros = 5 * 60 * kMicrosPerSecond;
 

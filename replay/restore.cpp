@@ -16,6 +16,7 @@
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "ledger/ledger.hpp"
 #include "projections/keys.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/rebuild.hpp"
@@ -120,17 +121,6 @@ Result<Event> event_from_json(const json::value& envelope) {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-
-// The idempotency value of the ledger: seq(8) version(4) state(1) fingerprint(32) (ledger.cpp).
-std::string idempotency_value(Seq seq, Version v, FilingState state, const Hash& fp) {
-  std::string out;
-  keys::put_u64(out, seq.value);
-  keys::put_u32(out, v.value);
-  out.push_back(static_cast<char>(state));
-  out.append(reinterpret_cast<const char*>(fp.data()), fp.size());
-  return out;
-}
-constexpr std::size_t kIdempotencySize = 8 + 4 + 1 + 32;
 
 // Stored when the original fingerprint is unknown: no client command hashes to it, so any
 // retry of the event_id is refused as a conflict.
@@ -286,7 +276,7 @@ class Collector {
     put(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
     put(Cf::streams, keys::stream(e.filing_id, e.version), keys::seq(e.seq));
     // The state byte is filled in by the stream pass.
-    put(Cf::idempotency, e.event_id, idempotency_value(e.seq, e.version, FilingState::none, fp));
+    put(Cf::idempotency, e.event_id, encode_idempotency(e.seq, e.version, FilingState::none, fp));
     if (batch_.Count() >= 30'000) return flush();
     return {};
   }
@@ -463,13 +453,13 @@ Status complete_streams(Store& store) {
       return chain_error(seq, "does not replay: " + ok.error().message);
     auto idem = store.get(Cf::idempotency, e->event_id);
     if (!idem) return idem.take_error();
-    if (!*idem || (*idem)->size() != kIdempotencySize || keys::get_u64(**idem) != seq.value)
+    if (!*idem || (*idem)->size() != kIdempotencyValueSize || keys::get_u64(**idem) != seq.value)
       return chain_error(seq, "its event_id " + e->event_id + " is used by another event");
     Hash fp;
     std::memcpy(fp.data(), (*idem)->data() + 13, 32);
     batch
         .Put(store.cf(Cf::idempotency), e->event_id,
-             idempotency_value(seq, version, status.state, fp))
+             encode_idempotency(seq, version, status.state, fp))
         .PermitUncheckedError();
     if (batch.Count() >= 30'000) {
       rocksdb::Status s = store.db()->Write(rocksdb::WriteOptions(), &batch);

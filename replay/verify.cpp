@@ -18,6 +18,7 @@
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "ledger/ledger.hpp"
 #include "projections/keys.hpp"
 #include "projections/projector.hpp"
 #include "replay/memory_projections.hpp"
@@ -434,7 +435,7 @@ class LogChecker {
       const auto entry = [&] {
         return "the idempotency entry of event_id \"" + printable(key) + "\"";
       };
-      if (value.size() != 8 + 4 + 1 + 32) {
+      if (value.size() != kIdempotencyValueSize) {
         idempotency_.add(Seq(0),
                          entry() + " is malformed (" + std::to_string(value.size()) + " bytes)");
         continue;
