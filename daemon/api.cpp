@@ -19,6 +19,7 @@
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "events/json_writer.hpp"
 #include "events/record_number.hpp"
 #include "events/validation.hpp"
 #include "projections/sla.hpp"
@@ -54,12 +55,16 @@ struct Route {
 
 // ---- responses ---------------------------------------------------------------------------
 
-HttpResponse json_response(int status, const json::value& body) {
+HttpResponse json_response(int status, std::string body) {
   HttpResponse r;
   r.status = status;
-  r.body = json::serialize(body);
+  r.body = std::move(body);
   r.body.push_back('\n');
   return r;
+}
+
+HttpResponse json_response(int status, const json::value& body) {
+  return json_response(status, json::serialize(body));
 }
 
 int http_status(ErrorCode code) {
@@ -281,9 +286,16 @@ asio::awaitable<HttpResponse> post_event(Call& call) {
   co_return co_await append_and_respond(call, std::move(cmd));
 }
 
-json::object status_json(const Call& call, const FilingStatus& s) {
+void write_status(JsonWriter& w, const Call& call, const FilingStatus& s) {
   const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
-  return status_to_json(s, !(call.who.permissions & kUnmasked), sla ? &*sla : nullptr);
+  write_json(w, s, !(call.who.permissions & kUnmasked), sla ? &*sla : nullptr);
+}
+
+std::string status_text(const Call& call, const FilingStatus& s) {
+  std::string out;
+  JsonWriter w(out);
+  write_status(w, call, s);
+  return out;
 }
 
 Error unknown_filing(const std::string& id) {
@@ -298,7 +310,7 @@ asio::awaitable<HttpResponse> get_filing(Call& call) {
     auto s = call.ctx.ledger.status(id);
     if (!s) co_return error_response(s.error());
     if (!*s) co_return error_response(unknown_filing(id));
-    co_return json_response(200, status_json(call, **s));
+    co_return json_response(200, status_text(call, **s));
   }
   // As of a past point: fold the filing's events up to it with the live projection's code.
   std::optional<Timestamp> as_of;
@@ -324,7 +336,7 @@ asio::awaitable<HttpResponse> get_filing(Call& call) {
   if (!s.exists())
     co_return error_response(
         make_error(ErrorCode::not_found, "filing " + id + " did not exist at that point"));
-  co_return json_response(200, status_json(call, s));
+  co_return json_response(200, status_text(call, s));
 }
 
 // Filters of GET /v1/filings beyond the index walked.
@@ -372,7 +384,7 @@ std::pair<FilingState, bool> sla_partition(std::size_t i) {
 
 // Overdue filings: within a partition, start order is due order, so each partition is walked
 // only up to its first filing that is not yet overdue. Cursor: "<partition>.<hex position>".
-Result<json::object> list_overdue(Call& call, const FilingFilter& filter, std::size_t limit) {
+Result<std::string> list_overdue(Call& call, const FilingFilter& filter, std::size_t limit) {
   std::size_t partition = 0;
   std::string position;
   if (auto it = call.query.find("cursor"); it != call.query.end()) {
@@ -386,7 +398,10 @@ Result<json::object> list_overdue(Call& call, const FilingFilter& filter, std::s
     position = std::move(*decoded);
   }
   const Timestamp now = call.ctx.clock.now();
-  json::array items;
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
+  std::size_t items = 0;
   std::string next;
   for (; partition < kSlaPartitions && next.empty(); ++partition, position.clear()) {
     const auto [state, zhejiang] = sla_partition(partition);
@@ -407,17 +422,21 @@ Result<json::object> list_overdue(Call& call, const FilingFilter& filter, std::s
         if (!*s) continue;
         const auto sla = sla_of(**s, call.ctx.calendar, now);
         if (!filter.matches(**s, sla)) continue;
-        items.emplace_back(status_json(call, **s));
-        if (items.size() == limit) {
+        write_status(w, call, **s);
+        if (++items == limit) {
           next = std::to_string(partition) + "." + hex_encode(position);
           break;
         }
       }
     }
   }
-  json::object o{{"items", std::move(items)}};
-  o["next_cursor"] = next.empty() ? json::value(nullptr) : json::value(next);
-  return o;
+  w.end_array().key("next_cursor");
+  if (next.empty())
+    w.null();
+  else
+    w.string(next);
+  w.end_object();
+  return body;
 }
 
 asio::awaitable<HttpResponse> list_filings(Call& call) {
@@ -444,7 +463,7 @@ asio::awaitable<HttpResponse> list_filings(Call& call) {
   if (filter.overdue == true) {
     auto page = list_overdue(call, filter, *limit);
     if (!page) co_return error_response(page.error());
-    co_return json_response(200, *page);
+    co_return json_response(200, std::move(*page));
   }
 
   // Walk one index (state first: usually the most selective) and filter by the others.
@@ -457,10 +476,13 @@ asio::awaitable<HttpResponse> list_filings(Call& call) {
     index = {keys::Index::province, *filter.province};
   }
   const Timestamp now = call.ctx.clock.now();
-  json::array items;
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
+  std::size_t items = 0;
   std::string cursor = q.contains("cursor") ? q.at("cursor") : "";
   bool more = true;
-  while (items.size() < *limit && more) {
+  while (items < *limit && more) {
     auto ids = call.ctx.ledger.list(index, cursor, *limit);
     if (!ids) co_return error_response(ids.error());
     more = ids->size() == *limit;
@@ -470,13 +492,17 @@ asio::awaitable<HttpResponse> list_filings(Call& call) {
       if (!s) co_return error_response(s.error());
       if (!*s) continue;  // removed between the index read and now (a rebuild)
       if (!filter.matches(**s, sla_of(**s, call.ctx.calendar, now))) continue;
-      items.emplace_back(status_json(call, **s));
-      if (items.size() == *limit) break;
+      write_status(w, call, **s);
+      if (++items == *limit) break;
     }
   }
-  json::object o{{"items", std::move(items)}};
-  o["next_cursor"] = more ? json::value(cursor) : json::value(nullptr);
-  co_return json_response(200, o);
+  w.end_array().key("next_cursor");
+  if (more)
+    w.string(cursor);
+  else
+    w.null();
+  w.end_object();
+  co_return json_response(200, std::move(body));
 }
 
 asio::awaitable<HttpResponse> filing_events(Call& call) {
@@ -485,9 +511,12 @@ asio::awaitable<HttpResponse> filing_events(Call& call) {
   auto events = call.ctx.ledger.stream(id);
   if (!events) co_return error_response(events.error());
   if (events->empty()) co_return error_response(unknown_filing(id));
-  json::array items;
-  for (const Event& e : *events) items.emplace_back(event_to_json(e));
-  co_return json_response(200, json::object{{"filing_id", id}, {"items", std::move(items)}});
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("filing_id").string(id).key("items").begin_array();
+  for (const Event& e : *events) write_json(w, e);
+  w.end_array().end_object();
+  co_return json_response(200, std::move(body));
 }
 
 asio::awaitable<HttpResponse> global_events(Call& call) {
@@ -503,10 +532,14 @@ asio::awaitable<HttpResponse> global_events(Call& call) {
   }
   auto events = call.ctx.ledger.events_after(Seq(after), *limit);
   if (!events) co_return error_response(events.error());
-  json::array items;
-  for (const Event& e : *events) items.emplace_back(event_to_json(e));
-  const std::uint64_t last = events->empty() ? after : events->back().seq.value;
-  co_return json_response(200, json::object{{"items", std::move(items)}, {"next_after_seq", last}});
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
+  for (const Event& e : *events) write_json(w, e);
+  w.end_array();
+  w.key("next_after_seq").number(events->empty() ? after : events->back().seq.value);
+  w.end_object();
+  co_return json_response(200, std::move(body));
 }
 
 // SLA due times, earliest first: the first `limit` of each partition, merged.

@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 #include <rocksdb/iterator.h>
 #include <spdlog/spdlog.h>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -20,6 +19,7 @@
 #include "daemon/metrics.hpp"
 #include "events/codec.hpp"
 #include "events/json.hpp"
+#include "events/json_writer.hpp"
 #include "projections/keys.hpp"
 #include "projections/state_machine.hpp"
 
@@ -708,10 +708,15 @@ bool KafkaPublisher::Impl::produce_batch() {
   // 4. Encode (in parallel): the event JSON, the status JSON.
   pool.run(n, [&](std::size_t i) {
     Item& item = items[i];
-    item.value = boost::json::serialize(event_to_json(item.event));
+    item.value.clear();  // the strings keep their capacity from batch to batch
+    JsonWriter event(item.value);
+    write_json(event, item.event);
     item.body_base64 = base64(item.body);
-    if (item.status)
-      item.status_value = boost::json::serialize(status_to_json(*item.status, false));
+    if (item.status) {
+      item.status_value.clear();
+      JsonWriter status(item.status_value);
+      write_json(status, *item.status, false);
+    }
     if (item.has_fingerprint) item.fingerprint_hex = to_hex(item.fingerprint);
   });
 

@@ -123,7 +123,8 @@ inline EventType type_of(const Payload& p) { return static_cast<EventType>(p.ind
 // Builds the default payload for a type (used by decoders).
 Payload make_payload(EventType type);
 
-using Hash = std::array<std::uint8_t, 32>;
+inline constexpr std::size_t kHashSize = 32;  // SHA-256
+using Hash = std::array<std::uint8_t, kHashSize>;
 
 // One ledger event. Everything but `prev_hash`/`hash` is the canonical body that is hashed.
 struct Event {

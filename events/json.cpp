@@ -8,8 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include <boost/json/array.hpp>
-#include <boost/json/string.hpp>
+#include <boost/json/parse.hpp>
+
+#include "events/json_writer.hpp"
 
 namespace filingd {
 namespace json = boost::json;
@@ -140,47 +141,51 @@ concept Nested = std::same_as<T, Person> || std::same_as<T, Subject> || std::sam
 
 // ---- encoding -------------------------------------------------------------------------------
 
-json::value to_value(const std::string& s) { return json::string(s); }
-json::value to_value(std::uint32_t n) { return n; }
-json::value to_value(Timestamp t) { return json::string(format_rfc3339(t)); }
-json::value to_value(const std::optional<Timestamp>& t) {
-  return t ? to_value(*t) : json::value(nullptr);
+void write_value(JsonWriter& w, const std::string& s) { w.string(s); }
+void write_value(JsonWriter& w, std::uint32_t n) { w.number(n); }
+void write_value(JsonWriter& w, Timestamp t) { w.time(t); }
+void write_value(JsonWriter& w, const std::optional<Timestamp>& t) {
+  if (t)
+    w.time(*t);
+  else
+    w.null();
 }
-json::value to_value(FilingType v) { return json::string(to_string(v)); }
-json::value to_value(PhotoMethod v) { return json::string(to_string(v)); }
+void write_value(JsonWriter& w, FilingType v) { w.string(to_string(v)); }
+void write_value(JsonWriter& w, PhotoMethod v) { w.string(to_string(v)); }
 
 template <class T>
-json::object to_object(const T& s);
+void write_object(JsonWriter& w, const T& s);
 
 template <Nested T>
-json::value to_value(const T& s) {
-  return to_object(s);
+void write_value(JsonWriter& w, const T& s) {
+  write_object(w, s);
 }
 
 template <class T>
-json::value to_value(const std::vector<T>& v) {
-  json::array a;
-  a.reserve(v.size());
-  for (const auto& x : v) a.push_back(to_value(x));
-  return a;
+void write_value(JsonWriter& w, const std::vector<T>& v) {
+  w.begin_array();
+  for (const auto& x : v) write_value(w, x);
+  w.end_array();
 }
 
 struct Encoder {
-  json::object out;
+  JsonWriter& w;
   template <class T>
   void operator()(std::string_view key, const T& v, Rule rule = {}) {
     if constexpr (std::is_same_v<T, std::string>) {
       if (rule.omit_empty && v.empty()) return;
     }
-    out[key] = to_value(v);
+    w.key(key);
+    write_value(w, v);
   }
 };
 
 template <class T>
-json::object to_object(const T& s) {
-  Encoder e;
+void write_object(JsonWriter& w, const T& s) {
+  w.begin_object();
+  Encoder e{w};
   describe(e, s);
-  return std::move(e.out);
+  w.end_object();
 }
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -353,14 +358,17 @@ int hex_digit(char ch) {
 
 }  // namespace
 
-std::string to_hex(const Hash& h) {
+void to_hex(const Hash& h, char* out) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(h.size() * 2);
   for (std::uint8_t b : h) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
+    *out++ = kDigits[b >> 4];
+    *out++ = kDigits[b & 0xf];
   }
+}
+
+std::string to_hex(const Hash& h) {
+  std::string out(2 * h.size(), '\0');
+  to_hex(h, out.data());
   return out;
 }
 
@@ -377,26 +385,51 @@ bool from_hex(std::string_view hex, Hash& out) {
   return true;
 }
 
-json::object payload_to_json(const Payload& p) {
-  return std::visit([](const auto& payload) { return to_object(payload); }, p);
+void write_json(JsonWriter& w, const Payload& p) {
+  std::visit([&w](const auto& payload) { write_object(w, payload); }, p);
 }
 
-json::object event_to_json(const Event& e) {
-  json::object o;
-  o["seq"] = e.seq.value;
-  o["filing_id"] = e.filing_id;
-  o["version"] = e.version.value;
-  o["event_id"] = e.event_id;
-  o["type"] = to_string(e.type());
-  o["schema"] = e.schema;
-  o["occurred_at"] = format_rfc3339(e.occurred_at);
-  o["recorded_at"] = format_rfc3339(e.recorded_at);
-  o["actor"] = e.actor;
-  o["data"] = payload_to_json(e.data);
-  o["prev_hash"] = to_hex(e.prev_hash);
-  o["hash"] = to_hex(e.hash);
-  return o;
+void write_json(JsonWriter& w, const Event& e) {
+  char hex[2 * kHashSize];
+  auto hash = [&hex](const Hash& h) {
+    to_hex(h, hex);
+    return std::string_view(hex, sizeof hex);
+  };
+  w.begin_object();
+  w.key("seq").number(e.seq.value);
+  w.key("filing_id").string(e.filing_id);
+  w.key("version").number(e.version.value);
+  w.key("event_id").string(e.event_id);
+  w.key("type").string(to_string(e.type()));
+  w.key("schema").number(e.schema);
+  w.key("occurred_at").time(e.occurred_at);
+  w.key("recorded_at").time(e.recorded_at);
+  w.key("actor").string(e.actor);
+  w.key("data");
+  write_json(w, e.data);
+  w.key("prev_hash").string(hash(e.prev_hash));
+  w.key("hash").string(hash(e.hash));
+  w.end_object();
 }
+
+std::string event_json(const Event& e) {
+  std::string out;
+  out.reserve(1024);
+  JsonWriter w(out);
+  write_json(w, e);
+  return out;
+}
+
+std::string payload_json(const Payload& p) {
+  std::string out;
+  JsonWriter w(out);
+  write_json(w, p);
+  return out;
+}
+
+json::object payload_to_json(const Payload& p) { return json::parse(payload_json(p)).as_object(); }
+
+json::object event_to_json(const Event& e) { return json::parse(event_json(e)).as_object(); }
 
 Result<Payload> payload_from_json(EventType type, const json::value& data, std::string_view path) {
   if (static_cast<int>(type) >= kEventTypeCount) {

@@ -19,8 +19,16 @@
 namespace filingd {
 
 std::string to_hex(const Hash& h);
+void to_hex(const Hash& h, char* out);  // 2 * kHashSize chars, no terminator
 bool from_hex(std::string_view hex, Hash& out);
 
+// The JSON text of an event (the envelope with its `data`) and of a payload alone. These are the
+// encoders; the *_to_json forms parse that text back, for callers that compose or inspect it.
+class JsonWriter;
+void write_json(JsonWriter& w, const Event& e);
+void write_json(JsonWriter& w, const Payload& p);
+std::string event_json(const Event& e);
+std::string payload_json(const Payload& p);
 boost::json::object payload_to_json(const Payload& p);
 boost::json::object event_to_json(const Event& e);
 

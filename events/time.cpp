@@ -46,7 +46,7 @@ unsigned days_in_month(int y, int m) {
 
 }  // namespace
 
-std::string format_rfc3339(Timestamp t) {
+char* format_rfc3339(Timestamp t, char* out) {
   std::int64_t secs = t.micros / kMicrosPerSecond;
   std::int64_t frac = t.micros % kMicrosPerSecond;
   if (frac < 0) {
@@ -62,17 +62,44 @@ std::string format_rfc3339(Timestamp t) {
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
-  if (frac != 0) {
-    n += std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%06lld",
-                       static_cast<long long>(frac));
+  if (y < 0 || y > 9999) {
+    // Outside what parse_rfc3339 accepts: printed all the same.
+    int n = std::snprintf(out, kRfc3339Max, "%04lld-%02u-%02uT%02d:%02d:%02d",
+                          static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                          static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+    if (frac != 0)
+      n += std::snprintf(out + n, kRfc3339Max - 1 - static_cast<std::size_t>(n), ".%06lld",
+                         static_cast<long long>(frac));
+    out[n] = 'Z';
+    return out + n + 1;
   }
-  std::string out(buf, static_cast<std::size_t>(n));
-  out += 'Z';
+  // Digits by hand: snprintf was a tenth of the Kafka publisher's CPU.
+  auto put = [&out](std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[i] = static_cast<char>('0' + v % 10);
+    out += width;
+  };
+  put(y, 4);
+  *out++ = '-';
+  put(m, 2);
+  *out++ = '-';
+  put(d, 2);
+  *out++ = 'T';
+  put(rem / 3600, 2);
+  *out++ = ':';
+  put(rem / 60 % 60, 2);
+  *out++ = ':';
+  put(rem % 60, 2);
+  if (frac != 0) {
+    *out++ = '.';
+    put(frac, 6);
+  }
+  *out++ = 'Z';
   return out;
+}
+
+std::string format_rfc3339(Timestamp t) {
+  char buf[kRfc3339Max];
+  return std::string(buf, format_rfc3339(t, buf));
 }
 
 std::optional<Timestamp> parse_rfc3339(std::string_view s) {

@@ -23,6 +23,9 @@ constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 // RFC 3339, always UTC with a 'Z'. Fractional seconds are printed only when non-zero
 // ("2026-11-22T08:00:00Z", "2026-11-22T08:00:00.123456Z").
 std::string format_rfc3339(Timestamp t);
+// The same into `out`, which has room for kRfc3339Max chars; returns the end.
+constexpr std::size_t kRfc3339Max = 48;
+char* format_rfc3339(Timestamp t, char* out);
 
 // Accepts RFC 3339 with 'Z' or a numeric offset and up to 9 fractional digits (truncated to
 // microseconds). Returns nullopt on any syntax or range error.

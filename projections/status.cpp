@@ -1,7 +1,8 @@
 #include "projections/status.hpp"
 
-#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
+#include "events/json_writer.hpp"
 #include "events/serialize.hpp"
 #include "projections/sla.hpp"
 
@@ -23,12 +24,26 @@ void status_fields(A& ar, FilingStatus& s) {
      s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at);
 }
 
-boost::json::value opt_time(const std::optional<Timestamp>& t) {
-  if (!t) return nullptr;
-  return boost::json::value(format_rfc3339(*t));
+void opt_time(JsonWriter& w, const std::optional<Timestamp>& t) {
+  if (t)
+    w.time(*t);
+  else
+    w.null();
 }
 
-std::string maybe_mask(const std::string& s, bool mask) { return mask ? mask_tail(s) : s; }
+void opt_string(JsonWriter& w, const std::string& s) {
+  if (s.empty())
+    w.null();
+  else
+    w.string(s);
+}
+
+void maybe_masked(JsonWriter& w, const std::string& s, bool mask) {
+  if (mask)
+    w.string(mask_tail(s));
+  else
+    w.string(s);
+}
 
 }  // namespace
 
@@ -63,67 +78,95 @@ Result<FilingStatus> decode_status(std::string_view bytes) {
   return s;
 }
 
-boost::json::object status_to_json(const FilingStatus& s, bool mask, const Sla* sla) {
-  namespace json = boost::json;
-  json::object o;
-  o["filing_id"] = s.filing_id;
-  o["filing_type"] = to_string(s.filing_type);
-  o["state"] = to_string(s.state);
+void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla) {
+  w.begin_object();
+  w.key("filing_id").string(s.filing_id);
+  w.key("filing_type").string(to_string(s.filing_type));
+  w.key("state").string(to_string(s.state));
+  w.key("returned");
   if (s.state == FilingState::returned) {
-    o["returned"] = json::object{{"cause", to_string(s.return_cause)},
-                                 {"reason_code", s.return_reason_code},
-                                 {"reason", s.return_reason}};
+    w.begin_object();
+    w.key("cause").string(to_string(s.return_cause));
+    w.key("reason_code").string(s.return_reason_code);
+    w.key("reason").string(s.return_reason);
+    w.end_object();
   } else {
-    o["returned"] = nullptr;
+    w.null();
   }
-  o["initial_review"] = to_string(s.initial_review);
-  o["photo"] = to_string(s.photo);
-  o["attempt"] = s.attempt;
-  o["sms_failures"] = s.sms_failures;
-  o["version"] = s.version.value;
-  o["seq"] = s.last_seq.value;
-  o["province"] = s.province;
-  o["provider"] = s.provider;
-  o["subject"] = json::object{{"kind", s.subject.kind},
-                              {"name", s.subject.name},
-                              {"id_type", s.subject.id_type},
-                              {"id_number", maybe_mask(s.subject.id_number, mask)},
-                              {"address", s.subject.address}};
-  json::array websites;
-  for (const auto& w : s.websites) {
-    json::array domains;
-    for (const auto& d : w.domains) domains.emplace_back(d);
-    const auto& r = w.responsible;
-    websites.emplace_back(
-        json::object{{"name", w.name},
-                     {"domains", std::move(domains)},
-                     {"responsible", json::object{{"name", r.name},
-                                                  {"id_type", r.id_type},
-                                                  {"id_number", maybe_mask(r.id_number, mask)},
-                                                  {"mobile", maybe_mask(r.mobile, mask)},
-                                                  {"email", r.email}}},
-                     {"record_number", w.record_number.empty() ? json::value(nullptr)
-                                                               : json::value(w.record_number)}});
+  w.key("initial_review").string(to_string(s.initial_review));
+  w.key("photo").string(to_string(s.photo));
+  w.key("attempt").number(s.attempt);
+  w.key("sms_failures").number(s.sms_failures);
+  w.key("version").number(s.version.value);
+  w.key("seq").number(s.last_seq.value);
+  w.key("province").string(s.province);
+  w.key("provider").string(s.provider);
+  w.key("subject").begin_object();
+  w.key("kind").string(s.subject.kind);
+  w.key("name").string(s.subject.name);
+  w.key("id_type").string(s.subject.id_type);
+  w.key("id_number");
+  maybe_masked(w, s.subject.id_number, mask);
+  w.key("address").string(s.subject.address);
+  w.end_object();
+  w.key("websites").begin_array();
+  for (const auto& site : s.websites) {
+    w.begin_object();
+    w.key("name").string(site.name);
+    w.key("domains").begin_array();
+    for (const auto& d : site.domains) w.string(d);
+    w.end_array();
+    const auto& r = site.responsible;
+    w.key("responsible").begin_object();
+    w.key("name").string(r.name);
+    w.key("id_type").string(r.id_type);
+    w.key("id_number");
+    maybe_masked(w, r.id_number, mask);
+    w.key("mobile");
+    maybe_masked(w, r.mobile, mask);
+    w.key("email").string(r.email);
+    w.end_object();
+    w.key("record_number");
+    opt_string(w, site.record_number);
+    w.end_object();
   }
-  o["websites"] = std::move(websites);
-  o["existing_record_number"] = s.existing_record_number.empty()
-                                    ? json::value(nullptr)
-                                    : json::value(s.existing_record_number);
-  o["subject_record_number"] =
-      s.subject_record_number.empty() ? json::value(nullptr) : json::value(s.subject_record_number);
-  o["sms_deadline"] = opt_time(s.sms_deadline);
-  o["sms_policy"] = s.sms_policy_id.empty() ? json::value(nullptr) : json::value(s.sms_policy_id);
-  o["abandon_at"] = opt_time(s.abandon_at);
+  w.end_array();
+  w.key("existing_record_number");
+  opt_string(w, s.existing_record_number);
+  w.key("subject_record_number");
+  opt_string(w, s.subject_record_number);
+  w.key("sms_deadline");
+  opt_time(w, s.sms_deadline);
+  w.key("sms_policy");
+  opt_string(w, s.sms_policy_id);
+  w.key("abandon_at");
+  opt_time(w, s.abandon_at);
+  w.key("sla");
   if (sla) {
-    o["sla"] = json::object{
-        {"step", sla->step}, {"due_at", format_rfc3339(sla->due)}, {"overdue", sla->overdue}};
+    w.begin_object();
+    w.key("step").string(sla->step);
+    w.key("due_at").time(sla->due);
+    w.key("overdue").boolean(sla->overdue);
+    w.end_object();
   } else {
-    o["sla"] = nullptr;
+    w.null();
   }
-  o["submitted_at"] = format_rfc3339(s.submitted_at);
-  o["state_since"] = format_rfc3339(s.state_since);
-  o["updated_at"] = format_rfc3339(s.updated_at);
-  return o;
+  w.key("submitted_at").time(s.submitted_at);
+  w.key("state_since").time(s.state_since);
+  w.key("updated_at").time(s.updated_at);
+  w.end_object();
+}
+
+std::string status_json(const FilingStatus& s, bool mask, const Sla* sla) {
+  std::string out;
+  out.reserve(1024);
+  JsonWriter w(out);
+  write_json(w, s, mask, sla);
+  return out;
+}
+
+boost::json::object status_to_json(const FilingStatus& s, bool mask, const Sla* sla) {
+  return boost::json::parse(status_json(s, mask, sla)).as_object();
 }
 
 }  // namespace filingd

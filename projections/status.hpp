@@ -54,8 +54,12 @@ std::string encode_status(const FilingStatus& s);
 Result<FilingStatus> decode_status(std::string_view bytes);
 
 // JSON per SPEC §3.4. With `mask_personal`, ID numbers and phone numbers keep only their last
-// four characters (the reader role).
+// four characters (the reader role). write_json is the encoder; status_to_json parses its text
+// back, for callers that compose or inspect it.
 struct Sla;
+class JsonWriter;
+void write_json(JsonWriter& w, const FilingStatus& s, bool mask_personal, const Sla* sla = nullptr);
+std::string status_json(const FilingStatus& s, bool mask_personal, const Sla* sla = nullptr);
 boost::json::object status_to_json(const FilingStatus& s, bool mask_personal,
                                    const Sla* sla = nullptr);
 

@@ -2,8 +2,6 @@
 
 #include <rocksdb/iterator.h>
 
-#include <boost/json/serialize.hpp>
-
 #include "events/codec.hpp"
 #include "events/json.hpp"
 
@@ -43,7 +41,7 @@ std::string csv_line(const Event& e) {
   field(format_rfc3339(e.occurred_at));
   field(format_rfc3339(e.recorded_at));
   field(e.actor);
-  field(boost::json::serialize(payload_to_json(e.data)));
+  field(payload_json(e.data));
   field(to_hex(e.prev_hash));
   field(to_hex(e.hash));
   return out;
@@ -60,7 +58,7 @@ Result<std::uint64_t> export_events(const Store& store, ExportFormat format, std
     auto e = decode_record(it->value().ToStringView());
     if (!e) return e.take_error();
     if (format == ExportFormat::jsonl) {
-      out << boost::json::serialize(event_to_json(*e)) << '\n';
+      out << event_json(*e) << '\n';
     } else {
       out << csv_line(*e) << '\n';
     }

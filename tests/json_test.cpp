@@ -1,4 +1,5 @@
 #include "events/json.hpp"
+#include "events/json_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -227,6 +228,52 @@ TEST(EventJson, EnvelopeHasSpecFieldsInOrder) {
   for (int i = 0; i < 32; ++i) ab += "ab", zero_one += "01";
   EXPECT_EQ(o.at("prev_hash"), json::value(ab));
   EXPECT_EQ(o.at("hash"), json::value(zero_one));
+}
+
+// The writer's text is what boost::json::serialize would print for the same value: parsing and
+// re-serializing it changes nothing, whatever bytes the strings hold.
+TEST(JsonWriter, TextIsCanonical) {
+  // Every ASCII byte; beyond ASCII only valid UTF-8 reaches the writer (through the JSON parser
+  // or validation), and it is copied as is.
+  std::string all_bytes;
+  for (int c = 1; c < 0x80; ++c) all_bytes += static_cast<char>(c);
+  const std::string strings[] = {"",
+                                 "plain",
+                                 "quote\" back\\slash /",
+                                 "\b\f\n\r\t",
+                                 std::string("nul\0inside", 11),
+                                 all_bytes,
+                                 "张三 的博客 ✓"};
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("strings").begin_array();
+  for (const auto& str : strings) w.string(str);
+  w.end_array();
+  w.key("numbers").begin_array().number(0).number(18446744073709551615u).end_array();
+  w.key("t").time(ts("2026-11-22T08:00:00.000001Z"));
+  w.key("flags").begin_array().boolean(true).boolean(false).null().end_array();
+  w.key("nested").begin_object().key("empty").begin_object().end_object().end_object();
+  w.end_object();
+
+  const json::value v = parse(out);
+  EXPECT_EQ(json::serialize(v), out);
+  const json::array& got = v.at("strings").as_array();
+  ASSERT_EQ(got.size(), std::size(strings));
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_EQ(std::string_view(got[i].as_string()), strings[i]) << i;
+  EXPECT_EQ(v.at("numbers").at(1).as_uint64(), 18446744073709551615u);
+  EXPECT_EQ(v.at("t"), "2026-11-22T08:00:00.000001Z");
+}
+
+TEST(EventJson, TextIsTheParsedObjectSerialized) {
+  Event e;
+  e.seq = Seq(7);
+  e.filing_id = "F\"1";
+  e.version = Version(1);
+  e.event_id = "id\n";
+  e.data = FilingSubmitted{};
+  EXPECT_EQ(event_json(e), json::serialize(event_to_json(e)));
+  EXPECT_EQ(payload_json(e.data), json::serialize(payload_to_json(e.data)));
 }
 
 // ---- submissions ------------------------------------------------------------------------------

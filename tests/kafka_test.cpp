@@ -277,7 +277,7 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
   for (const Event& e : *stored) by_seq[e.seq.value] = &e;
   for (const Message& m : events) {
     const Event& e = *by_seq.at(m.seq().value);
-    EXPECT_EQ(m.value, boost::json::serialize(event_to_json(e)));
+    EXPECT_EQ(m.value, event_json(e));
     EXPECT_EQ(m.header("event_type"), std::string(to_string(e.type())));
     EXPECT_EQ(m.header("event_id"), e.event_id);
     EXPECT_EQ(m.header("schema"), std::to_string(e.schema));
@@ -292,7 +292,7 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
   for (const auto& [id, value] : latest) {
     auto s = ledger_->status(id);
     ASSERT_TRUE(s && *s);
-    EXPECT_EQ(value, boost::json::serialize(status_to_json(**s, false))) << id;
+    EXPECT_EQ(value, status_json(**s, false)) << id;
   }
 
   std::string metrics;
@@ -552,8 +552,7 @@ TEST_F(RestoreTest, RoundTripReproducesTheLedgerAndItsProjections) {
   ASSERT_TRUE(copy);
   ASSERT_EQ(copy->size(), original->size());
   for (std::size_t i = 0; i < copy->size(); ++i)
-    EXPECT_EQ(boost::json::serialize(event_to_json((*copy)[i])),
-              boost::json::serialize(event_to_json((*original)[i])));
+    EXPECT_EQ(event_json((*copy)[i]), event_json((*original)[i]));
   AppendCommand retry = submit("F1", 1);
   retry.event_id = "evt-submit-F1";
   auto again = (*restored)->append(retry);
@@ -636,7 +635,7 @@ TEST_F(RestoreTest, ATamperedEventIsRefusedNamingItsSeq) {
       EXPECT_TRUE(e);
       e->actor = "mallory";
       e->hash = chain_hash(encode_body(*e), e->prev_hash);
-      m.value = boost::json::serialize(event_to_json(*e));
+      m.value = event_json(*e);
       std::erase_if(m.headers, [](const auto& h) { return h.first == "body"; });
     }
     return true;
