@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <rocksdb/iterator.h>
 #include <spdlog/spdlog.h>
 
@@ -120,7 +121,11 @@ class StatusCache {
 class EncodePool {
  public:
   explicit EncodePool(unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this] { loop(); });
+    for (unsigned i = 0; i < workers; ++i)
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "kafka-encode");
+        loop();
+      });
   }
   ~EncodePool() {
     {
@@ -922,7 +927,10 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::start(Ledger& ledger, Op
     std::lock_guard lock(link->mu);
     if (link->self) link->self->notify();
   });
-  raw->thread = std::thread([raw] { raw->run(); });
+  raw->thread = std::thread([raw] {
+    pthread_setname_np(pthread_self(), "kafka-publish");
+    raw->run();
+  });
   spdlog::info("kafka publisher: publishing to {} and {} from seq {} (ledger head {})",
                raw->opt.events_topic, raw->opt.status_topic, raw->cursor.load() + 1,
                ledger.head().seq.value);

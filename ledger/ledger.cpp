@@ -1,5 +1,7 @@
 #include "ledger/ledger.hpp"
 
+#include <pthread.h>
+
 #include <rocksdb/iterator.h>
 #include <spdlog/spdlog.h>
 #include <boost/uuid/random_generator.hpp>
@@ -162,11 +164,21 @@ Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &system_clock_),
       store_(std::move(store)),
-      head_(head),
-      published_head_(head) {
-  writer_ = std::thread([this] { writer_loop(); });
-  syncer_ = std::thread([this] { sync_loop(); });
-  completer_ = std::thread([this] { completion_loop(); });
+      published_head_(head),
+      head_(head) {
+  // Named for top -H and perf.
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-decide");
+    writer_loop();
+  });
+  syncer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-sync");
+    sync_loop();
+  });
+  completer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-answer");
+    completion_loop();
+  });
 }
 
 Ledger::~Ledger() {
@@ -175,13 +187,8 @@ Ledger::~Ledger() {
     stopping_ = true;
   }
   cv_.notify_one();
-  writer_.join();  // returns once every queued command is durable or refused
-  {
-    std::lock_guard lock(mu_);
-    sync_stopping_ = true;
-  }
-  sync_cv_.notify_one();
-  syncer_.join();
+  writer_.join();  // returns once every queued command is decided
+  syncer_.join();  // returns once every decided batch is written (or refused)
   {
     std::lock_guard lock(done_mu_);
     done_stopping_ = true;
@@ -231,53 +238,41 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
   p->done(make_error(ErrorCode::unavailable, "the ledger is shutting down"));
 }
 
-// The writer decides the next batch while the sync thread writes the previous one, so deciding
-// (CPU) overlaps the fsync (disk). The open batch reads through the batch in flight, whose
-// writes are not in the database yet; it is handed to the sync thread only once the batch in
-// flight is durable, so batches reach the disk, and callers their answers, in order.
+// The writer decides commands into the open batch, a few at a time, while the sync thread writes
+// the batch before it; the open batch reads through the one in flight, whose writes are not in
+// the database yet. As soon as a write returns, the sync thread takes the open batch as it
+// stands (waiting at most for the decisions under way) and writes it: no thread hand-off on the
+// path from one fsync to the next. Batches reach the disk, and callers their answers, in order.
 void Ledger::writer_loop() {
-  std::unique_ptr<Batch> open;       // being decided
-  std::unique_ptr<Batch> in_flight;  // being written by the sync thread
+  const std::size_t chunk = std::min<std::size_t>(4, options_.max_batch);
   for (;;) {
     std::vector<std::unique_ptr<Pending>> taken;
-    bool synced = false;
     {
       std::unique_lock lock(mu_);
-      const auto room = [&] { return options_.max_batch - (open ? open->pending.size() : 0); };
-      cv_.wait(lock, [&] {
-        return (!queue_.empty() && room() > 0) || (in_flight && synced_) ||
-               (stopping_ && !in_flight);
-      });
-      if (in_flight && synced_) {
-        synced = true;
-        synced_ = false;
-      }
-      for (std::size_t n = room(); n > 0 && !queue_.empty(); --n) {
+      cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) break;  // stopping, and every queued command is decided
+      for (std::size_t n = chunk; n > 0 && !queue_.empty(); --n) {
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (taken.empty() && !in_flight && !open) return;  // stopping, and all is answered
     }
-    if (!taken.empty()) {
-      if (!open)
-        open = in_flight ? std::make_unique<Batch>(in_flight->staging)
-                         : std::make_unique<Batch>(*store_);
-      decide_into(*open, std::move(taken));
+    {
+      std::unique_lock lock(open_mu_);
+      open_cv_.wait(lock, [&] {
+        return !open_ || open_->pending.size() + taken.size() <= options_.max_batch;
+      });
+      if (!open_)
+        open_ = in_flight_ ? std::make_unique<Batch>(in_flight_->staging)
+                           : std::make_unique<Batch>(*store_);
+      decide_into(*open_, std::move(taken));
     }
-    if (synced) {
-      if (open) open->staging.detach();  // what it read through is in the database now
-      if (!finish(std::move(in_flight)) && open) {
-        // The open batch was decided on top of writes that failed: none of it may be written.
-        fail(*open, make_error(ErrorCode::io, "an earlier write of this group commit failed"));
-        head_ = head();
-        complete(std::move(open));
-      }
-    }
-    if (!in_flight && open) {
-      in_flight = std::move(open);
-      submit(*in_flight);
-    }
+    open_cv_.notify_all();
   }
+  {
+    std::lock_guard lock(open_mu_);
+    writer_done_ = true;
+  }
+  open_cv_.notify_all();
 }
 
 void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) {
@@ -292,35 +287,57 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
   b.head = head_;
 }
 
-void Ledger::submit(Batch& b) {
-  if (!b.staging.empty()) {
-    b.staging.put(Cf::meta, keys::kHead, encode_head(b.head));
-    b.staging.write_to(b.write);
-  }
-  {
-    std::lock_guard lock(mu_);
-    to_sync_ = &b;
-  }
-  sync_cv_.notify_one();
-}
-
 void Ledger::sync_loop() {
+  constexpr auto kGatherWindow = std::chrono::microseconds(200);
   rocksdb::WriteOptions wo;
   wo.sync = true;
+  bool wrote = false;
+  std::size_t last_size = 0;
   for (;;) {
-    Batch* b = nullptr;
+    std::unique_ptr<Batch> b;
     {
-      std::unique_lock lock(mu_);
-      sync_cv_.wait(lock, [&] { return sync_stopping_ || to_sync_ != nullptr; });
-      if (to_sync_ == nullptr) return;
-      b = std::exchange(to_sync_, nullptr);
+      // Straight after a write, the open batch is taken as it stands: it filled during the
+      // write. An idle sync thread gives a burst a moment to be decided (until the open batch
+      // holds half as many commands as the last one, for at most kGatherWindow): N callers in
+      // lockstep then settle into two alternating groups of N/2, one decided while the other
+      // is written, instead of one group decided and written in turn.
+      std::unique_lock lock(open_mu_);
+      if (!(wrote && open_)) {
+        open_cv_.wait(lock, [&] { return open_ || writer_done_; });
+        open_cv_.wait_for(lock, kGatherWindow, [&] {
+          return !open_ || 2 * open_->pending.size() >= last_size || writer_done_;
+        });
+      }
+      if (!open_) return;  // the writer has stopped and everything is written
+      b = std::move(open_);
+      in_flight_ = b.get();
     }
-    if (b->write.Count() > 0) b->status = store_->db()->Write(wo, &b->write);
+    open_cv_.notify_all();  // room for the writer again
+    // The staging is only read from here on: the next batch reads through it concurrently.
+    if (!b->staging.empty()) {
+      b->staging.write_to(b->write);
+      b->write.Put(store_->cf(Cf::meta), keys::kHead, encode_head(b->head));
+      b->status = store_->db()->Write(wo, &b->write);
+    }
+    std::unique_ptr<Batch> refused;
     {
-      std::lock_guard lock(mu_);
-      synced_ = true;
+      std::lock_guard lock(open_mu_);
+      in_flight_ = nullptr;
+      if (open_) open_->staging.detach();  // what it read through is in the database now
+      if (!b->status.ok()) {
+        // The open batch was decided on top of writes that failed: none of it may be written,
+        // and the next decisions start again from the last durable head.
+        refused = std::move(open_);
+        head_ = head();
+      }
     }
-    cv_.notify_one();
+    wrote = b->write.Count() > 0;
+    last_size = b->pending.size();
+    finish(std::move(b));
+    if (refused) {
+      fail(*refused, make_error(ErrorCode::io, "an earlier write of this group commit failed"));
+      complete(std::move(refused));
+    }
   }
 }
 
@@ -337,7 +354,6 @@ bool Ledger::finish(std::unique_ptr<Batch> b) {
     spdlog::error("ledger write failed, {} appends refused: {}", b->pending.size(),
                   b->status.ToString());
     fail(*b, from_rocksdb(b->status, "ledger write failed"));
-    head_ = head();
   }
   complete(std::move(b));
   return ok;

@@ -2,15 +2,15 @@
 // derived from it, on RocksDB.
 //
 // Append: a command is validated (fields) in the caller's thread, then handed to the single
-// writer thread. The writer drains every queued command into one batch: for each it checks
+// writer thread. The writer decides queued commands into the open batch: for each it checks
 // idempotency, the expected version and the state machine, pins ledger-computed fields (SMS
 // deadline, attempt count), assigns seq and version, chains the hash and stages the projection
-// updates, each in a savepoint so that a refused command leaves no trace. The whole batch is
-// then written as ONE RocksDB WriteBatch with sync=true (group commit: one fsync for all) by a
-// sync thread, and every caller is answered. An append is acknowledged only after that fsync.
-// While one batch is being written, the writer decides the next one on top of it (pipelining:
-// CPU and disk overlap); batches are written and answered strictly in order, and if a write
-// fails, the batch decided on top of it is refused too.
+// updates, each in a savepoint so that a refused command leaves no trace. The sync thread takes
+// the open batch whenever it is idle and writes it as ONE RocksDB WriteBatch with sync=true
+// (group commit: one fsync for all), and every caller is answered. An append is acknowledged
+// only after that fsync. While one batch is being written, the writer decides the next one on
+// top of it (pipelining: CPU and disk overlap); batches are written and answered strictly in
+// order, and if a write fails, the batch decided on top of it is refused too.
 //
 // Lifecycle: open() recovers the head (seq, hash) from the meta column family and starts the
 // threads; the destructor drains queued appends and stops them. Concurrency: append() and the read
@@ -159,7 +159,6 @@ class Ledger {
   void writer_loop();
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
   Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
-  void submit(Batch& b);
   void sync_loop();
   bool finish(std::unique_ptr<Batch> b);  // false: the write failed
   static void fail(Batch& b, const Error& error);
@@ -171,7 +170,6 @@ class Ledger {
   const Clock* clock_;
   std::unique_ptr<Store> store_;
 
-  LedgerHead head_;  // writer thread only: after the last decided command
   mutable std::mutex head_mu_;
   LedgerHead published_head_;  // guarded by head_mu_: after the last durable batch
   std::vector<std::function<void(Seq)>> listeners_;  // guarded by head_mu_
@@ -183,11 +181,13 @@ class Ledger {
   bool stopping_ = false;                       // guarded by mu_
   std::thread writer_;
 
-  // The sync thread writes one batch at a time (guarded by mu_).
-  std::condition_variable sync_cv_;
-  Batch* to_sync_ = nullptr;
-  bool synced_ = false;  // the batch handed over last is written (or failed)
-  bool sync_stopping_ = false;
+  // The batch being decided (by the writer) and the one being written (by the sync thread).
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;  // the sync thread waits for a batch, the writer for room
+  std::unique_ptr<Batch> open_;      // guarded by open_mu_
+  Batch* in_flight_ = nullptr;       // guarded by open_mu_; owned by the sync thread
+  LedgerHead head_;                  // guarded by open_mu_: after the last decided command
+  bool writer_done_ = false;         // guarded by open_mu_
   std::thread syncer_;
 
   // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a

@@ -237,13 +237,10 @@ TEST(JsonWriter, TextIsCanonical) {
   // or validation), and it is copied as is.
   std::string all_bytes;
   for (int c = 1; c < 0x80; ++c) all_bytes += static_cast<char>(c);
-  const std::string strings[] = {"",
-                                 "plain",
-                                 "quote\" back\\slash /",
-                                 "\b\f\n\r\t",
-                                 std::string("nul\0inside", 11),
-                                 all_bytes,
-                                 "张三 的博客 ✓"};
+  const std::string strings[] = {"", "plain", "quote\" back\\slash /", "\b\f\n\r\t",
+                                 std::string("nul\0inside", 11), all_bytes, "张三 的博客 ✓",
+                                 // escapes after whole words without one, at every offset
+                                 "0123456789abcdef\"01234567\\0123456\n012345\x1f"};
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("strings").begin_array();
