@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/workload.hpp"
 #include "daemon/embedded_kafka.hpp"
 #include "daemon/kafka_publisher.hpp"
 #include "ledger/ledger.hpp"
@@ -71,49 +72,18 @@ long rss_mib() {
   return -1;
 }
 
-std::string resident_id(std::uint64_t n) {
-  std::string id = "11010119900101";
-  char seq[8];
-  std::snprintf(seq, sizeof seq, "%03llu", static_cast<unsigned long long>(n % 1000));
-  id += seq;
-  static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-  int sum = 0;
-  for (int i = 0; i < 17; ++i) sum += (id[static_cast<std::size_t>(i)] - '0') * kWeights[i];
-  id += "10X98765432"[sum % 11];
-  return id;
-}
-
 AppendCommand submission(std::uint64_t n) {
-  FilingSubmitted f;
-  f.filing_type = FilingType::first_filing;
-  f.province = "京";
-  f.provider = "jdcloud";
-  char uscc[32];
-  std::snprintf(uscc, sizeof uscc, "91110000%010llu", static_cast<unsigned long long>(n));
-  f.subject = Subject{"enterprise", "北京测试科技有限公司" + std::to_string(n), "uscc", uscc,
-                      "北京市海淀区中关村大街" + std::to_string(n % 1000) + "号"};
-  Website w;
-  w.name = "测试网站" + std::to_string(n);
-  const std::string domain = "s" + std::to_string(n) + ".bench-kafka.cn";
-  w.domains = {domain, "www." + domain};
-  w.responsible = Person{"张三", "resident_id", resident_id(n),
-                         "138" + std::to_string(10000000 + n % 90000000), "ops@example.cn"};
-  f.websites.push_back(std::move(w));
   AppendCommand c;
   c.filing_id = "F" + std::to_string(n);
-  c.data = std::move(f);
+  c.data = bench::submission(n, "bench-kafka.cn");
   c.actor = "desk-1";
   return c;
 }
 
 AppendCommand photo_rejected(std::uint64_t n) {
-  PhotoRejected p;
-  p.reviewer = "rev-1";
-  p.method = PhotoMethod::photo;
-  p.reason = "照片背景不是白色，请重新拍摄";
   AppendCommand c;
   c.filing_id = "F" + std::to_string(n);
-  c.data = std::move(p);
+  c.data = bench::photo_rejected();
   c.actor = "rev-1";
   return c;
 }

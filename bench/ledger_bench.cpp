@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/workload.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
 #include "projections/keys.hpp"
@@ -159,52 +160,10 @@ double db_stat(rocksdb::DB* db, std::string_view what) {
 
 // ---- the workload -------------------------------------------------------------------------
 
-// GB 11643 resident ID: region 110101, a birth date and sequence derived from n, check digit.
-std::string resident_id(std::uint64_t n) {
-  using namespace std::chrono;
-  const year_month_day birth{sys_days{year{1950} / January / 1} +
-                             days{static_cast<int>((n / 1000) % 14600)}};
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "110101%04d%02u%02u%03u", static_cast<int>(birth.year()),
-                static_cast<unsigned>(birth.month()), static_cast<unsigned>(birth.day()),
-                static_cast<unsigned>(n % 1000));
-  std::string id = buf;
-  static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-  int sum = 0;
-  for (std::size_t i = 0; i < 17; ++i) sum += (id[i] - '0') * kWeights[i];
-  id += "10X98765432"[sum % 11];
-  return id;
-}
-
 std::string filing_id(std::uint64_t n) { return "F" + std::to_string(n); }
-std::string domain_of(std::uint64_t n) { return "s" + std::to_string(n) + ".bench-filing.cn"; }
-
-// A first_filing for subject n: distinct n, distinct subject certificate and domains.
-FilingSubmitted submission(std::uint64_t n) {
-  FilingSubmitted f;
-  f.filing_type = FilingType::first_filing;
-  f.province = "京";
-  f.provider = "jdcloud";
-  char uscc[32];
-  std::snprintf(uscc, sizeof uscc, "91110000%010llu", static_cast<unsigned long long>(n));
-  f.subject = Subject{"enterprise", "北京测试科技有限公司" + std::to_string(n), "uscc", uscc,
-                      "北京市海淀区中关村大街" + std::to_string(n % 1000) + "号"};
-  Website w;
-  w.name = "测试网站" + std::to_string(n);
-  w.domains = {domain_of(n), "www." + domain_of(n)};
-  w.responsible = Person{"张三", "resident_id", resident_id(n),
-                         "138" + std::to_string(10000000 + n % 90000000), "ops@example.cn"};
-  f.websites.push_back(std::move(w));
-  return f;
-}
-
-PhotoRejected photo_rejected() {
-  PhotoRejected p;
-  p.reviewer = "rev-1";
-  p.method = PhotoMethod::photo;
-  p.reason = "照片背景不是白色，请重新拍摄";
-  return p;
-}
+constexpr std::string_view kDomains = "bench-filing.cn";
+FilingSubmitted submission(std::uint64_t n) { return bench::submission(n, kDomains); }
+using bench::photo_rejected;
 
 AppendCommand command(const std::string& fid, Payload data, std::optional<Version> expected) {
   AppendCommand c;
@@ -521,7 +480,7 @@ void lifecycle(Ledger& ledger, std::uint64_t n, FirstError& err) {
   review_ok.reviewer = "rev-1";
   BureauApproved approved;
   approved.subject_record_number = subject_number;
-  approved.websites = {WebsiteNumber{domain_of(n), subject_number + "-1"}};
+  approved.websites = {WebsiteNumber{bench::domain_of(n, kDomains), subject_number + "-1"}};
   std::vector<Payload> steps = {submission(n),       photo_rejected(),   photo_ok,       review_ok,
                                 SubmittedToBureau{}, SmsAttemptFailed{}, SmsConfirmed{}, approved};
   static_assert(kLifecycleEvents == 8);

@@ -150,35 +150,12 @@ Result<Timestamp> time_param(const Params& q, const std::string& name) {
 
 // Envelope fields shared by both append endpoints.
 Status read_envelope(const json::object& body, const Principal& who, AppendCommand& cmd) {
-  auto str = [&](std::string_view key, std::string& out) -> Status {
-    const json::value* v = body.if_contains(key);
-    if (!v) return {};
-    if (!v->is_string()) return malformed(std::string(key) + " must be a string", std::string(key));
-    out = std::string(v->as_string());
-    return {};
-  };
-  if (auto ok = str("event_id", cmd.event_id); !ok) return ok;
-  if (auto ok = str("actor", cmd.actor); !ok) return ok;
-  if (cmd.actor.empty()) cmd.actor = who.name;
-  std::string occurred;
-  if (auto ok = str("occurred_at", occurred); !ok) return ok;
-  if (body.contains("occurred_at")) {
-    auto t = parse_rfc3339(occurred);
-    if (!t)
-      return make_error(ErrorCode::invalid, "occurred_at must be an RFC 3339 time", "occurred_at");
-    cmd.occurred_at = *t;
-  }
-  if (const json::value* v = body.if_contains("expected_version")) {
-    if (!v->is_int64() && !v->is_uint64())
-      return malformed("expected_version must be an integer", "expected_version");
-    // Range-checked on the stored kind: to_number<std::int64_t>() throws on a uint64 above
-    // INT64_MAX.
-    const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
-                                        : v->get_uint64() <= UINT32_MAX;
-    if (!in_range)
-      return make_error(ErrorCode::invalid, "expected_version is out of range", "expected_version");
-    cmd.expected_version = Version(v->to_number<std::uint32_t>());
-  }
+  auto env = envelope_from_json(body);
+  if (!env) return env.take_error();
+  cmd.event_id = std::move(env->event_id);
+  cmd.actor = env->actor.empty() ? who.name : std::move(env->actor);
+  cmd.occurred_at = env->occurred_at;
+  cmd.expected_version = env->expected_version;
   return {};
 }
 

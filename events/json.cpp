@@ -446,6 +446,42 @@ Result<Payload> payload_from_json(EventType type, const json::value& data, std::
   return p;
 }
 
+Result<Envelope> envelope_from_json(const json::object& body) {
+  Envelope env;
+  auto str = [&](std::string_view key, std::string& out) -> Status {
+    const json::value* v = body.if_contains(key);
+    if (!v) return {};
+    if (!v->is_string())
+      return make_error(ErrorCode::malformed, std::string(key) + " must be a string",
+                        std::string(key));
+    out = std::string(v->as_string());
+    return {};
+  };
+  if (auto ok = str("event_id", env.event_id); !ok) return ok.take_error();
+  if (auto ok = str("actor", env.actor); !ok) return ok.take_error();
+  std::string occurred;
+  if (auto ok = str("occurred_at", occurred); !ok) return ok.take_error();
+  if (body.contains("occurred_at")) {
+    auto t = parse_rfc3339(occurred);
+    if (!t)
+      return make_error(ErrorCode::invalid, "occurred_at must be an RFC 3339 time", "occurred_at");
+    env.occurred_at = *t;
+  }
+  if (const json::value* v = body.if_contains("expected_version")) {
+    if (!v->is_int64() && !v->is_uint64())
+      return make_error(ErrorCode::malformed, "expected_version must be an integer",
+                        "expected_version");
+    // Range-checked on the stored kind: to_number<std::int64_t>() throws on a uint64 above
+    // INT64_MAX.
+    const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
+                                        : v->get_uint64() <= UINT32_MAX;
+    if (!in_range)
+      return make_error(ErrorCode::invalid, "expected_version is out of range", "expected_version");
+    env.expected_version = Version(v->to_number<std::uint32_t>());
+  }
+  return env;
+}
+
 Result<FilingSubmitted> submission_from_json(const json::object& body,
                                              std::initializer_list<std::string_view> envelope_keys,
                                              std::string_view path) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,17 @@ boost::json::object event_to_json(const Event& e);
 // Decodes the `data` object of an event of `type`. `path` prefixes field names in errors.
 Result<Payload> payload_from_json(EventType type, const boost::json::value& data,
                                   std::string_view path = "data");
+
+// The envelope fields of an append request (SPEC §3.3), read by both append endpoints. Each is
+// optional: an empty actor means the caller's own name. A field of the wrong JSON type is
+// ErrorCode::malformed, an unparsable time or an out-of-range version ErrorCode::invalid.
+struct Envelope {
+  std::string event_id;
+  std::string actor;
+  std::optional<Timestamp> occurred_at;
+  std::optional<Version> expected_version;
+};
+Result<Envelope> envelope_from_json(const boost::json::object& body);
 
 // Decodes the filing fields of a submission from `body` (POST /v1/filings puts them at the top
 // level, next to the envelope keys listed in `envelope_keys`, which are skipped, not refused).

@@ -5,7 +5,8 @@
 //
 // The text is the canonical form boost::json::serialize prints (no whitespace; `"`, `\` and
 // control characters escaped, the rest of UTF-8 as is), so parsing and re-serializing it gives
-// it back unchanged. The caller pairs begin/end calls and puts a key before each member value;
+// it back unchanged. It is always valid JSON: a byte of a string that is not well-formed UTF-8
+// (which only a corrupt record can hold; input is validated) is written as U+FFFD. The caller pairs begin/end calls and puts a key before each member value;
 // the writer inserts the commas.
 #pragma once
 

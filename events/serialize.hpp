@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "events/event.hpp"
+#include "events/result.hpp"
 
 namespace filingd {
 
@@ -122,6 +123,35 @@ bool cereal_decode(std::string_view bytes, F&& read, std::string* error) {
     return false;
   }
   return true;
+}
+
+// A projection record: its layout version, then fields(archive, value). Projections are derived
+// data, so a layout change is handled by rebuilding them: a layout other than `layout` is
+// refused as corrupt, not upcast. `what` names the record in errors.
+template <class T, class Fields>
+std::string encode_layout(const T& value, std::uint32_t layout, Fields&& fields) {
+  return cereal_encode([&](auto& ar) {
+    ar(layout);
+    fields(ar, const_cast<T&>(value));
+  });
+}
+
+template <class T, class Fields>
+Result<T> decode_layout(std::string_view bytes, std::uint32_t layout, Fields&& fields,
+                        std::string_view what) {
+  T value;
+  std::string error;
+  const bool ok = cereal_decode(
+      bytes,
+      [&](auto& ar) {
+        std::uint32_t stored = 0;
+        ar(stored);
+        if (stored != layout) throw std::runtime_error("unknown layout " + std::to_string(stored));
+        fields(ar, value);
+      },
+      &error);
+  if (!ok) return make_error(ErrorCode::internal, "corrupt " + std::string(what) + ": " + error);
+  return value;
 }
 
 }  // namespace filingd

@@ -401,6 +401,8 @@ int to_int(std::string_view digits) {
   return n;
 }
 
+}  // namespace
+
 char resident_id_check_char(std::string_view first17) {
   static constexpr std::array<int, 17> kWeights = {7, 9, 10, 5,  8, 4, 2, 1, 6,
                                                    3, 7, 9,  10, 5, 8, 4, 2};
@@ -408,8 +410,6 @@ char resident_id_check_char(std::string_view first17) {
   for (std::size_t i = 0; i < kWeights.size(); ++i) sum += (first17[i] - '0') * kWeights[i];
   return "10X98765432"[sum % 11];
 }
-
-}  // namespace
 
 Status validate_resident_id(std::string_view id, std::string_view field) {
   const std::string f(field);

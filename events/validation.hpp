@@ -24,6 +24,8 @@ Status validate_filing_id(std::string_view id, std::string_view field = "filing_
 Status validate_event_id(std::string_view id, std::string_view field = "event_id");
 // GB 11643-1999: 17 digits + check digit (0-9 or X), birth date plausible.
 Status validate_resident_id(std::string_view id, std::string_view field);
+// The GB 11643 check character of the first 17 digits of a resident ID.
+char resident_id_check_char(std::string_view first17);
 // 11 digits starting 13..19.
 Status validate_mobile(std::string_view mobile, std::string_view field);
 // RFC 1123 host name with at least two labels; lowercased in place. IDN must be given as

@@ -18,27 +18,13 @@ void record_fields(A& ar, RegistryRecord& r) {
 }  // namespace
 
 std::string encode_registry_record(const RegistryRecord& r) {
-  return cereal_encode([&](auto& ar) {
-    std::uint32_t layout = kRecordLayout;
-    ar(layout);
-    record_fields(ar, const_cast<RegistryRecord&>(r));
-  });
+  return encode_layout(r, kRecordLayout, [](auto& ar, RegistryRecord& v) { record_fields(ar, v); });
 }
 
 Result<RegistryRecord> decode_registry_record(std::string_view bytes) {
-  RegistryRecord r;
-  std::string error;
-  const bool ok = cereal_decode(
-      bytes,
-      [&](auto& ar) {
-        std::uint32_t layout = 0;
-        ar(layout);
-        if (layout != kRecordLayout) throw std::runtime_error("unknown record layout");
-        record_fields(ar, r);
-      },
-      &error);
-  if (!ok) return make_error(ErrorCode::internal, "corrupt registry record: " + error);
-  return r;
+  return decode_layout<RegistryRecord>(
+      bytes, kRecordLayout, [](auto& ar, RegistryRecord& v) { record_fields(ar, v); },
+      "registry record");
 }
 
 boost::json::object record_to_json(const RegistryRecord& r) {

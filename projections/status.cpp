@@ -55,27 +55,13 @@ std::string mask_tail(std::string_view s) {
 }
 
 std::string encode_status(const FilingStatus& s) {
-  return cereal_encode([&](auto& ar) {
-    std::uint32_t layout = kStatusLayout;
-    ar(layout);
-    status_fields(ar, const_cast<FilingStatus&>(s));
-  });
+  return encode_layout(s, kStatusLayout, [](auto& ar, FilingStatus& v) { status_fields(ar, v); });
 }
 
 Result<FilingStatus> decode_status(std::string_view bytes) {
-  FilingStatus s;
-  std::string error;
-  const bool ok = cereal_decode(
-      bytes,
-      [&](auto& ar) {
-        std::uint32_t layout = 0;
-        ar(layout);
-        if (layout != kStatusLayout) throw std::runtime_error("unknown status layout");
-        status_fields(ar, s);
-      },
-      &error);
-  if (!ok) return make_error(ErrorCode::internal, "corrupt status projection: " + error);
-  return s;
+  return decode_layout<FilingStatus>(
+      bytes, kStatusLayout, [](auto& ar, FilingStatus& v) { status_fields(ar, v); },
+      "status projection");
 }
 
 void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla) {

@@ -152,5 +152,21 @@ TEST(FuzzRegression, StoredBoolOtherThanZeroOrOneIsCorrupt) {
   EXPECT_EQ(r.error().code, ErrorCode::internal);
 }
 
+// A stored string need not be UTF-8 (the stored decoder checks lengths, not text): the JSON of
+// such an event was not valid JSON, and event_to_json, which parses it back, threw.
+TEST(FuzzRegression, StoredBytesThatAreNotUtf8StillMakeValidJson) {
+  Event e;
+  e.filing_id = "F1";
+  e.event_id = "e";
+  e.actor = "desk\xff\xc3";                  // a stray byte, then a truncated sequence
+  e.data = SmsConfirmed{"138\xed\xa0\x80"};  // an encoded surrogate
+  auto decoded = decode_body(encode_body(e));
+  ASSERT_TRUE(decoded.ok());
+  const json::value v = json::parse(event_json(*decoded));
+  EXPECT_EQ(v.at("actor"), "desk\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(v.at("data").at("phone"), "138\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_NO_THROW(event_to_json(*decoded));
+}
+
 }  // namespace
 }  // namespace filingd

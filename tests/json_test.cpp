@@ -262,6 +262,30 @@ TEST(JsonWriter, TextIsCanonical) {
   EXPECT_EQ(v.at("t"), "2026-11-22T08:00:00.000001Z");
 }
 
+// Bytes that are not well-formed UTF-8 become U+FFFD, one per byte that starts no sequence; the
+// text stays valid (and canonical) JSON.
+TEST(JsonWriter, IllFormedUtf8BecomesReplacementCharacters) {
+  const std::string fffd = "\xef\xbf\xbd";
+  const std::pair<std::string, std::string> cases[] = {
+      {"\xff", fffd},
+      {"ab\xc3", "ab" + fffd},                          // truncated
+      {"\xc0\xaf", fffd + fffd},                        // overlong '/'
+      {"\xed\xa0\x80", fffd + fffd + fffd},             // a surrogate
+      {"\xf4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
+      {"\xf0\x9f\x98\x80 \xe4\xb8\xad \xc3\xa9", "\xf0\x9f\x98\x80 \xe4\xb8\xad \xc3\xa9"},  // kept
+      {"0123456789\x80"
+       "abcdefgh",
+       "0123456789" + fffd + "abcdefgh"},
+  };
+  for (const auto& [in, want] : cases) {
+    std::string out;
+    JsonWriter(out).string(in);
+    const json::value v = parse(out);
+    EXPECT_EQ(std::string_view(v.as_string()), want) << out;
+    EXPECT_EQ(json::serialize(v), out);
+  }
+}
+
 TEST(EventJson, TextIsTheParsedObjectSerialized) {
   Event e;
   e.seq = Seq(7);

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "events/validation.hpp"
+
 namespace filingd::test {
 
 TempDir::TempDir() {
@@ -22,10 +24,7 @@ std::string resident_id(int n) {
   char seq[8];
   std::snprintf(seq, sizeof seq, "%03d", n % 1000);
   id += seq;
-  static constexpr int kWeights[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-  int sum = 0;
-  for (int i = 0; i < 17; ++i) sum += (id[static_cast<std::size_t>(i)] - '0') * kWeights[i];
-  id += "10X98765432"[sum % 11];
+  id += resident_id_check_char(id);
   return id;
 }
 

@@ -9,9 +9,8 @@
 //    validates again, unchanged;
 //  - occurred_at: the RFC 3339 form of an accepted time parses back to the same time.
 //
-// api.cpp keeps its request decoding in an anonymous namespace next to the coroutine handlers, so
-// the envelope handling (parse_body, read_envelope, the key checks of post_event) is copied here;
-// keep the copy in step with api.cpp until that decoding moves to a function of its own.
+// The envelope is decoded by envelope_from_json, as api.cpp does; the key checks of post_event
+// and parse_body's few lines are restated here (api.cpp keeps them next to its handlers).
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -35,60 +34,12 @@ namespace json = boost::json;
 using fuzz::check_client_error;
 using fuzz::oracle_failure;
 
-// The envelope fields of ledger/ledger.hpp AppendCommand (that header pulls in RocksDB).
-struct Envelope {
-  std::string event_id;
-  std::string actor;
-  std::optional<Timestamp> occurred_at;
-  std::optional<std::uint32_t> expected_version;
-};
-
-Error malformed(std::string msg, std::string field = {}) {
-  return make_error(ErrorCode::malformed, std::move(msg), std::move(field));
-}
-
-// ---- copied from daemon/api.cpp read_envelope (Principal's name: "fuzz") ------------------
-Status read_envelope(const json::object& body, Envelope& cmd) {
-  auto str = [&](std::string_view key, std::string& out) -> Status {
-    const json::value* v = body.if_contains(key);
-    if (!v) return {};
-    if (!v->is_string()) return malformed(std::string(key) + " must be a string", std::string(key));
-    out = std::string(v->as_string());
-    return {};
-  };
-  if (auto ok = str("event_id", cmd.event_id); !ok) return ok;
-  if (auto ok = str("actor", cmd.actor); !ok) return ok;
-  if (cmd.actor.empty()) cmd.actor = "fuzz";
-  std::string occurred;
-  if (auto ok = str("occurred_at", occurred); !ok) return ok;
-  if (body.contains("occurred_at")) {
-    auto t = parse_rfc3339(occurred);
-    if (!t)
-      return make_error(ErrorCode::invalid, "occurred_at must be an RFC 3339 time", "occurred_at");
-    cmd.occurred_at = *t;
-  }
-  if (const json::value* v = body.if_contains("expected_version")) {
-    if (!v->is_int64() && !v->is_uint64())
-      return malformed("expected_version must be an integer", "expected_version");
-    // Range-checked on the stored kind: to_number<std::int64_t>() throws on a uint64 above
-    // INT64_MAX.
-    const bool in_range = v->is_int64() ? v->get_int64() >= 0 && v->get_int64() <= UINT32_MAX
-                                        : v->get_uint64() <= UINT32_MAX;
-    if (!in_range)
-      return make_error(ErrorCode::invalid, "expected_version is out of range", "expected_version");
-    cmd.expected_version = v->to_number<std::uint32_t>();
-  }
-  return {};
-}
-// ---- end of the copy ----------------------------------------------------------------------
-
 // ledger/ledger.cpp validate_command, minus what needs a ledger.
 Status validate_command(const std::string& filing_id, const Envelope& env, Payload& data) {
   if (auto ok = validate_filing_id(filing_id); !ok) return ok;
   if (!env.event_id.empty()) {
     if (auto ok = validate_event_id(env.event_id); !ok) return ok;
   }
-  if (env.actor.empty()) return make_error(ErrorCode::invalid, "actor is required", "actor");
   if (env.actor.size() > kMaxShortText)
     return make_error(ErrorCode::invalid, "actor is too long", "actor");
   return validate_payload(data);
@@ -152,8 +103,9 @@ void post_filing(const json::object& body) {
   FUZZ_CHECK(encode_payload(Payload(*via_submission)) == encode_payload(payload));
   validate_and_check(payload);
 
-  Envelope env;
-  if (auto ok = read_envelope(body, env); !ok) return check_client_error(ok.error());
+  auto decoded = envelope_from_json(body);
+  if (!decoded) return check_client_error(decoded.error());
+  const Envelope& env = *decoded;
   check_envelope(env);
   std::string filing_id = "F-0123456789abcdef";  // new_filing_id() when none is given
   if (const json::value* id = body.if_contains("filing_id")) {
@@ -181,8 +133,9 @@ void post_event(const json::object& body) {
   check_round_trip(*payload, false);
   validate_and_check(*payload);
 
-  Envelope env;
-  if (auto ok = read_envelope(body, env); !ok) return check_client_error(ok.error());
+  auto decoded = envelope_from_json(body);
+  if (!decoded) return check_client_error(decoded.error());
+  const Envelope& env = *decoded;
   check_envelope(env);
   if (auto ok = validate_command("F2026-000001", env, *payload); !ok) {
     check_client_error(ok.error());
