@@ -144,12 +144,7 @@ concept Nested = std::same_as<T, Person> || std::same_as<T, Subject> || std::sam
 void write_value(JsonWriter& w, const std::string& s) { w.string(s); }
 void write_value(JsonWriter& w, std::uint32_t n) { w.number(n); }
 void write_value(JsonWriter& w, Timestamp t) { w.time(t); }
-void write_value(JsonWriter& w, const std::optional<Timestamp>& t) {
-  if (t)
-    w.time(*t);
-  else
-    w.null();
-}
+void write_value(JsonWriter& w, const std::optional<Timestamp>& t) { w.time(t); }
 void write_value(JsonWriter& w, FilingType v) { w.string(to_string(v)); }
 void write_value(JsonWriter& w, PhotoMethod v) { w.string(to_string(v)); }
 

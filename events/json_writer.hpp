@@ -6,11 +6,14 @@
 // The text is the canonical form boost::json::serialize prints (no whitespace; `"`, `\` and
 // control characters escaped, the rest of UTF-8 as is), so parsing and re-serializing it gives
 // it back unchanged. It is always valid JSON: a byte of a string that is not well-formed UTF-8
-// (which only a corrupt record can hold; input is validated) is written as U+FFFD. The caller pairs begin/end calls and puts a key before each member value;
-// the writer inserts the commas.
+// (which only a corrupt record can hold; input is validated) is written as U+FFFD.
+//
+// The caller pairs begin/end calls and puts a key before each member value; the writer inserts
+// the commas.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +45,7 @@ class JsonWriter {
   JsonWriter& boolean(bool b) { return raw(b ? "true" : "false"); }
   JsonWriter& null() { return raw("null"); }
   JsonWriter& time(Timestamp t);
+  JsonWriter& time(const std::optional<Timestamp>& t) { return t ? time(*t) : null(); }
   // A value that is already JSON text.
   JsonWriter& raw(std::string_view json) {
     comma();

@@ -24,13 +24,6 @@ void status_fields(A& ar, FilingStatus& s) {
      s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at);
 }
 
-void opt_time(JsonWriter& w, const std::optional<Timestamp>& t) {
-  if (t)
-    w.time(*t);
-  else
-    w.null();
-}
-
 void opt_string(JsonWriter& w, const std::string& s) {
   if (s.empty())
     w.null();
@@ -121,12 +114,10 @@ void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla)
   opt_string(w, s.existing_record_number);
   w.key("subject_record_number");
   opt_string(w, s.subject_record_number);
-  w.key("sms_deadline");
-  opt_time(w, s.sms_deadline);
+  w.key("sms_deadline").time(s.sms_deadline);
   w.key("sms_policy");
   opt_string(w, s.sms_policy_id);
-  w.key("abandon_at");
-  opt_time(w, s.abandon_at);
+  w.key("abandon_at").time(s.abandon_at);
   w.key("sla");
   if (sla) {
     w.begin_object();
