@@ -125,15 +125,21 @@ Result<RecordNumber> parse_in_province(std::string_view text, const std::string&
 
 // ---- submission ------------------------------------------------------------------------------
 
-Status check_submission(ProjectionTxn& txn, const FilingStatus& before, const Event& e,
-                        const FilingSubmitted& f) {
+// `before`: what the filing was before this submission (nullopt for a new filing).
+struct Resubmitted {
+  FilingType filing_type;
+  std::string subject_key;
+};
+
+Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& before,
+                        const Event& e, const FilingSubmitted& f) {
   const std::string key = subject_key(f.subject);
-  if (before.exists()) {
-    if (f.filing_type != before.filing_type)
+  if (before) {
+    if (f.filing_type != before->filing_type)
       return invalid("a resubmission cannot change filing_type (was " +
-                         std::string(to_string(before.filing_type)) + ")",
+                         std::string(to_string(before->filing_type)) + ")",
                      "filing_type");
-    if (key != subject_key(before.subject))
+    if (key != before->subject_key)
       return invalid("a resubmission cannot change the subject's certificate", "subject.id_number");
   }
   auto open = txn.get(keys::open_filing(key));
@@ -455,6 +461,22 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
          a.state_since == b.state_since;
 }
 
+// Those fields (and the filing_id the keys carry) alone: what an in-place fold keeps of the
+// status before an event, instead of a copy of the whole status.
+FilingStatus index_fields(const FilingStatus& s) {
+  FilingStatus f;
+  f.filing_id = s.filing_id;
+  f.state = s.state;
+  f.province = s.province;
+  f.filing_type = s.filing_type;
+  f.sms_deadline = s.sms_deadline;
+  f.abandon_at = s.abandon_at;
+  f.state_since = s.state_since;
+  return f;
+}
+
+// `before` needs only index_fields(). The subject is read from `after`: a resubmission cannot
+// change it (check_submission).
 void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
   if (same_index_fields(before, after)) return;
   diff(
@@ -467,7 +489,7 @@ void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const Filing
   if (is_open(after.state) && !was_open) {
     txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);
   } else if (was_open && !is_open(after.state)) {
-    txn.del(keys::open_filing(subject_key(before.subject)));
+    txn.del(keys::open_filing(subject_key(after.subject)));
   }
 }
 
@@ -496,18 +518,28 @@ Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, con
 Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
                                             const Event& e) {
   FilingStatus after = before;
-  if (auto ok = apply_event(after, e); !ok) return ok.take_error();
+  if (auto ok = project_in_place(txn, after, e); !ok) return ok.take_error();
+  return after;
+}
 
-  if (const auto* f = std::get_if<FilingSubmitted>(&e.data)) {
-    if (auto ok = check_submission(txn, before, e, *f); !ok) return ok.take_error();
+Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e) {
+  const FilingStatus before = index_fields(status);
+  std::optional<Resubmitted> resubmitted;
+  const auto* submission = std::get_if<FilingSubmitted>(&e.data);
+  if (submission && status.exists())
+    resubmitted = Resubmitted{status.filing_type, subject_key(status.subject)};
+  if (auto ok = apply_event(status, e); !ok) return ok;
+
+  if (submission) {
+    if (auto ok = check_submission(txn, resubmitted, e, *submission); !ok) return ok;
   } else if (const auto* b = std::get_if<BureauApproved>(&e.data)) {
-    if (auto ok = apply_approval(txn, after, e, *b); !ok) return ok.take_error();
+    if (auto ok = apply_approval(txn, status, e, *b); !ok) return ok;
   } else if (const auto* c = std::get_if<RecordCancelled>(&e.data)) {
-    if (auto ok = apply_cancellation(txn, after, e, *c); !ok) return ok.take_error();
+    if (auto ok = apply_cancellation(txn, status, e, *c); !ok) return ok;
   }
 
-  update_indexes(txn, before, after);
-  return after;
+  update_indexes(txn, before, status);
+  return {};
 }
 
 }  // namespace filingd

@@ -38,5 +38,8 @@ Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, con
 // reads: a fold that keeps statuses decoded writes each one once, at the end.
 Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
                                             const Event& e);
+// The same, folding the event into `status` itself (no copy of the status). On an error,
+// `status` is left partly updated: for folds that stop at the first error.
+Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e);
 
 }  // namespace filingd

@@ -139,9 +139,7 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   std::unordered_map<std::string, FilingStatus> statuses;
   auto stats = fold_log(store, [&](const Event& e) -> Status {
     FilingStatus& status = statuses[e.filing_id];
-    auto after = project_all_but_status(mem, status, e);
-    if (!after) return replay_error(e, after.error());
-    status = std::move(*after);
+    if (auto ok = project_in_place(mem, status, e); !ok) return replay_error(e, ok.error());
     if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
     return {};
   });

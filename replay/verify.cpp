@@ -652,7 +652,6 @@ class Folder {
     const Event& e = d.event;
     if (d.filing >= cache_.size()) cache_.resize(d.filing + 1);
     std::unique_ptr<FilingStatus>& cached = cache_[d.filing];
-    FilingStatus loaded;
     if (!cached) {
       auto status = load_status(scratch_, e.filing_id);
       if (!status) {
@@ -660,25 +659,21 @@ class Folder {
                              " does not decode: " + status.error().message);
         return false;
       }
-      loaded = std::move(*status);
+      cached = std::make_unique<FilingStatus>(std::move(*status));
     }
-    auto after = project_all_but_status(scratch_, cached ? *cached : loaded, e);
-    if (!after) {
-      fold_.add(e.seq, "the event does not replay: " + after.error().message);
+    // In place: the fold stops at the first event that does not replay.
+    if (auto ok = project_in_place(scratch_, *cached, e); !ok) {
+      fold_.add(e.seq, "the event does not replay: " + ok.error().message);
       return false;
     }
-    states_.push_back(static_cast<std::uint8_t>(after->state));
+    states_.push_back(static_cast<std::uint8_t>(cached->state));
     // Decoded statuses are kept while a filing is open and encoded into the scratch
     // projections only when it closes (or at the end): a filing's status is encoded once or
     // twice, not at every event. A closed filing rarely sees another event, so memory stays
     // bounded by the open filings.
-    if (!is_open(after->state)) {
-      scratch_.put(keys::status(after->filing_id), encode_status(*after));
+    if (!is_open(cached->state)) {
+      scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
       cached.reset();
-    } else if (cached) {
-      *cached = std::move(*after);
-    } else {
-      cached = std::make_unique<FilingStatus>(std::move(*after));
     }
     return true;
   }
