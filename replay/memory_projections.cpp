@@ -1,5 +1,8 @@
 #include "replay/memory_projections.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
@@ -192,8 +195,13 @@ std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {
     out.emplace_back(item.key.view(), item.value);
   }
   // std::string_view compares with char_traits<char>, i.e. like memcmp: bytewise, unsigned.
-  std::sort(out.begin(), out.end(),
-            [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  const auto by_key = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+  // Two halves sorted on two threads, then merged: this runs after a fold, on an idle core.
+  const auto middle = out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2);
+  std::thread first([&] { std::sort(out.begin(), middle, by_key); });
+  std::sort(middle, out.end(), by_key);
+  first.join();
+  std::inplace_merge(out.begin(), middle, out.end(), by_key);
   return out;
 }
 

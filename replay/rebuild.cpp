@@ -19,6 +19,16 @@
 namespace filingd {
 namespace {
 
+// fn(0..n): the first half on a second thread, the rest on this one.
+template <class F>
+void on_two_threads(std::size_t n, F&& fn) {
+  std::thread first([&] {
+    for (std::size_t i = 0; i < n / 2; ++i) fn(i);
+  });
+  for (std::size_t i = n / 2; i < n; ++i) fn(i);
+  first.join();
+}
+
 // Events folded per (unsynced) write batch; bounds the staging overlay's memory.
 constexpr std::uint64_t kFlushEvery = 20'000;
 
@@ -147,27 +157,49 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
     if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
     return stats.take_error();
   }
-  for (auto& [id, status] : statuses) mem.put(keys::status(id), encode_status(status));
-  statuses.clear();
+  {
+    // Each status encoded once, on both cores.
+    std::vector<std::pair<std::string, std::string>> encoded(statuses.size());
+    std::vector<const FilingStatus*> all;
+    all.reserve(statuses.size());
+    for (const auto& [id, status] : statuses) all.push_back(&status);
+    on_two_threads(all.size(), [&](std::size_t i) {
+      encoded[i] = {keys::status(all[i]->filing_id), encode_status(*all[i])};
+    });
+    statuses.clear();
+    for (auto& [k, v] : encoded) mem.put(k, std::move(v));
+  }
   if (mem.size() == 0) return std::optional<RebuildStats>(*stats);
 
+  // The sorted projections as table files, the key range split in two (written on two threads)
+  // when there is enough to split, then ingested together: their ranges do not overlap.
+  const auto sorted = mem.sorted();
   rocksdb::Options options(store.db()->GetDBOptions(),
                            store.db()->GetOptions(store.cf(Cf::projections)));
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, store.cf(Cf::projections));
-  const std::string file = store.db()->GetName() + "/projections-rebuild.sst";
-  rocksdb::Status s = writer.Open(file);
-  for (const auto& [k, v] : mem.sorted()) {
-    if (!s.ok()) break;
-    s = writer.Put(k, v);
-  }
-  if (s.ok()) s = writer.Finish();
+  const std::size_t parts = sorted.size() >= 1024 ? 2 : 1;
+  std::vector<std::string> files;
+  for (std::size_t p = 0; p < parts; ++p)
+    files.push_back(store.db()->GetName() + "/projections-rebuild-" + std::to_string(p) + ".sst");
+  auto write_file = [&](std::size_t part) {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, store.cf(Cf::projections));
+    rocksdb::Status s = writer.Open(files[part]);
+    const std::size_t end = sorted.size() * (part + 1) / parts;
+    for (std::size_t i = sorted.size() * part / parts; i < end && s.ok(); ++i)
+      s = writer.Put(sorted[i].first, sorted[i].second);
+    return s.ok() ? writer.Finish() : s;
+  };
+  std::vector<rocksdb::Status> written(parts);
+  on_two_threads(parts, [&](std::size_t part) { written[part] = write_file(part); });
+  rocksdb::Status s;
+  for (const auto& w : written)
+    if (s.ok()) s = w;
   if (s.ok()) {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    s = store.db()->IngestExternalFile(store.cf(Cf::projections), {file}, ingest);
+    s = store.db()->IngestExternalFile(store.cf(Cf::projections), files, ingest);
   }
   std::error_code ec;
-  std::filesystem::remove(file, ec);  // moved (hard-linked) by a successful ingestion
+  for (const auto& file : files) std::filesystem::remove(file, ec);  // linked if ingested
   if (!s.ok()) return from_rocksdb(s, "rebuild: cannot write the projections table");
   return std::optional<RebuildStats>(*stats);
 }
