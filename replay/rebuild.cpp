@@ -145,6 +145,10 @@ Error replay_error(const Event& e, const Error& why) {
 // the projections outgrow `max_entries`.
 Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t max_entries) {
   MemoryProjections mem;
+  // About one entry per event (as verify sizes its scratch projections): sized once, not grown
+  // and rehashed through the fold.
+  if (auto head = store.get(Cf::meta, keys::kHead); head && *head && (*head)->size() >= 8)
+    mem.reserve(std::min<std::size_t>(keys::get_u64(**head), max_entries));
   // Statuses stay decoded until the end: each is encoded once, not once per event.
   std::unordered_map<std::string, FilingStatus> statuses;
   auto stats = fold_log(store, [&](const Event& e) -> Status {
