@@ -1,8 +1,5 @@
 #include "replay/memory_projections.hpp"
 
-#include <algorithm>
-#include <thread>
-
 #include <rocksdb/iterator.h>
 
 #include <algorithm>
@@ -10,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "events/codec.hpp"
 #include "replay/rebuild.hpp"
@@ -196,6 +194,10 @@ std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {
   }
   // std::string_view compares with char_traits<char>, i.e. like memcmp: bytewise, unsigned.
   const auto by_key = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+  if (out.size() < 1024) {  // not worth a thread
+    std::sort(out.begin(), out.end(), by_key);
+    return out;
+  }
   // Two halves sorted on two threads, then merged: this runs after a fold, on an idle core.
   const auto middle = out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2);
   std::thread first([&] { std::sort(out.begin(), middle, by_key); });

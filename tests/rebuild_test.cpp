@@ -73,8 +73,8 @@ TEST(Rebuild, EqualsTheIncrementalStateByteForByte) {
   EXPECT_EQ(*projections_digest(**store), *incremental);
 }
 
-// Past 1,024 entries the rebuilt projections are written as two table files on two threads:
-// the split must not lose, duplicate or reorder an entry at the boundary.
+// Past 1,024 entries the rebuilt projections are sorted as two halves and written as two table
+// files, on two threads: the split must not lose, duplicate or reorder an entry at a boundary.
 TEST(Rebuild, ProjectionsWrittenAsTwoTablesEqualTheIncrementalState) {
   test::TempDir dir;
   {
