@@ -44,20 +44,35 @@ void write_history(Ledger& ledger, int filings) {
   }
 }
 
-TEST(Rebuild, EqualsTheIncrementalStateByteForByte) {
+std::size_t projection_entries(Store& store) {
+  std::size_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::projections)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  return n;
+}
+
+// The history of 40 filings rebuilds into one table file. Past 1,024 entries (250 filings) the
+// projections are sorted as two halves and written as two table files on two threads, which
+// must not lose, duplicate or reorder an entry at a boundary.
+class RebuildOf : public testing::TestWithParam<int> {};
+
+TEST_P(RebuildOf, EqualsTheIncrementalStateByteForByte) {
+  const int filings = GetParam();
   test::TempDir dir;
   {
     auto ledger = Ledger::open({.data_dir = dir.str()});
     ASSERT_TRUE(ledger);
-    write_history(**ledger, 40);
+    write_history(**ledger, filings);
   }
   auto store = Store::open({.path = dir.str()});
   ASSERT_TRUE(store);
+  EXPECT_EQ(projection_entries(**store) >= 1024, filings == 250);  // the path this case takes
   auto incremental = projections_digest(**store);
   ASSERT_TRUE(incremental);
   auto stats = rebuild_projections(**store);
   ASSERT_TRUE(stats) << stats.error().message;
-  EXPECT_GT(stats->events, 40u);
+  EXPECT_GT(stats->events, static_cast<std::uint64_t>(filings));
   auto rebuilt = projections_digest(**store);
   ASSERT_TRUE(rebuilt);
   EXPECT_EQ(*rebuilt, *incremental);
@@ -73,30 +88,7 @@ TEST(Rebuild, EqualsTheIncrementalStateByteForByte) {
   EXPECT_EQ(*projections_digest(**store), *incremental);
 }
 
-// Past 1,024 entries the rebuilt projections are sorted as two halves and written as two table
-// files, on two threads: the split must not lose, duplicate or reorder an entry at a boundary.
-TEST(Rebuild, ProjectionsWrittenAsTwoTablesEqualTheIncrementalState) {
-  test::TempDir dir;
-  {
-    auto ledger = Ledger::open({.data_dir = dir.str()});
-    ASSERT_TRUE(ledger);
-    write_history(**ledger, 250);
-  }
-  auto store = Store::open({.path = dir.str()});
-  ASSERT_TRUE(store);
-  std::size_t entries = 0;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        (*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::projections)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
-  }
-  ASSERT_GE(entries, 1024u);  // else this test does not take the two-table path
-  auto incremental = projections_digest(**store);
-  ASSERT_TRUE(incremental);
-  auto stats = rebuild_projections(**store);
-  ASSERT_TRUE(stats) << stats.error().message;
-  EXPECT_EQ(*projections_digest(**store), *incremental);
-}
+INSTANTIATE_TEST_SUITE_P(Rebuild, RebuildOf, testing::Values(40, 250));
 
 TEST(Rebuild, AnInterruptedRebuildKeepsTheLedgerClosedUntilFinished) {
   test::TempDir dir;
