@@ -344,7 +344,7 @@ std::size_t raw_append_batch(const Store& store, const AppendShape& shape, bool 
                 static_cast<unsigned long long>(rng() & 0xfffULL),
                 static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
   std::string idem(kIdempotencyValueSize, '\x5a');
-  std::string head(8 + 32, '\x33');
+  std::string head(kHeadValueSize, '\x33');
   const std::string seq_key = keys::seq(Seq(seq));
   std::size_t bytes = 0;
   auto put = [&](Cf cf, const std::string& key, const std::string& value) {
@@ -453,8 +453,10 @@ fs::path dataset_dir() {
 
 std::optional<std::uint64_t> head_seq(const Store& store) {
   auto raw = store.get(Cf::meta, keys::kHead);
-  if (!raw || !*raw || (*raw)->size() != 8 + 32) return std::nullopt;
-  return keys::get_u64(**raw);
+  if (!raw || !*raw) return std::nullopt;
+  auto head = decode_head(**raw);
+  if (!head) return std::nullopt;
+  return head->seq.value;
 }
 
 bool dataset_valid(const fs::path& dir) {

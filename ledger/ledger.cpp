@@ -36,6 +36,22 @@ struct Ledger::Batch {
   rocksdb::Status status;  // of the write, set by the sync thread
 };
 
+std::string encode_head(const LedgerHead& h) {
+  std::string out;
+  out.reserve(kHeadValueSize);
+  keys::put_u64(out, h.seq.value);
+  out.append(reinterpret_cast<const char*>(h.hash.data()), h.hash.size());
+  return out;
+}
+
+std::optional<LedgerHead> decode_head(std::string_view value) {
+  if (value.size() != kHeadValueSize) return std::nullopt;
+  LedgerHead h;
+  h.seq = Seq(keys::get_u64(value));
+  std::memcpy(h.hash.data(), value.data() + 8, kHashSize);
+  return h;
+}
+
 std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint) {
   std::string out;
   out.reserve(kIdempotencyValueSize);
@@ -47,13 +63,6 @@ std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash
 }
 
 namespace {
-
-std::string encode_head(const LedgerHead& h) {
-  std::string out;
-  keys::put_u64(out, h.seq.value);
-  out.append(reinterpret_cast<const char*>(h.hash.data()), h.hash.size());
-  return out;
-}
 
 // Everything the client said, so a retry with the same event_id is recognised as the same
 // event and anything else as a reuse.
@@ -152,10 +161,10 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   if (!raw) return raw.take_error();
   LedgerHead head;
   if (*raw) {
-    if ((*raw)->size() != 8 + 32)
+    auto decoded = decode_head(**raw);
+    if (!decoded)
       return make_error(ErrorCode::internal, "corrupt ledger head in " + options.data_dir);
-    head.seq = Seq(keys::get_u64(**raw));
-    std::memcpy(head.hash.data(), (*raw)->data() + 8, 32);
+    head = *decoded;
   }
   return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), head));
 }

@@ -85,6 +85,12 @@ struct DeadlineEntry {
 inline constexpr std::size_t kIdempotencyValueSize = 8 + 4 + 1 + 32;
 std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint);
 
+// The ledger head as stored under keys::kHead in the meta column family: seq(8) hash(32).
+// decode_head answers nullopt for a value of any other size.
+inline constexpr std::size_t kHeadValueSize = 8 + kHashSize;
+std::string encode_head(const LedgerHead& h);
+std::optional<LedgerHead> decode_head(std::string_view value);
+
 // Business time may lie in the past, but not further than this in the future.
 inline constexpr std::int64_t kMaxFutureSkewMicros = 5 * 60 * kMicrosPerSecond;
 

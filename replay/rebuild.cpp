@@ -12,6 +12,7 @@
 
 #include "events/codec.hpp"
 #include "events/hash.hpp"
+#include "ledger/ledger.hpp"
 #include "projections/keys.hpp"
 #include "projections/projector.hpp"
 #include "replay/memory_projections.hpp"
@@ -147,8 +148,9 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   MemoryProjections mem;
   // About one entry per event (as verify sizes its scratch projections): sized once, not grown
   // and rehashed through the fold.
-  if (auto head = store.get(Cf::meta, keys::kHead); head && *head && (*head)->size() >= 8)
-    mem.reserve(std::min<std::size_t>(keys::get_u64(**head), max_entries));
+  if (auto raw = store.get(Cf::meta, keys::kHead); raw && *raw)
+    if (auto head = decode_head(**raw))
+      mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
   // Statuses stay decoded until the end: each is encoded once, not once per event.
   std::unordered_map<std::string, FilingStatus> statuses;
   auto stats = fold_log(store, [&](const Event& e) -> Status {

@@ -486,12 +486,10 @@ Result<RestoreStats> restore_into(const RestoreOptions& o, const std::string& di
   if (stats.head.seq.value != stats.events)
     return make_error(ErrorCode::internal, "restore: event count and head disagree");
   if (auto ok = complete_streams(store); !ok) return ok.take_error();
-  std::string head_value;
-  keys::put_u64(head_value, stats.head.seq.value);
-  head_value.append(reinterpret_cast<const char*>(stats.head.hash.data()), 32);
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::Status s = store.db()->Put(sync, store.cf(Cf::meta), keys::kHead, head_value);
+  rocksdb::Status s =
+      store.db()->Put(sync, store.cf(Cf::meta), keys::kHead, encode_head(stats.head));
   if (!s.ok()) return from_rocksdb(s, "restore write failed");
   auto rebuilt = rebuild_projections(store);
   if (!rebuilt) return rebuilt.take_error();

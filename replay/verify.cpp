@@ -341,14 +341,14 @@ class LogChecker {
                               std::to_string(report.events) + " events");
       return {};
     }
-    if (raw.size() != 8 + 32) {
+    const auto stored = decode_head(raw);
+    if (!stored) {
       head_.add(Seq(0),
                 "the ledger head (meta) is corrupt (" + std::to_string(raw.size()) + " bytes)");
       return {};
     }
-    const std::uint64_t head = keys::get_u64(raw);
-    Hash head_hash;
-    std::memcpy(head_hash.data(), raw.data() + 8, 32);
+    const std::uint64_t head = stored->seq.value;
+    const Hash& head_hash = stored->hash;
     if (!log_complete()) return {};  // the walk already named the first bad seq
     const std::uint64_t last = report.head.value;
     if (head > last) {
@@ -796,8 +796,8 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   Status checked;
   if (fold) {
     std::uint64_t events = 0;
-    if (store.db()->Get(reads.point, store.cf(Cf::meta), keys::kHead, &raw).ok() && raw.size() >= 8)
-      events = keys::get_u64(raw);
+    if (store.db()->Get(reads.point, store.cf(Cf::meta), keys::kHead, &raw).ok())
+      if (auto head = decode_head(raw)) events = head->seq.value;
     folder = std::make_unique<Folder>(reads, std::min<std::uint64_t>(events, 1u << 30));
     // After its checks the helper scans the upper half of the projections, if given a split.
     Handoff upper_half;
