@@ -80,7 +80,9 @@ Hash fingerprint(const AppendCommand& c) {
 }
 
 std::string new_event_id() {
-  thread_local boost::uuids::random_generator gen;
+  // Seeded once from the system's entropy: boost's default generator makes a getrandom call
+  // for every id, on the thread that decides every append.
+  thread_local boost::uuids::random_generator_mt19937 gen;
   return boost::uuids::to_string(gen());
 }
 
