@@ -3,12 +3,16 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/sst_file_writer.h>
 
+#include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include "events/codec.hpp"
 #include "events/hash.hpp"
@@ -19,16 +23,6 @@
 
 namespace filingd {
 namespace {
-
-// fn(0..n): the first half on a second thread, the rest on this one.
-template <class F>
-void on_two_threads(std::size_t n, F&& fn) {
-  std::thread first([&] {
-    for (std::size_t i = 0; i < n / 2; ++i) fn(i);
-  });
-  for (std::size_t i = n / 2; i < n; ++i) fn(i);
-  first.join();
-}
 
 // Events folded per (unsynced) write batch; bounds the staging overlay's memory.
 constexpr std::uint64_t kFlushEvery = 20'000;
@@ -55,16 +49,17 @@ Status set_marker(Store& store, bool on) {
   return {};
 }
 
-// Calls fold(event) for every event of the log in seq order, checking that seq is gapless. The
-// log is read and decoded on a second thread, a chunk of events ahead: decoding is about a
-// third of a rebuild's work.
-template <class Fold>
-Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
+// Calls fold(event, prepare(event)) for every event of the log in seq order, checking that seq
+// is gapless. The log is read, decoded and prepared on a second thread, a chunk of events ahead:
+// decoding is about a third of a rebuild's work, and that thread has time to spare.
+template <class Prepare, class Fold>
+Result<RebuildStats> fold_log(const Store& store, Prepare&& prepare, Fold&& fold) {
   constexpr std::size_t kChunkEvents = 1024;
   constexpr std::size_t kChunksAhead = 4;
   struct Chunk {
     std::vector<Event> events;
-    std::optional<Error> error;  // the reader stopped here
+    std::vector<std::invoke_result_t<Prepare&, const Event&>> prepared;  // one per event
+    std::optional<Error> error;                                          // the reader stopped here
     bool last = false;
   };
   std::mutex mu;
@@ -89,6 +84,7 @@ Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
         chunk.error = e.take_error();
         break;
       }
+      chunk.prepared.push_back(prepare(*e));
       chunk.events.push_back(std::move(*e));
       if (chunk.events.size() == kChunkEvents && !hand_over(std::exchange(chunk, Chunk{}))) return;
     }
@@ -110,14 +106,15 @@ Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
       cv.notify_all();
     }
     last = chunk.last;
-    for (const Event& e : chunk.events) {
+    for (std::size_t i = 0; i < chunk.events.size(); ++i) {
+      const Event& e = chunk.events[i];
       if (e.seq != stats.head.next()) {
         failed = make_error(ErrorCode::internal, "log is not gapless: expected seq " +
                                                      std::to_string(stats.head.next().value) +
                                                      ", found " + std::to_string(e.seq.value));
         break;
       }
-      if (auto ok = fold(e); !ok) {
+      if (auto ok = fold(e, chunk.prepared[i]); !ok) {
         failed = ok.take_error();
         break;
       }
@@ -141,7 +138,29 @@ Error replay_error(const Event& e, const Error& why) {
                                              " does not replay: " + why.message);
 }
 
-// Folds the log in memory and writes the result as one sorted table file, ingested into the
+// One table file of a rebuild.
+struct Table {
+  std::string path;
+  bool written = false;  // a table file cannot be empty: none is written for no entries
+  rocksdb::Status status;
+};
+
+// Writes entry(0..n), key and value pairs in key order, as `table`.
+template <class Entry>
+void write_table(const rocksdb::Options& options, rocksdb::ColumnFamilyHandle* cf, std::size_t n,
+                 Entry&& entry, Table& table) {
+  if (n == 0) return;
+  table.written = true;
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf);
+  table.status = writer.Open(table.path);
+  for (std::size_t i = 0; i < n && table.status.ok(); ++i) {
+    const auto [key, value] = entry(i);
+    table.status = writer.Put(key, value);
+  }
+  if (table.status.ok()) table.status = writer.Finish();
+}
+
+// Folds the log in memory and writes the result as sorted table files, ingested into the
 // (empty) projections column family: no memtable, no WAL, no compaction. Returns nullopt when
 // the projections outgrow `max_entries`.
 Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t max_entries) {
@@ -151,11 +170,19 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   if (auto raw = store.get(Cf::meta, keys::kHead); raw && *raw)
     if (auto head = decode_head(**raw))
       mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
-  // Statuses stay decoded until the end: each is encoded once, not once per event.
-  std::unordered_map<std::string, FilingStatus> statuses;
-  auto stats = fold_log(store, [&](const Event& e) -> Status {
-    FilingStatus& status = statuses[e.filing_id];
-    if (auto ok = project_in_place(mem, status, e); !ok) return replay_error(e, ok.error());
+  // Statuses stay decoded until the end (each is encoded once, not once per event), indexed by
+  // a number the reader thread gives each filing in order of first appearance: the folding
+  // thread, the busier one, then does no hashing of filing ids.
+  std::vector<FilingStatus> statuses;
+  std::unordered_map<std::string, std::uint32_t> numbers;  // the reader thread's
+  const auto number = [&](const Event& e) {
+    return numbers.try_emplace(e.filing_id, static_cast<std::uint32_t>(numbers.size()))
+        .first->second;
+  };
+  auto stats = fold_log(store, number, [&](const Event& e, std::uint32_t filing) -> Status {
+    if (filing == statuses.size()) statuses.emplace_back();
+    if (auto ok = project_in_place(mem, statuses[filing], e); !ok)
+      return replay_error(e, ok.error());
     if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
     return {};
   });
@@ -163,46 +190,56 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
     if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
     return stats.take_error();
   }
-  {
-    // Each status encoded once, on both cores.
-    std::vector<std::pair<std::string, std::string>> encoded(statuses.size());
-    std::vector<const FilingStatus*> all;
-    all.reserve(statuses.size());
-    for (const auto& [id, status] : statuses) all.push_back(&status);
-    on_two_threads(all.size(), [&](std::size_t i) {
-      encoded[i] = {keys::status(all[i]->filing_id), encode_status(*all[i])};
-    });
-    statuses.clear();
-    for (auto& [k, v] : encoded) mem.put(k, std::move(v));
-  }
-  if (mem.size() == 0) return std::optional<RebuildStats>(*stats);
 
-  // The sorted projections as table files, the key range split in two (written on two threads)
-  // when there is enough to split, then ingested together: their ranges do not overlap.
-  const auto sorted = mem.sorted();
+  // Three table files with disjoint key ranges, ingested together: the statuses (the status
+  // prefix's range, which the in-place fold never writes to `mem`) and mem's entries below and
+  // above them. The statuses are sorted, encoded and written on a second thread while mem's are
+  // sorted and written on this one: about as much work each.
   rocksdb::Options options(store.db()->GetDBOptions(),
                            store.db()->GetOptions(store.cf(Cf::projections)));
-  const std::size_t parts = sorted.size() >= 1024 ? 2 : 1;
-  std::vector<std::string> files;
-  for (std::size_t p = 0; p < parts; ++p)
-    files.push_back(store.db()->GetName() + "/projections-rebuild-" + std::to_string(p) + ".sst");
-  auto write_file = [&](std::size_t part) {
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, store.cf(Cf::projections));
-    rocksdb::Status s = writer.Open(files[part]);
-    const std::size_t end = sorted.size() * (part + 1) / parts;
-    for (std::size_t i = sorted.size() * part / parts; i < end && s.ok(); ++i)
-      s = writer.Put(sorted[i].first, sorted[i].second);
-    return s.ok() ? writer.Finish() : s;
-  };
-  std::vector<rocksdb::Status> written(parts);
-  on_two_threads(parts, [&](std::size_t part) { written[part] = write_file(part); });
+  auto* cf = store.cf(Cf::projections);
+  std::array<Table, 3> tables;  // below the statuses, the statuses, above them
+  for (std::size_t t = 0; t < tables.size(); ++t)
+    tables[t].path = store.db()->GetName() + "/projections-rebuild-" + std::to_string(t) + ".sst";
+  std::thread status_writer([&] {
+    std::vector<const FilingStatus*> by_key(statuses.size());
+    std::transform(statuses.begin(), statuses.end(), by_key.begin(),
+                   [](const FilingStatus& s) { return &s; });
+    std::sort(by_key.begin(), by_key.end(), [](const FilingStatus* a, const FilingStatus* b) {
+      return a->filing_id < b->filing_id;
+    });
+    std::string key;
+    write_table(
+        options, cf, by_key.size(),
+        [&](std::size_t i) {
+          key = keys::status(by_key[i]->filing_id);
+          return std::pair<std::string_view, std::string>(key, encode_status(*by_key[i]));
+        },
+        tables[1]);
+  });
+  const auto sorted = mem.sorted();
+  const auto above = std::lower_bound(
+      sorted.begin(), sorted.end(), keys::kStatusPrefix,
+      [](const MemoryProjections::Entry& e, std::string_view prefix) { return e.first < prefix; });
+  const auto split = static_cast<std::size_t>(above - sorted.begin());
+  write_table(
+      options, cf, split, [&](std::size_t i) { return sorted[i]; }, tables[0]);
+  write_table(
+      options, cf, sorted.size() - split, [&](std::size_t i) { return sorted[split + i]; },
+      tables[2]);
+  status_writer.join();
+
   rocksdb::Status s;
-  for (const auto& w : written)
-    if (s.ok()) s = w;
-  if (s.ok()) {
+  std::vector<std::string> files;
+  for (const Table& table : tables) {
+    if (!table.written) continue;
+    if (s.ok()) s = table.status;
+    files.push_back(table.path);
+  }
+  if (s.ok() && !files.empty()) {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    s = store.db()->IngestExternalFile(store.cf(Cf::projections), files, ingest);
+    s = store.db()->IngestExternalFile(cf, files, ingest);
   }
   std::error_code ec;
   for (const auto& file : files) std::filesystem::remove(file, ec);  // linked if ingested
@@ -218,26 +255,28 @@ Result<RebuildStats> rebuild_streaming(Store& store) {
   // Decoded statuses of recently touched filings: saves decoding what we just encoded.
   std::unordered_map<std::string, FilingStatus> cache;
   std::uint64_t events = 0;
-  auto stats = fold_log(store, [&](const Event& e) -> Status {
-    auto cached = cache.find(e.filing_id);
-    FilingStatus before;
-    if (cached != cache.end()) {
-      before = std::move(cached->second);
-    } else {
-      auto loaded = load_status(view, e.filing_id);
-      if (!loaded) return loaded.take_error();
-      before = std::move(*loaded);
-    }
-    auto after = project(view, before, e);
-    if (!after) return replay_error(e, after.error());
-    if (view.error()) return *view.error();
-    cache[e.filing_id] = std::move(*after);
-    if (++events % kFlushEvery == 0) {
-      if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
-      cache.clear();
-    }
-    return {};
-  });
+  auto stats = fold_log(
+      store, [](const Event&) { return std::monostate{}; },
+      [&](const Event& e, std::monostate) -> Status {
+        auto cached = cache.find(e.filing_id);
+        FilingStatus before;
+        if (cached != cache.end()) {
+          before = std::move(cached->second);
+        } else {
+          auto loaded = load_status(view, e.filing_id);
+          if (!loaded) return loaded.take_error();
+          before = std::move(*loaded);
+        }
+        auto after = project(view, before, e);
+        if (!after) return replay_error(e, after.error());
+        if (view.error()) return *view.error();
+        cache[e.filing_id] = std::move(*after);
+        if (++events % kFlushEvery == 0) {
+          if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
+          cache.clear();
+        }
+        return {};
+      });
   if (!stats) return stats;
   if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
   // The writes bypassed the WAL: make them durable before reporting success.

@@ -52,9 +52,10 @@ std::size_t projection_entries(Store& store) {
   return n;
 }
 
-// The history of 40 filings rebuilds into one table file. Past 1,024 entries (250 filings) the
-// projections are sorted as two halves and written as two table files on two threads, which
-// must not lose, duplicate or reorder an entry at a boundary.
+// Both histories have entries below and above the statuses, so each rebuild writes three table
+// files (the statuses' on a second thread). Past 1,024 entries (250 filings) the others are
+// sorted as two halves on two threads, which must not lose, duplicate or reorder an entry at
+// the boundary.
 class RebuildOf : public testing::TestWithParam<int> {};
 
 TEST_P(RebuildOf, EqualsTheIncrementalStateByteForByte) {
