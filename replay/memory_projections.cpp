@@ -93,6 +93,7 @@ void MemoryProjections::grow(std::size_t min_slots) {
 void MemoryProjections::reserve(std::size_t entries) {
   // At most 60% full: short probe sequences, and a table small enough to stay partly cached.
   if (entries * 5 / 3 > slots_.size()) grow(entries * 5 / 3);
+  items_.reserve(entries);
 }
 
 std::optional<std::string> MemoryProjections::get(std::string_view key) {

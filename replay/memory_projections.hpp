@@ -33,7 +33,7 @@ class MemoryProjections final : public ProjectionTxn {
   void del(std::string_view key) override;
 
   std::size_t size() const { return live_; }
-  // Sizes the hash table for about `entries` entries up front.
+  // Sizes the hash table and the entries' storage for about `entries` entries up front.
   void reserve(std::size_t entries);
   // The value of `key`, or null; valid until the next put/del.
   const std::string* find(std::string_view key) const;
