@@ -65,13 +65,30 @@ Result<RebuildStats> fold_log(const Store& store, Prepare&& prepare, Fold&& fold
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Chunk> ready;  // guarded by mu
-  bool abandoned = false;   // guarded by mu: the folder gave up
-  const auto hand_over = [&](Chunk chunk) {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return ready.size() < kChunksAhead || abandoned; });
-    ready.push_back(std::move(chunk));
-    cv.notify_all();
-    return !abandoned;
+  // Guarded by mu: folded chunks, which the reader empties and refills. Their events are freed
+  // on the reader thread, which has time to spare and allocated them, and their vectors keep
+  // their capacity: no large block is freed and allocated again per chunk.
+  std::vector<Chunk> spent;
+  bool abandoned = false;  // guarded by mu: the folder gave up
+  // Hands `chunk` over and empties it for the next events; false if the folder gave up.
+  const auto hand_over = [&](Chunk& chunk) {
+    Chunk next;
+    bool go_on = false;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return ready.size() < kChunksAhead || abandoned; });
+      ready.push_back(std::move(chunk));
+      if (!spent.empty()) {
+        next = std::move(spent.back());
+        spent.pop_back();
+      }
+      go_on = !abandoned;
+      cv.notify_all();
+    }
+    next.events.clear();
+    next.prepared.clear();
+    chunk = std::move(next);
+    return go_on;
   };
   std::thread reader([&] {
     rocksdb::ReadOptions ro;
@@ -86,20 +103,21 @@ Result<RebuildStats> fold_log(const Store& store, Prepare&& prepare, Fold&& fold
       }
       chunk.prepared.push_back(prepare(*e));
       chunk.events.push_back(std::move(*e));
-      if (chunk.events.size() == kChunkEvents && !hand_over(std::exchange(chunk, Chunk{}))) return;
+      if (chunk.events.size() == kChunkEvents && !hand_over(chunk)) return;
     }
     if (!chunk.error && !it->status().ok())
       chunk.error = from_rocksdb(it->status(), "log read failed");
     chunk.last = true;
-    hand_over(std::move(chunk));
+    hand_over(chunk);
   });
 
   RebuildStats stats;
   std::optional<Error> failed;
+  Chunk chunk;
   for (bool last = false; !last && !failed;) {
-    Chunk chunk;
     {
       std::unique_lock lock(mu);
+      if (!chunk.events.empty()) spent.push_back(std::move(chunk));
       cv.wait(lock, [&] { return !ready.empty(); });
       chunk = std::move(ready.front());
       ready.pop_front();
