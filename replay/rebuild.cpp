@@ -51,9 +51,10 @@ Status set_marker(Store& store, bool on) {
 
 // Calls fold(event, prepare(event)) for every event of the log in seq order, checking that seq
 // is gapless. The log is read, decoded and prepared on a second thread, a chunk of events ahead:
-// decoding is about a third of a rebuild's work, and that thread has time to spare.
+// decoding is about a third of a rebuild's work, and that thread has time to spare. `prepare`
+// is moved to that thread, and destroyed there.
 template <class Prepare, class Fold>
-Result<RebuildStats> fold_log(const Store& store, Prepare&& prepare, Fold&& fold) {
+Result<RebuildStats> fold_log(const Store& store, Prepare prepare, Fold&& fold) {
   constexpr std::size_t kChunkEvents = 1024;
   constexpr std::size_t kChunksAhead = 4;
   struct Chunk {
@@ -90,7 +91,7 @@ Result<RebuildStats> fold_log(const Store& store, Prepare&& prepare, Fold&& fold
     chunk = std::move(next);
     return go_on;
   };
-  std::thread reader([&] {
+  std::thread reader([&, prepare = std::move(prepare)]() mutable {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, store.cf(Cf::log)));
@@ -192,18 +193,19 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   // a number the reader thread gives each filing in order of first appearance: the folding
   // thread, the busier one, then does no hashing of filing ids.
   std::vector<FilingStatus> statuses;
-  std::unordered_map<std::string, std::uint32_t> numbers;  // the reader thread's
-  const auto number = [&](const Event& e) {
+  auto number = [numbers =
+                     std::unordered_map<std::string, std::uint32_t>()](const Event& e) mutable {
     return numbers.try_emplace(e.filing_id, static_cast<std::uint32_t>(numbers.size()))
         .first->second;
   };
-  auto stats = fold_log(store, number, [&](const Event& e, std::uint32_t filing) -> Status {
-    if (filing == statuses.size()) statuses.emplace_back();
-    if (auto ok = project_in_place(mem, statuses[filing], e); !ok)
-      return replay_error(e, ok.error());
-    if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
-    return {};
-  });
+  auto stats =
+      fold_log(store, std::move(number), [&](const Event& e, std::uint32_t filing) -> Status {
+        if (filing == statuses.size()) statuses.emplace_back();
+        if (auto ok = project_in_place(mem, statuses[filing], e); !ok)
+          return replay_error(e, ok.error());
+        if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
+        return {};
+      });
   if (!stats) {
     if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
     return stats.take_error();
@@ -212,14 +214,14 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   // Three table files with disjoint key ranges, ingested together: the statuses (the status
   // prefix's range, which the in-place fold never writes to `mem`) and mem's entries below and
   // above them. The statuses are sorted, encoded and written on a second thread while mem's are
-  // sorted and written on this one: about as much work each.
+  // sorted and written on this one: about as much work each. Each thread frees what it wrote.
   rocksdb::Options options(store.db()->GetDBOptions(),
                            store.db()->GetOptions(store.cf(Cf::projections)));
   auto* cf = store.cf(Cf::projections);
   std::array<Table, 3> tables;  // below the statuses, the statuses, above them
   for (std::size_t t = 0; t < tables.size(); ++t)
     tables[t].path = store.db()->GetName() + "/projections-rebuild-" + std::to_string(t) + ".sst";
-  std::thread status_writer([&] {
+  std::thread status_writer([&, statuses = std::move(statuses)] {
     std::vector<const FilingStatus*> by_key(statuses.size());
     std::transform(statuses.begin(), statuses.end(), by_key.begin(),
                    [](const FilingStatus& s) { return &s; });
