@@ -1,6 +1,7 @@
 #include "projections/projector.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -452,8 +453,7 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
   }
 }
 
-// Every field index_keys(), counted_as() and the open-filing rule below read (exists() is the
-// state; the subject matters only when openness, i.e. the state, changes). An event that changes
+// Every field index_keys() and counted_as() read (exists() is the state). An event that changes
 // none of them, as most review and SMS steps do, leaves every index and counter as it was.
 bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
   return a.state == b.state && a.province == b.province && a.filing_type == b.filing_type &&
@@ -475,9 +475,8 @@ FilingStatus index_fields(const FilingStatus& s) {
   return f;
 }
 
-// `before` needs only index_fields(). The subject is read from `after`: a resubmission cannot
-// change it (check_submission).
-void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
+// The derived entries (see Derived); `before` needs only index_fields().
+void update_derived(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
   if (same_index_fields(before, after)) return;
   diff(
       index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
@@ -485,7 +484,12 @@ void update_indexes(ProjectionTxn& txn, const FilingStatus& before, const Filing
   diff(
       counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
       [&](const std::string& k) { bump(txn, k, +1); });
-  const bool was_open = before.exists() && is_open(before.state);
+}
+
+// The open-filing index, which check_submission reads. The subject is read from `after`: a
+// resubmission cannot change it (check_submission).
+void update_open_filing(ProjectionTxn& txn, FilingState before, const FilingStatus& after) {
+  const bool was_open = before != FilingState::none && is_open(before);
   if (is_open(after.state) && !was_open) {
     txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);
   } else if (was_open && !is_open(after.state)) {
@@ -522,8 +526,10 @@ Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStat
   return after;
 }
 
-Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e) {
-  const FilingStatus before = index_fields(status);
+Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e, Derived derived) {
+  const FilingState state_before = status.state;
+  std::optional<FilingStatus> before;
+  if (derived == Derived::maintain) before = index_fields(status);
   std::optional<Resubmitted> resubmitted;
   const auto* submission = std::get_if<FilingSubmitted>(&e.data);
   if (submission && status.exists())
@@ -538,8 +544,22 @@ Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e
     if (auto ok = apply_cancellation(txn, status, e, *c); !ok) return ok;
   }
 
-  update_indexes(txn, before, status);
+  if (before) update_derived(txn, *before, status);
+  update_open_filing(txn, state_before, status);
   return {};
+}
+
+void put_derived(ProjectionTxn& txn, std::span<const FilingStatus> statuses) {
+  std::map<std::string, std::uint64_t> counts;
+  for (const FilingStatus& s : statuses) {
+    for (auto& k : index_keys(s)) txn.put(k, {});
+    for (const auto& name : counted_as(s)) ++counts[name];
+  }
+  for (const auto& [name, n] : counts) {
+    std::string value;
+    keys::put_u64(value, n);
+    txn.put(keys::count(name), std::move(value));
+  }
 }
 
 }  // namespace filingd

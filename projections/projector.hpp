@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -38,8 +39,18 @@ Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, con
 // reads: a fold that keeps statuses decoded writes each one once, at the end.
 Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
                                             const Event& e);
+// The derived entries: the list indexes, deadlines and SLA clocks of each filing and the
+// counters of filings per state and deadlines per kind. They follow from each filing's status
+// alone and the projector never reads them, so a fold may leave them out and write them once,
+// from the final statuses (put_derived), with the same result.
+enum class Derived { maintain, leave_out };
+
 // The same, folding the event into `status` itself (no copy of the status). On an error,
 // `status` is left partly updated: for folds that stop at the first error.
-Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e);
+Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e,
+                        Derived derived = Derived::maintain);
+// Writes the derived entries of `statuses`, every filing's status after a fold that left them
+// out (into projections that hold none).
+void put_derived(ProjectionTxn& txn, std::span<const FilingStatus> statuses);
 
 }  // namespace filingd

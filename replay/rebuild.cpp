@@ -201,7 +201,7 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   auto stats =
       fold_log(store, std::move(number), [&](const Event& e, std::uint32_t filing) -> Status {
         if (filing == statuses.size()) statuses.emplace_back();
-        if (auto ok = project_in_place(mem, statuses[filing], e); !ok)
+        if (auto ok = project_in_place(mem, statuses[filing], e, Derived::leave_out); !ok)
           return replay_error(e, ok.error());
         if (mem.size() + statuses.size() > max_entries) return make_error(ErrorCode::too_large, "");
         return {};
@@ -210,6 +210,11 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
     if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
     return stats.take_error();
   }
+  // Written once, from the final statuses, rather than kept up to date through the fold: most
+  // events move a filing to another state, which would delete one list-index entry and add
+  // another, and update two counters.
+  put_derived(mem, statuses);
+  if (mem.size() + statuses.size() > max_entries) return std::optional<RebuildStats>{};
 
   // Three table files with disjoint key ranges, ingested together: the statuses (the status
   // prefix's range, which the in-place fold never writes to `mem`) and mem's entries below and
