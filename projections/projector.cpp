@@ -549,17 +549,21 @@ Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e
   return {};
 }
 
-void put_derived(ProjectionTxn& txn, std::span<const FilingStatus> statuses) {
+std::vector<std::pair<std::string, std::string>> derived_entries(
+    std::span<const FilingStatus> statuses) {
+  std::vector<std::pair<std::string, std::string>> out;
   std::map<std::string, std::uint64_t> counts;
   for (const FilingStatus& s : statuses) {
-    for (auto& k : index_keys(s)) txn.put(k, {});
+    for (auto& k : index_keys(s)) out.emplace_back(std::move(k), std::string());
     for (const auto& name : counted_as(s)) ++counts[name];
   }
   for (const auto& [name, n] : counts) {
     std::string value;
     keys::put_u64(value, n);
-    txn.put(keys::count(name), std::move(value));
+    out.emplace_back(keys::count(name), std::move(value));
   }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
 }
 
 }  // namespace filingd

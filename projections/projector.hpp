@@ -11,6 +11,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "events/event.hpp"
 #include "events/result.hpp"
@@ -42,15 +44,16 @@ Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStat
 // The derived entries: the list indexes, deadlines and SLA clocks of each filing and the
 // counters of filings per state and deadlines per kind. They follow from each filing's status
 // alone and the projector never reads them, so a fold may leave them out and write them once,
-// from the final statuses (put_derived), with the same result.
+// from the final statuses (derived_entries), with the same result.
 enum class Derived { maintain, leave_out };
 
 // The same, folding the event into `status` itself (no copy of the status). On an error,
 // `status` is left partly updated: for folds that stop at the first error.
 Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e,
                         Derived derived = Derived::maintain);
-// Writes the derived entries of `statuses`, every filing's status after a fold that left them
-// out (into projections that hold none).
-void put_derived(ProjectionTxn& txn, std::span<const FilingStatus> statuses);
+// The derived entries of `statuses` (every filing's status after a fold that left them out), in
+// key order.
+std::vector<std::pair<std::string, std::string>> derived_entries(
+    std::span<const FilingStatus> statuses);
 
 }  // namespace filingd

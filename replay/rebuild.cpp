@@ -210,16 +210,21 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
     if (stats.error().code == ErrorCode::too_large) return std::optional<RebuildStats>{};
     return stats.take_error();
   }
-  // Written once, from the final statuses, rather than kept up to date through the fold: most
-  // events move a filing to another state, which would delete one list-index entry and add
-  // another, and update two counters.
-  put_derived(mem, statuses);
-  if (mem.size() + statuses.size() > max_entries) return std::optional<RebuildStats>{};
+  // The derived entries are written once, from the final statuses, rather than kept up to date
+  // through the fold: most events move a filing to another state, which would delete one
+  // list-index entry, add another and update two counters. They are made and sorted on a
+  // second thread while mem's entries are sorted on this one.
+  std::vector<std::pair<std::string, std::string>> derived;
+  std::thread deriver([&] { derived = derived_entries(statuses); });
+  const auto sorted_mem = mem.sorted();
+  deriver.join();
+  if (mem.size() + derived.size() + statuses.size() > max_entries)
+    return std::optional<RebuildStats>{};
 
   // Three table files with disjoint key ranges, ingested together: the statuses (the status
-  // prefix's range, which the in-place fold never writes to `mem`) and mem's entries below and
-  // above them. The statuses are sorted, encoded and written on a second thread while mem's are
-  // sorted and written on this one: about as much work each. Each thread frees what it wrote.
+  // prefix's range, which holds nothing else) and the other entries below and above them. The
+  // statuses are sorted, encoded, written and freed on a second thread while the others are
+  // merged and written on this one.
   rocksdb::Options options(store.db()->GetDBOptions(),
                            store.db()->GetOptions(store.cf(Cf::projections)));
   auto* cf = store.cf(Cf::projections);
@@ -242,7 +247,11 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
         },
         tables[1]);
   });
-  const auto sorted = mem.sorted();
+  std::vector<MemoryProjections::Entry> sorted(sorted_mem.size() + derived.size());
+  std::merge(sorted_mem.begin(), sorted_mem.end(), derived.begin(), derived.end(), sorted.begin(),
+             [](const auto& a, const auto& b) {
+               return std::string_view(a.first) < std::string_view(b.first);
+             });
   const auto above = std::lower_bound(
       sorted.begin(), sorted.end(), keys::kStatusPrefix,
       [](const MemoryProjections::Entry& e, std::string_view prefix) { return e.first < prefix; });
