@@ -184,8 +184,8 @@ void write_table(const rocksdb::Options& options, rocksdb::ColumnFamilyHandle* c
 // the projections outgrow `max_entries`.
 Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t max_entries) {
   MemoryProjections mem;
-  // About one entry per event (as verify sizes its scratch projections): sized once, not grown
-  // and rehashed through the fold.
+  // At most about one entry per event (as verify sizes its scratch projections, which also hold
+  // the derived entries): sized once, not grown and rehashed through the fold.
   if (auto raw = store.get(Cf::meta, keys::kHead); raw && *raw)
     if (auto head = decode_head(**raw))
       mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
