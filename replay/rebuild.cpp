@@ -51,8 +51,8 @@ Status set_marker(Store& store, bool on) {
 
 // Calls fold(event, prepare(event)) for every event of the log in seq order, checking that seq
 // is gapless. The log is read, decoded and prepared on a second thread, a chunk of events ahead:
-// decoding is about a third of a rebuild's work, and that thread has time to spare. `prepare`
-// is moved to that thread, and destroyed there.
+// decoding is a large part of a rebuild's work. `prepare` is moved to that thread, and
+// destroyed there.
 template <class Prepare, class Fold>
 Result<RebuildStats> fold_log(const Store& store, Prepare prepare, Fold&& fold) {
   constexpr std::size_t kChunkEvents = 1024;
@@ -67,8 +67,8 @@ Result<RebuildStats> fold_log(const Store& store, Prepare prepare, Fold&& fold) 
   std::condition_variable cv;
   std::deque<Chunk> ready;  // guarded by mu
   // Guarded by mu: folded chunks, which the reader empties and refills. Their events are freed
-  // on the reader thread, which has time to spare and allocated them, and their vectors keep
-  // their capacity: no large block is freed and allocated again per chunk.
+  // on the thread that allocated them, not on the folding one, and their vectors keep their
+  // capacity: no large block is freed and allocated again per chunk.
   std::vector<Chunk> spent;
   bool abandoned = false;  // guarded by mu: the folder gave up
   // Hands `chunk` over and empties it for the next events; false if the folder gave up.
@@ -191,7 +191,7 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
       mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
   // Statuses stay decoded until the end (each is encoded once, not once per event), indexed by
   // a number the reader thread gives each filing in order of first appearance: the folding
-  // thread, the busier one, then does no hashing of filing ids.
+  // thread then does no hashing of filing ids.
   std::vector<FilingStatus> statuses;
   auto number = [numbers =
                      std::unordered_map<std::string, std::uint32_t>()](const Event& e) mutable {
