@@ -252,8 +252,10 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
 // The writer decides commands into the open batch, a few at a time, while the sync thread writes
 // the batch before it; the open batch reads through the one in flight, whose writes are not in
 // the database yet. As soon as a write returns, the sync thread takes the open batch as it
-// stands (waiting at most for the decisions under way) and writes it: no thread hand-off on the
-// path from one fsync to the next. Batches reach the disk, and callers their answers, in order.
+// stands (waiting at most for the chunk being decided) and writes it: no thread hand-off on the
+// path from one fsync to the next. The writer decides without holding open_mu_: holding it, it
+// kept the sync thread from taking a partly decided batch at all while commands were queued.
+// Batches reach the disk, and callers their answers, in order.
 void Ledger::writer_loop() {
   const std::size_t chunk = std::min<std::size_t>(4, options_.max_batch);
   for (;;) {
@@ -267,15 +269,28 @@ void Ledger::writer_loop() {
         queue_.pop_front();
       }
     }
+    const std::size_t n = taken.size();
+    Batch* into;
     {
       std::unique_lock lock(open_mu_);
       open_cv_.wait(lock, [&] {
-        return !open_ || open_->pending.size() + taken.size() <= options_.max_batch;
+        if (claiming_) return false;
+        return !open_ || (open_size_ + n <= options_.max_batch &&
+                          (gather_size_ == 0 || open_size_ < gather_size_));
       });
-      if (!open_)
+      if (!open_) {
         open_ = in_flight_ ? std::make_unique<Batch>(in_flight_->staging)
                            : std::make_unique<Batch>(*store_);
-      decide_into(*open_, std::move(taken));
+        open_size_ = 0;
+      }
+      into = open_.get();
+      deciding_ = true;
+    }
+    decide_into(*into, std::move(taken));
+    {
+      std::lock_guard lock(open_mu_);
+      deciding_ = false;
+      open_size_ += n;
     }
     open_cv_.notify_all();
   }
@@ -300,6 +315,9 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
 
 void Ledger::sync_loop() {
   constexpr auto kGatherWindow = std::chrono::microseconds(200);
+  // Splitting a burst in two pays once deciding half of it takes about as long as an fsync
+  // (a few hundred microseconds, some 30 commands); a smaller burst is better as one group.
+  constexpr std::size_t kSplitFrom = 32;
   rocksdb::WriteOptions wo;
   wo.sync = true;
   bool wrote = false;
@@ -309,19 +327,24 @@ void Ledger::sync_loop() {
     {
       // Straight after a write, the open batch is taken as it stands: it filled during the
       // write. An idle sync thread gives a burst a moment to be decided (until the open batch
-      // holds half as many commands as the last one, for at most kGatherWindow): N callers in
-      // lockstep then settle into two alternating groups of N/2, one decided while the other
-      // is written, instead of one group decided and written in turn.
+      // holds half as many commands as the last one, for at most kGatherWindow); from
+      // kSplitFrom commands on, the writer also stops deciding into it at that half until it is
+      // taken. N callers in lockstep then settle into two alternating groups of N/2, one
+      // decided while the other is written, instead of one group decided and written in turn.
       std::unique_lock lock(open_mu_);
       if (!(wrote && open_)) {
+        const std::size_t half = (last_size + 1) / 2;
+        if (last_size >= kSplitFrom) gather_size_ = half;
         open_cv_.wait(lock, [&] { return open_ || writer_done_; });
-        open_cv_.wait_for(lock, kGatherWindow, [&] {
-          return !open_ || 2 * open_->pending.size() >= last_size || writer_done_;
-        });
+        open_cv_.wait_for(lock, kGatherWindow,
+                          [&] { return !open_ || open_size_ >= half || writer_done_; });
+        gather_size_ = 0;
       }
       if (!open_) return;  // the writer has stopped and everything is written
+      claim(lock);
       b = std::move(open_);
       in_flight_ = b.get();
+      claiming_ = false;
     }
     open_cv_.notify_all();  // room for the writer again
     // The staging is only read from here on: the next batch reads through it concurrently.
@@ -332,7 +355,8 @@ void Ledger::sync_loop() {
     }
     std::unique_ptr<Batch> refused;
     {
-      std::lock_guard lock(open_mu_);
+      std::unique_lock lock(open_mu_);
+      claim(lock);
       in_flight_ = nullptr;
       if (open_) open_->staging.detach();  // what it read through is in the database now
       if (!b->status.ok()) {
@@ -341,7 +365,9 @@ void Ledger::sync_loop() {
         refused = std::move(open_);
         head_ = head();
       }
+      claiming_ = false;
     }
+    open_cv_.notify_all();
     wrote = b->write.Count() > 0;
     last_size = b->pending.size();
     finish(std::move(b));
@@ -350,6 +376,13 @@ void Ledger::sync_loop() {
       complete(std::move(refused));
     }
   }
+}
+
+// Waits until the writer is between two chunks, and keeps it there until claiming_ is reset:
+// the open batch, head_ and the staging chain are then the sync thread's to change.
+void Ledger::claim(std::unique_lock<std::mutex>& lock) {
+  claiming_ = true;
+  open_cv_.wait(lock, [&] { return !deciding_; });
 }
 
 bool Ledger::finish(std::unique_ptr<Batch> b) {

@@ -191,10 +191,19 @@ class Ledger {
   std::mutex open_mu_;
   std::condition_variable open_cv_;  // the sync thread waits for a batch, the writer for room
   std::unique_ptr<Batch> open_;      // guarded by open_mu_
-  Batch* in_flight_ = nullptr;       // guarded by open_mu_; owned by the sync thread
-  LedgerHead head_;                  // guarded by open_mu_: after the last decided command
-  bool writer_done_ = false;         // guarded by open_mu_
+  std::size_t open_size_ = 0;        // guarded by open_mu_: commands decided into open_
+  bool deciding_ = false;            // guarded by open_mu_: the writer is deciding into open_
+  bool claiming_ = false;            // guarded by open_mu_: the sync thread waits to claim it
+  // guarded by open_mu_: while the sync thread gathers a burst, the size at which it takes the
+  // open batch (0 when it is not gathering); the writer decides no further into it.
+  std::size_t gather_size_ = 0;
+  Batch* in_flight_ = nullptr;  // guarded by open_mu_; owned by the sync thread
+  // After the last decided command: guarded by open_mu_, but the writer uses it while it
+  // decides without the lock, so the sync thread changes it only after claim().
+  LedgerHead head_;
+  bool writer_done_ = false;  // guarded by open_mu_
   std::thread syncer_;
+  void claim(std::unique_lock<std::mutex>& lock);
 
   // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a
   // completion thread, so the writer goes straight on to the next batch.
