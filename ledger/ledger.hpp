@@ -166,6 +166,7 @@ class Ledger {
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
   Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
   void sync_loop();
+  void claim(std::unique_lock<std::mutex>& lock);
   bool finish(std::unique_ptr<Batch> b);  // false: the write failed
   static void fail(Batch& b, const Error& error);
   void complete(std::unique_ptr<Batch> b);
@@ -203,7 +204,6 @@ class Ledger {
   LedgerHead head_;
   bool writer_done_ = false;  // guarded by open_mu_
   std::thread syncer_;
-  void claim(std::unique_lock<std::mutex>& lock);
 
   // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a
   // completion thread, so the writer goes straight on to the next batch.
