@@ -420,6 +420,10 @@ void KafkaPublisher::Impl::on_queue_event(rd_kafka_t*, void* opaque) {
 }
 
 Status KafkaPublisher::Impl::start_producer() {
+  // librdkafka's threads log through on_log. Build spdlog's registry here, before they start,
+  // so that its construction happens before their first use of it (in a process that has not
+  // logged yet: a test).
+  spdlog::default_logger_raw();
   auto producer = make_producer();
   if (!producer) return producer.take_error();
   rk = *producer;
