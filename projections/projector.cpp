@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "events/record_number.hpp"
@@ -455,10 +456,13 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
 
 // Every field index_keys() and counted_as() read (exists() is the state). An event that changes
 // none of them, as most review and SMS steps do, leaves every index and counter as it was.
+template <class S>
+auto index_tie(S& s) {
+  return std::tie(s.state, s.province, s.filing_type, s.sms_deadline, s.abandon_at, s.state_since);
+}
+
 bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
-  return a.state == b.state && a.province == b.province && a.filing_type == b.filing_type &&
-         a.sms_deadline == b.sms_deadline && a.abandon_at == b.abandon_at &&
-         a.state_since == b.state_since;
+  return index_tie(a) == index_tie(b);
 }
 
 // Those fields (and the filing_id the keys carry) alone: what an in-place fold keeps of the
@@ -466,12 +470,7 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
 FilingStatus index_fields(const FilingStatus& s) {
   FilingStatus f;
   f.filing_id = s.filing_id;
-  f.state = s.state;
-  f.province = s.province;
-  f.filing_type = s.filing_type;
-  f.sms_deadline = s.sms_deadline;
-  f.abandon_at = s.abandon_at;
-  f.state_since = s.state_since;
+  index_tie(f) = index_tie(s);
   return f;
 }
 
