@@ -1,7 +1,6 @@
 #include "daemon/kafka_publisher.hpp"
 
 #include <librdkafka/rdkafka.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <rocksdb/iterator.h>
 #include <spdlog/spdlog.h>
@@ -37,15 +36,6 @@ constexpr auto kMinBackoff = std::chrono::milliseconds(500);
 constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr int kAdminTimeoutMs = 10'000;
 constexpr int kCreateAttempts = 3;  // CreateTopics rounds before producing regardless
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::string encode_u64(std::uint64_t v) {
   std::string out;
@@ -138,21 +128,37 @@ class EncodePool {
   EncodePool(const EncodePool&) = delete;
   EncodePool& operator=(const EncodePool&) = delete;
 
-  void run(std::size_t n, const std::function<void(std::size_t)>& fn) {
-    if (threads_.empty() || n < 2 * kChunk) {
+  bool has_workers() const { return !threads_.empty(); }
+
+  void run(std::size_t n, const std::function<void(std::size_t)>& fn, std::size_t chunk = kChunk) {
+    if (threads_.empty() || n < 2 * chunk) {
       for (std::size_t i = 0; i < n; ++i) fn(i);
       return;
     }
-    {
-      std::lock_guard lock(mu_);
-      fn_ = &fn;
-      n_ = n;
-      next_ = 0;
-      busy_ = threads_.size();
-      ++generation_;
-    }
-    start_.notify_all();
-    drain(fn, n);
+    launch(&fn, n, chunk);
+    drain(fn, n, chunk);
+    wait();
+  }
+
+  // fn(begin, end) over contiguous parts of 0..n, one per thread (for work that is cheaper in
+  // runs, such as reading a range of the log with one iterator).
+  void run_parts(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
+    const std::size_t parts = n < 2 * kChunk ? 1 : threads_.size() + 1;
+    run(
+        parts, [&](std::size_t p) { fn(p * n / parts, (p + 1) * n / parts); }, 1);
+  }
+
+  // The same over the workers only, in the background: the caller goes on, and joins with
+  // wait() before it starts anything else on the pool. Needs has_workers().
+  void start_parts(std::size_t n, std::function<void(std::size_t, std::size_t)> fn) {
+    const std::size_t parts = threads_.size();
+    job_ = [fn = std::move(fn), n, parts](std::size_t p) {
+      fn(p * n / parts, (p + 1) * n / parts);
+    };
+    launch(&job_, parts, 1);
+  }
+
+  void wait() {
     std::unique_lock lock(mu_);
     done_.wait(lock, [&] { return busy_ == 0; });
     fn_ = nullptr;
@@ -160,11 +166,23 @@ class EncodePool {
 
  private:
   static constexpr std::size_t kChunk = 16;
-  void drain(const std::function<void(std::size_t)>& fn, std::size_t n) {
+  void launch(const std::function<void(std::size_t)>* fn, std::size_t n, std::size_t chunk) {
+    {
+      std::lock_guard lock(mu_);
+      fn_ = fn;
+      n_ = n;
+      chunk_ = chunk;
+      next_ = 0;
+      busy_ = threads_.size();
+      ++generation_;
+    }
+    start_.notify_all();
+  }
+  void drain(const std::function<void(std::size_t)>& fn, std::size_t n, std::size_t chunk) {
     for (;;) {
-      const std::size_t a = next_.fetch_add(kChunk);
+      const std::size_t a = next_.fetch_add(chunk);
       if (a >= n) return;
-      for (std::size_t i = a; i < std::min(n, a + kChunk); ++i) fn(i);
+      for (std::size_t i = a; i < std::min(n, a + chunk); ++i) fn(i);
     }
   }
   void loop() {
@@ -175,9 +193,9 @@ class EncodePool {
       if (stop_) return;
       seen = generation_;
       const auto* fn = fn_;
-      const std::size_t n = n_;
+      const std::size_t n = n_, chunk = chunk_;
       lock.unlock();
-      drain(*fn, n);
+      drain(*fn, n, chunk);
       lock.lock();
       if (--busy_ == 0) done_.notify_one();
     }
@@ -186,8 +204,10 @@ class EncodePool {
   std::mutex mu_;
   std::condition_variable start_, done_;
   std::vector<std::thread> threads_;
+  std::function<void(std::size_t)> job_;                  // start_parts' job, while it runs
   const std::function<void(std::size_t)>* fn_ = nullptr;  // guarded by mu_
   std::size_t n_ = 0;                                     // guarded by mu_
+  std::size_t chunk_ = kChunk;                            // guarded by mu_
   std::atomic<std::size_t> next_{0};
   std::size_t busy_ = 0;          // guarded by mu_
   std::uint64_t generation_ = 0;  // guarded by mu_
@@ -208,8 +228,7 @@ struct KafkaPublisher::Impl {
       : ledger(l),
         opt(std::move(o)),
         link(std::make_shared<Link>()),
-        // Statuses referenced by one batch must stay cached until it is produced.
-        cache(std::max(opt.status_cache, 2 * opt.read_batch)),
+        cache(opt.status_cache),
         pool(encode_workers(opt.encode_threads)) {}
 
   static unsigned encode_workers(unsigned threads) {
@@ -230,7 +249,8 @@ struct KafkaPublisher::Impl {
     std::uint8_t units = 0;        // messages of this event not yet acknowledged
     std::int64_t recorded_at = 0;  // micros, for the publish latency
   };
-  std::deque<Slot> window;      // seqs cursor+1 .. read_pos
+  std::deque<Slot> window;      // seqs acked+1 .. read_pos
+  std::uint64_t acked = 0;      // every event <= acked is delivered; `cursor` catches up per poll
   Seq read_pos;                 // the last seq handed to the producer
   std::size_t outstanding = 0;  // messages awaiting a delivery report
   bool failed = false;          // a message failed since the last rewind
@@ -242,21 +262,30 @@ struct KafkaPublisher::Impl {
   std::uint64_t since_persist = 0;
   StatusCache cache;
   EncodePool pool;
-  // One batch: read, decoded, folded, encoded, then produced. Kept across batches so the
-  // strings keep their capacity.
+  // A batch of events: read, decoded and encoded (fill), then folded and produced. Two of them,
+  // so the pool's workers fill the next while this thread produces the current one; kept from
+  // batch to batch so their strings keep their capacity.
   struct Item {
     std::string record;
     Event event;
     std::string_view body;  // into record
     std::string body_base64;
-    const FilingStatus* status = nullptr;  // into cache; null if superseded (no status message)
+    bool superseded = false;   // its filing has a later event: it carries no status
+    bool with_status = false;  // it carries its filing's status (status_value)
     bool has_fingerprint = false;
     Hash fingerprint{};
     std::string fingerprint_hex;
     std::string value;         // the event's JSON
-    std::string status_value;  // the status JSON, if status
+    std::string status_value;  // the status JSON, if with_status
   };
-  std::vector<Item> items;
+  struct Batch {
+    std::vector<Item> items;
+    std::vector<std::optional<Error>> errors;  // per item; filling stops at the first
+    Seq first;                                 // the seq items[0] should have
+    std::size_t size = 0;                      // items filled (or failed)
+  };
+  Batch batches[2];
+  Batch* next_batch = nullptr;  // being filled in the background, if any
   std::thread thread;
 
   // ---- wake-ups ----
@@ -297,9 +326,14 @@ struct KafkaPublisher::Impl {
   std::optional<std::vector<std::string>> missing_topics();
   bool probe_brokers(int timeout_ms);
   bool produce_batch();
+  void fill(Batch& batch, Seq first, std::size_t n, bool background);
+  void fill_part(Batch& batch, std::size_t begin, std::size_t end);
+  void join_fill();
   bool produce_item(const Item& item);
   FilingStatus* status_after(const Event& e);
   void delivered_one(Seq seq, bool ok, const char* error);
+  void serve(int timeout_ms);
+  void advance_cursor();
   void rewind();
   void persist(bool force);
   void finish(bool graceful);
@@ -458,7 +492,7 @@ void KafkaPublisher::Impl::note_error(std::string message) {
 
 void KafkaPublisher::Impl::delivered_one(Seq seq, bool ok, const char* error) {
   if (outstanding > 0) --outstanding;
-  const std::uint64_t base = cursor.load();
+  const std::uint64_t base = acked;
   if (seq.value <= base || seq.value > base + window.size()) return;  // not ours (stale)
   if (!ok) {
     delivery_errors.fetch_add(1);
@@ -476,17 +510,27 @@ void KafkaPublisher::Impl::delivered_one(Seq seq, bool ok, const char* error) {
     const std::int64_t now = SystemClock().now().micros;
     latency.observe(static_cast<double>(std::max<std::int64_t>(now - slot.recorded_at, 0)) / 1e6);
   }
-  std::uint64_t moved = 0;
   while (!window.empty() && window.front().units == 0) {
     window.pop_front();
-    ++moved;
+    ++acked;
   }
-  if (moved == 0) return;
+}
+
+// Serves delivery reports, then publishes the progress they made once, not per report.
+void KafkaPublisher::Impl::serve(int timeout_ms) {
+  rd_kafka_poll(rk, timeout_ms);
+  advance_cursor();
+}
+
+void KafkaPublisher::Impl::advance_cursor() {
+  const std::uint64_t base = cursor.load();
+  if (acked == base) return;
+  const std::uint64_t moved = acked - base;
   // Counted before the cursor moves, so whoever the cursor wakes sees the count that goes with it.
   delivered.fetch_add(moved);
   {
     std::lock_guard lock(progress_mu);
-    cursor.store(base + moved);
+    cursor.store(acked);
   }
   progress_cv.notify_all();
   backoff = kMinBackoff;
@@ -521,7 +565,7 @@ void KafkaPublisher::Impl::persist(bool force) {
 void KafkaPublisher::Impl::rewind() {
   rewinds.fetch_add(1);
   window.clear();
-  read_pos = Seq(cursor.load());
+  read_pos = Seq(acked);
   cache.clear();  // it holds statuses as of events after the cursor
   failed = false;
   if (fatal) {
@@ -577,7 +621,7 @@ bool KafkaPublisher::Impl::produce_item(const Item& item) {
       std::snprintf(seq, sizeof seq, "%llu", static_cast<unsigned long long>(e.seq.value));
   char schema[12];
   const int schema_len = std::snprintf(schema, sizeof schema, "%u", e.schema);
-  window.push_back(Slot{static_cast<std::uint8_t>(item.status ? 2 : 1), e.recorded_at.micros});
+  window.push_back(Slot{static_cast<std::uint8_t>(item.with_status ? 2 : 1), e.recorded_at.micros});
 
   auto produce = [&](bool is_status) -> rd_kafka_resp_err_t {
     for (;;) {
@@ -598,7 +642,7 @@ bool KafkaPublisher::Impl::produce_item(const Item& item) {
         add("event_id", e.event_id);
         add("seq", std::string_view(seq, static_cast<std::size_t>(seq_len)));
         add("schema", std::string_view(schema, static_cast<std::size_t>(schema_len)));
-        add("body", item.body_base64);
+        if (!item.body_base64.empty()) add("body", item.body_base64);
         if (item.has_fingerprint) add("fingerprint", item.fingerprint_hex);
         err = rd_kafka_producev(
             rk, RD_KAFKA_V_RKT(events_rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -611,13 +655,13 @@ bool KafkaPublisher::Impl::produce_item(const Item& item) {
       }
       // The queue is sized for max_in_flight, so this is rare: serve reports and retry.
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
-      rd_kafka_poll(rk, 100);
+      serve(100);
       if (should_stop()) return err;
     }
   };
 
   for (const bool is_status : {false, true}) {
-    if (is_status && item.status == nullptr) break;
+    if (is_status && !item.with_status) break;
     if (auto err = produce(is_status); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       failed = true;
       delivery_errors.fetch_add(1);
@@ -628,51 +672,127 @@ bool KafkaPublisher::Impl::produce_item(const Item& item) {
     }
     ++outstanding;
   }
-  if (item.status) status_messages.fetch_add(1);
+  if (item.with_status) status_messages.fetch_add(1);
   read_pos = e.seq;
   produced.fetch_add(1);
   return true;
 }
 
-bool KafkaPublisher::Impl::produce_batch() {
-  const std::size_t limit = std::min(opt.read_batch, opt.max_in_flight - window.size());
-  if (limit == 0) return false;
-  if (items.size() < limit) items.resize(limit);
-
-  // 1. Read the raw records after read_pos.
+// Reads items [begin, end) of the batch from the log with one iterator, decodes them, finds out
+// with one MultiGet whether each event is already superseded by a later event of its filing
+// (its stream has version + 1) and, with fingerprint_header, the original command's
+// fingerprint, and encodes what does not depend on the fold: the event JSON and headers.
+void KafkaPublisher::Impl::fill_part(Batch& batch, std::size_t begin, std::size_t end) {
   Store& store = ledger.store();
-  std::size_t n = 0;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
-    for (it->Seek(keys::seq(read_pos.next())); it->Valid() && n < limit; it->Next())
-      items[n++].record.assign(it->value().data(), it->value().size());
-    if (!it->status().ok()) {
-      note_error("log read failed: " + it->status().ToString());
-      return false;
-    }
-  }
-  if (n == 0) return false;
-
-  // 2. Decode them (in parallel), and check they follow on from read_pos without a gap.
-  std::vector<std::optional<Error>> errors(n);
-  pool.run(n, [&](std::size_t i) {
-    Item& item = items[i];
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
+  std::size_t i = begin;
+  for (it->Seek(keys::seq(Seq(batch.first.value + begin))); i < end && it->Valid();
+       it->Next(), ++i) {
+    Item& item = batch.items[i];
+    item.record.assign(it->value().data(), it->value().size());
     auto parts = split_record(item.record);
     Result<Event> e = parts ? decode_body(parts->body) : Result<Event>(parts.error());
     if (!e) {
-      errors[i] = e.error();
-      return;
+      batch.errors[i] = e.error();
+      break;
     }
     item.event = std::move(*e);
     item.event.prev_hash = parts->prev_hash;
     item.event.hash = parts->hash;
     item.body = parts->body;
-  });
+  }
+  if (i < end && !batch.errors[i])
+    batch.errors[i] = make_error(ErrorCode::internal,
+                                 it->status().ok() ? std::string("missing from the log")
+                                                   : "log read failed: " + it->status().ToString());
+  it.reset();
+  const std::size_t m = i - begin;
+  if (m == 0) return;
+
+  const std::size_t lookups = opt.fingerprint_header ? 2 * m : m;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(lookups);
+  std::vector<std::string> next_keys(m);
+  std::vector<rocksdb::Slice> lookup(lookups);
+  for (std::size_t k = 0; k < m; ++k) {
+    const Event& e = batch.items[begin + k].event;
+    next_keys[k] = keys::stream(e.filing_id, e.version.next());
+    cfs[k] = store.cf(Cf::streams);
+    lookup[k] = next_keys[k];
+    if (opt.fingerprint_header) {
+      cfs[m + k] = store.cf(Cf::idempotency);
+      lookup[m + k] = e.event_id;
+    }
+  }
+  std::vector<rocksdb::PinnableSlice> values(lookups);
+  std::vector<rocksdb::Status> found(lookups);
+  store.db()->MultiGet(rocksdb::ReadOptions(), lookups, cfs.data(), lookup.data(), values.data(),
+                       found.data());
+  for (std::size_t k = 0; k < m; ++k) {
+    Item& item = batch.items[begin + k];
+    item.superseded = found[k].ok();
+    item.has_fingerprint = opt.fingerprint_header && found[m + k].ok() &&
+                           values[m + k].size() == kIdempotencyValueSize;
+    if (item.has_fingerprint) {
+      std::memcpy(item.fingerprint.data(), values[m + k].data() + 13, 32);
+      item.fingerprint_hex = to_hex(item.fingerprint);
+    }
+    item.value.clear();  // the strings keep their capacity from batch to batch
+    JsonWriter event(item.value);
+    write_json(event, item.event);
+    // The stored bytes only where the JSON cannot reproduce them: an event stored with an
+    // older schema of its payload (re-encoding it would write the current one).
+    item.body_base64.clear();
+    if (item.event.schema != current_schema(item.event.type()))
+      item.body_base64 = base64(item.body);
+  }
+}
+
+void KafkaPublisher::Impl::fill(Batch& batch, Seq first, std::size_t n, bool background) {
+  if (batch.items.size() < n) batch.items.resize(n);
+  batch.errors.assign(n, std::nullopt);
+  batch.first = first;
+  batch.size = n;
+  auto part = [this, &batch](std::size_t begin, std::size_t end) { fill_part(batch, begin, end); };
+  if (background) {
+    next_batch = &batch;
+    pool.start_parts(n, part);
+  } else {
+    pool.run_parts(n, part);
+  }
+}
+
+void KafkaPublisher::Impl::join_fill() {
+  if (next_batch == nullptr) return;
+  pool.wait();
+}
+
+bool KafkaPublisher::Impl::produce_batch() {
+  const std::size_t room = opt.max_in_flight - window.size();
+  const std::uint64_t head = ledger.head().seq.value;
+  if (room == 0 || head <= read_pos.value) return false;
+
+  // The batch filled in the background while the previous one was produced, if it starts at
+  // read_pos (a rewind moves read_pos back); else fill one now, on every thread.
+  Batch* batch = nullptr;
+  if (next_batch != nullptr) {
+    join_fill();
+    if (next_batch->first == read_pos.next()) batch = next_batch;
+    next_batch = nullptr;
+  }
+  if (batch == nullptr) {
+    batch = &batches[0];
+    fill(*batch, read_pos.next(), std::min<std::size_t>(opt.read_batch, head - read_pos.value),
+         false);
+  }
+
+  // Check that it follows on from read_pos without a gap.
+  std::size_t n = std::min(batch->size, room);
   for (std::size_t i = 0; i < n; ++i) {
-    const Seq expected = (i == 0 ? read_pos : items[i - 1].event.seq).next();
-    if (errors[i] || items[i].event.seq != expected) {
-      const std::string why = errors[i] ? errors[i]->message : "the log is not gapless";
+    const Seq expected(read_pos.value + i + 1);
+    if (batch->errors[i] || batch->items[i].event.seq != expected) {
+      const std::string why =
+          batch->errors[i] ? batch->errors[i]->message : "the log is not gapless";
       note_error("cannot read seq " + std::to_string(expected.value) + ": " + why);
       spdlog::error("kafka publisher: cannot read seq {}: {}", expected.value, why);
       n = i;
@@ -681,57 +801,30 @@ bool KafkaPublisher::Impl::produce_batch() {
   }
   if (n == 0) return false;
 
-  // 3. Whether each event is already superseded by a later event of its filing (its stream
-  //    has version + 1) and, with fingerprint_header, the original command's fingerprint: one
-  //    MultiGet. Then the statuses as of each event, a sequential fold. Only an event that is
-  //    its filing's latest carries the status: a superseded one's status would be replaced, in
-  //    the compacted topic, by the status its successor carries, which is published after it.
-  const std::size_t lookups = opt.fingerprint_header ? 2 * n : n;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs(lookups);
-  std::vector<std::string> next_keys(n);
-  std::vector<rocksdb::Slice> lookup(lookups);
-  for (std::size_t i = 0; i < n; ++i) {
-    const Event& e = items[i].event;
-    next_keys[i] = keys::stream(e.filing_id, e.version.next());
-    cfs[i] = store.cf(Cf::streams);
-    lookup[i] = next_keys[i];
-    if (opt.fingerprint_header) {
-      cfs[n + i] = store.cf(Cf::idempotency);
-      lookup[n + i] = e.event_id;
-    }
-  }
-  std::vector<rocksdb::PinnableSlice> values(lookups);
-  std::vector<rocksdb::Status> found(lookups);
-  store.db()->MultiGet(rocksdb::ReadOptions(), lookups, cfs.data(), lookup.data(), values.data(),
-                       found.data());
-  for (std::size_t i = 0; i < n; ++i) {
-    Item& item = items[i];
-    item.has_fingerprint = opt.fingerprint_header && found[n + i].ok() &&
-                           values[n + i].size() == kIdempotencyValueSize;
-    if (item.has_fingerprint) std::memcpy(item.fingerprint.data(), values[n + i].data() + 13, 32);
-    item.status = status_after(item.event);
-    if (item.status == nullptr) client_errors.fetch_add(1);
-    if (found[i].ok()) item.status = nullptr;  // superseded
-  }
+  // Fill the next batch in the background while this one is folded and produced.
+  const std::uint64_t end = read_pos.value + n;
+  if (pool.has_workers() && head > end)
+    fill(batch == &batches[0] ? batches[1] : batches[0], Seq(end + 1),
+         std::min<std::size_t>(opt.read_batch, head - end), true);
 
-  // 4. Encode (in parallel): the event JSON, the status JSON.
-  pool.run(n, [&](std::size_t i) {
-    Item& item = items[i];
-    item.value.clear();  // the strings keep their capacity from batch to batch
-    JsonWriter event(item.value);
-    write_json(event, item.event);
-    item.body_base64 = base64(item.body);
-    if (item.status) {
+  // The statuses as of each event, a sequential fold. Only an event that is its filing's
+  // latest carries the status: a superseded one's status would be replaced, in the compacted
+  // topic, by the status its successor carries, which is published after it.
+  for (std::size_t i = 0; i < n; ++i) {
+    Item& item = batch->items[i];
+    const FilingStatus* status = status_after(item.event);
+    if (status == nullptr) client_errors.fetch_add(1);
+    item.with_status = status != nullptr && !item.superseded;
+    if (item.with_status) {
       item.status_value.clear();
-      JsonWriter status(item.status_value);
-      write_json(status, *item.status, false);
+      JsonWriter writer(item.status_value);
+      write_json(writer, *status, false);
     }
-    if (item.has_fingerprint) item.fingerprint_hex = to_hex(item.fingerprint);
-  });
+  }
 
-  // 5. Produce, in seq order.
+  // Produce, in seq order.
   for (std::size_t i = 0; i < n; ++i)
-    if (!produce_item(items[i])) return false;
+    if (!produce_item(batch->items[i])) return false;
   return true;
 }
 
@@ -816,7 +909,7 @@ void KafkaPublisher::Impl::ensure_topics() {
     for (int waited = 0; ev == nullptr && waited < 2 * kAdminTimeoutMs && !should_stop();
          waited += 200) {
       ev = rd_kafka_queue_poll(queue, 200);
-      rd_kafka_poll(rk, 0);
+      serve(0);
     }
     rd_kafka_queue_destroy(queue);
     if (ev == nullptr) continue;  // timed out, or stopping
@@ -857,7 +950,7 @@ void KafkaPublisher::Impl::run() {
   else
     probe_brokers(2'000);
   for (;;) {
-    if (rk != nullptr) rd_kafka_poll(rk, 0);  // delivery reports and errors, on this thread
+    if (rk != nullptr) serve(0);  // delivery reports and errors, on this thread
     // Once every message of a failed round has reported, send the tail again (after a
     // back-off that grows while rounds keep failing).
     if (failed && outstanding == 0) rewind();
@@ -893,9 +986,12 @@ void KafkaPublisher::Impl::run() {
 }
 
 void KafkaPublisher::Impl::finish(bool graceful) {
+  join_fill();
+  next_batch = nullptr;
   if (rk != nullptr && graceful) {
     // rd_kafka_flush serves delivery reports (on_delivery) while it waits.
     const rd_kafka_resp_err_t err = rd_kafka_flush(rk, static_cast<int>(opt.flush_timeout.count()));
+    advance_cursor();
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
       spdlog::warn(
           "kafka publisher: {} messages not confirmed within {} ms; they will be "
@@ -922,7 +1018,8 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::start(Ledger& ledger, Op
     impl->cursor = c->value;
     impl->persisted = c->value;
   }
-  impl->read_pos = Seq(impl->cursor.load());
+  impl->acked = impl->cursor.load();
+  impl->read_pos = Seq(impl->acked);
   if (auto ok = impl->start_producer(); !ok) return ok.take_error();
 
   Impl* raw = impl.get();

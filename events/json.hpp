@@ -23,6 +23,10 @@ std::string to_hex(const Hash& h);
 void to_hex(const Hash& h, char* out);  // 2 * kHashSize chars, no terminator
 bool from_hex(std::string_view hex, Hash& out);
 
+// Base64 (RFC 4648, padded), for bytes in text-only places: the Kafka `body` header.
+std::string base64(std::string_view bytes);
+std::optional<std::string> unbase64(std::string_view text);  // nullopt if not base64
+
 // The JSON text of an event (the envelope with its `data`) and of a payload alone. These are the
 // encoders; the *_to_json forms parse that text back, for callers that compose or inspect it.
 class JsonWriter;

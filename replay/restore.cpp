@@ -1,7 +1,6 @@
 #include "replay/restore.hpp"
 
 #include <librdkafka/rdkafka.h>
-#include <openssl/evp.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 #include <boost/json/parse.hpp>
@@ -147,20 +146,6 @@ std::optional<std::string_view> header(const rd_kafka_message_t* m, const char* 
     return std::nullopt;
   if (value == nullptr) return std::nullopt;
   return std::string_view(static_cast<const char*>(value), size);
-}
-
-std::optional<std::string> unbase64(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the '=' padding as zero bytes.
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
-  out.resize(size);
-  return out;
 }
 
 struct KafkaHandle {

@@ -1,8 +1,8 @@
 // Schema evolution (SPEC §2.2): events stored by older code are read (upcast) by newer code.
 //
-// filing_withdrawn went from schema 1 { reason } to schema 2 { reason, reason_code }. The bytes
-// below were written by the schema 1 encoder (encode_body + make_record, before the change) and
-// must keep decoding, hashing and rendering exactly as they did.
+// filing_withdrawn went from schema 1 { reason } to schema 2 { reason, reason_code }. The bytes of
+// test::v1_withdrawn_record() were written by the schema 1 encoder (encode_body + make_record,
+// before the change) and must keep decoding, hashing and rendering exactly as they did.
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -12,22 +12,12 @@
 #include "events/hash.hpp"
 #include "events/json.hpp"
 #include "events/validation.hpp"
+#include "tests/test_util.hpp"
 
 namespace filingd {
 namespace {
 
 namespace json = boost::json;
-
-// A stored record (body || prev_hash || hash) of a schema 1 filing_withdrawn: seq 7, F2026-000123
-// v2, reason "申请人不再需要备案", prev_hash 00 01 02 .. 1f. Generated once with the v1 code.
-constexpr std::string_view kV1RecordHex =
-    "010107000000000000000c0000000000000046323032362d3030303132330200"
-    "0000240000000000000035663063376330652d303030302d343030302d383030"
-    "302d3030303030303030303030610100000000402addd860060040222cddd860"
-    "060006000000000000006465736b2d310b000000010000001b00000000000000"
-    "e794b3e8afb7e4babae4b88de5868de99c80e8a681e5a487e6a1880001020304"
-    "05060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f978e425a63"
-    "cba76629e7ac20baa94e01a57e490920b01ff856ed5db4b864deb2";
 
 // Its JSON envelope as the v1 code rendered it.
 constexpr std::string_view kV1Json =
@@ -38,20 +28,13 @@ constexpr std::string_view kV1Json =
     R"("prev_hash":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",)"
     R"("hash":"978e425a63cba76629e7ac20baa94e01a57e490920b01ff856ed5db4b864deb2"})";
 
-std::string unhex(std::string_view hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
-
 TEST(SchemaEvolution, FilingWithdrawnIsAtSchema2) {
   EXPECT_EQ(current_schema(EventType::filing_withdrawn), 2u);
   EXPECT_EQ(current_schema(EventType::bureau_rejected), 1u);
 }
 
 TEST(SchemaEvolution, AV1EventStillDecodesWithTheNewFieldDefaulted) {
-  const std::string record = unhex(kV1RecordHex);
+  const std::string record = test::v1_withdrawn_record();
   ASSERT_EQ(record.size(), 219u);
   auto e = decode_record(record);
   ASSERT_TRUE(e) << e.error().message;
@@ -67,7 +50,7 @@ TEST(SchemaEvolution, AV1EventStillDecodesWithTheNewFieldDefaulted) {
 }
 
 TEST(SchemaEvolution, TheChainHashOverTheStoredV1BytesStillVerifies) {
-  const std::string record = unhex(kV1RecordHex);
+  const std::string record = test::v1_withdrawn_record();
   auto parts = split_record(record);
   ASSERT_TRUE(parts);
   EXPECT_EQ(chain_hash(parts->body, parts->prev_hash), parts->hash);
@@ -79,7 +62,7 @@ TEST(SchemaEvolution, TheChainHashOverTheStoredV1BytesStillVerifies) {
 }
 
 TEST(SchemaEvolution, AV1EventRendersTheSameJsonEnvelope) {
-  auto e = decode_record(unhex(kV1RecordHex));
+  auto e = decode_record(test::v1_withdrawn_record());
   ASSERT_TRUE(e);
   const json::object o = event_to_json(*e);
   EXPECT_EQ(json::value(o), json::parse(kV1Json));

@@ -61,4 +61,19 @@ AppendCommand action(std::string filing_id, Payload data, std::optional<Version>
   return c;
 }
 
+std::string v1_withdrawn_record() {
+  constexpr std::string_view hex =
+      "010107000000000000000c0000000000000046323032362d3030303132330200"
+      "0000240000000000000035663063376330652d303030302d343030302d383030"
+      "302d3030303030303030303030610100000000402addd860060040222cddd860"
+      "060006000000000000006465736b2d310b000000010000001b00000000000000"
+      "e794b3e8afb7e4babae4b88de5868de99c80e8a681e5a487e6a1880001020304"
+      "05060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f978e425a63"
+      "cba76629e7ac20baa94e01a57e490920b01ff856ed5db4b864deb2";
+  std::string out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
 }  // namespace filingd::test

@@ -33,4 +33,9 @@ AppendCommand action(std::string filing_id, Payload data,
 // A GB 11643-valid resident ID derived from n.
 std::string resident_id(int n);
 
+// A stored record (body || prev_hash || hash) of a schema 1 filing_withdrawn, written once by
+// the schema 1 encoder: seq 7, F2026-000123 v2, event_id 5f0c7c0e-0000-4000-8000-00000000000a,
+// actor desk-1, reason "申请人不再需要备案", prev_hash 00 01 02 .. 1f.
+std::string v1_withdrawn_record();
+
 }  // namespace filingd::test
