@@ -3,9 +3,10 @@
 // What it produces, for every event of the ledger in seq order:
 //   - to the events topic: key = filing_id, value = the JSON envelope (event_to_json), headers
 //     `event_type`, `event_id`, `seq`, `schema`, plus two that let a replica restore the
-//     ledger byte for byte (replay/restore.hpp): `body`, the canonical stored bytes the hash
-//     covers, base64 (so the chain stays verifiable after a payload schema is upcast, and
-//     every header stays text for tools like kcat -J), and `fingerprint`, the hex idempotency
+//     ledger byte for byte (replay/restore.hpp): `body`, the stored bytes the hash covers,
+//     base64 (text, for tools like kcat -J), sent only for an event stored with an older schema
+//     of its payload than this build's (a current-schema event's JSON re-encodes to exactly
+//     its stored bytes, and a restore re-encodes it); and `fingerprint`, the hex idempotency
 //     fingerprint of the original command (Options::fingerprint_header; it costs a random
 //     point read of the idempotency column family per event);
 //   - to the compacted status topic: key = filing_id, value = the filing's status projection
@@ -42,9 +43,10 @@
 // the cursor and joins the thread; the destructor calls stop(). The commit listener registered
 // on the ledger outlives the publisher and reaches it only through a Link that stop() clears,
 // so the ledger may outlive the publisher (not the reverse: stop the publisher first).
-// Concurrency: the publishing thread owns the producer and all bookkeeping; it spreads the JSON
-// encoding of each batch over `encode_threads` (itself included). The accessors (cursor, lag,
-// stats, render_metrics, wait_for_cursor) are thread-safe.
+// Concurrency: the publishing thread owns the producer and all bookkeeping. Reading, decoding
+// and encoding a batch (all but the status fold) runs on `encode_threads` (itself included):
+// while it folds and produces one batch, the other threads fill the next. The accessors
+// (cursor, lag, stats, render_metrics, wait_for_cursor) are thread-safe.
 #pragma once
 
 #include <chrono>
@@ -95,7 +97,8 @@ class KafkaPublisher {
     int replication_factor = -1;          // for CreateTopics; -1 = the broker's default
     std::size_t max_in_flight = 100'000;  // events produced but not yet confirmed
     std::size_t read_batch = 2048;        // events read from the log per round
-    // Threads encoding JSON, the calling one included; 0 = one per core, at most 4.
+    // Threads reading and encoding batches, the publishing one included; 0 = one per core, at
+    // most 4.
     unsigned encode_threads = 0;
     std::uint64_t persist_every = 10'000;  // persist the cursor after this many events ...
     std::chrono::milliseconds persist_interval{250};  // ... or this long after it moved

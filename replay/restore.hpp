@@ -3,9 +3,10 @@
 //
 // How: the topic is read from the beginning on every partition up to the high watermarks
 // sampled at start. Each message is decoded (the JSON envelope back into an Event) and its
-// link verified at once: the canonical body, i.e. the `body` header (base64) the publisher
-// sends, or when absent the re-encoding of the decoded event, must hash with `prev_hash` to
-// `hash`, and a `body` header must describe the same event as the JSON. Messages are de-duplicated
+// link verified at once: the canonical body, i.e. the re-encoding of the decoded event, or the
+// `body` header (base64) where the publisher sends one (for an event stored with an older
+// schema, which re-encoding would not reproduce), must hash with `prev_hash` to `hash`, and a
+// `body` header must describe the same event as the JSON. Messages are de-duplicated
 // by seq (a re-sent copy must be identical). The log is then walked in seq order: a missing seq or
 // a `prev_hash` that is not the previous event's `hash` refuses the restore, naming the seq.
 // Streams, idempotency entries and the head follow from the log, and the projections are
