@@ -283,6 +283,7 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
     EXPECT_EQ(m.header("schema"), std::to_string(e.schema));
     ASSERT_TRUE(m.header("fingerprint"));
     EXPECT_EQ(m.header("fingerprint")->size(), 64u);
+    EXPECT_FALSE(m.header("body")) << "a current-schema event re-encodes from its JSON";
   }
 
   // The compacted topic: the last status per filing is the live projection, unmasked.
@@ -301,6 +302,32 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
   EXPECT_NE(metrics.find("filingd_kafka_delivered_events_total " + std::to_string(head.value)),
             std::string::npos)
       << metrics;
+}
+
+// A catch-up of many small batches, each read and encoded on the encode thread while the one
+// before it is produced: every event once, in order, and each filing's status once, as of its
+// latest event.
+TEST_F(KafkaTest, ACatchUpOverManyBatchesPublishesEachStatusOnceAsOfTheLatestEvent) {
+  append_interleaved(1, 200, 6);
+  const Seq head = ledger_->head().seq;
+  auto o = options();
+  o.read_batch = 48;  // not a divisor of the 1,200 events: the last batch is short
+  o.encode_threads = 2;
+  auto pub = publisher(o);
+  ASSERT_TRUE(pub->wait_for_cursor(head, kWait)) << pub->stats().last_error;
+  EXPECT_EQ(pub->stats().produced, head.value);
+  EXPECT_EQ(pub->stats().status_messages, 200u);
+  EXPECT_EQ(expect_complete_and_ordered(read_topic(kafka_->bootstraps(), kEvents), head), 0u);
+  std::map<std::string, std::string> latest;
+  for (const Message& m : read_topic(kafka_->bootstraps(), kStatus)) {
+    EXPECT_TRUE(latest.emplace(m.key, m.value).second) << m.key << " published twice";
+  }
+  ASSERT_EQ(latest.size(), 200u);
+  for (const auto& [id, value] : latest) {
+    auto s = ledger_->status(id);
+    ASSERT_TRUE(s && *s);
+    EXPECT_EQ(value, status_json(**s, false)) << id;
+  }
 }
 
 TEST_F(KafkaTest, BrokerOutagesAndRequestErrorsLoseAndReorderNothing) {
