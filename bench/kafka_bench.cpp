@@ -1,11 +1,13 @@
-// The Kafka publisher (SPEC §2.3) against the embedded cluster (librdkafka's mock brokers on
-// loopback, 3 brokers, 6 partitions per topic), reported in docs/PERFORMANCE.md:
+// The Kafka publisher (SPEC §2.3) against the embedded cluster as the daemon starts it
+// (librdkafka's mock brokers on loopback; EmbeddedKafka::Options' defaults), reported in
+// docs/PERFORMANCE.md:
 //
 //   catch-up   events/s confirmed delivered when the publisher starts on an N-event ledger
 //              (default 1,000,000) with an empty cluster, i.e. what `--kafka embedded` does at
-//              every start. Each event is two messages (the event and the filing's status);
-//              the ledger interleaves filings, so a read batch has no two events of one filing
-//              and every event carries its status (the worst case for status coalescing).
+//              every start. The ledger is 250,000 filings of 4 events each (a submission and
+//              three photo rejections), interleaved in waves of 4,096 filings; an event carries
+//              its filing's status only if it is the filing's latest, so 250,000 status
+//              messages besides the 1,000,000 events.
 //   latency    appends at a fixed rate (default 1,000/s for 10 s) while a consumer reads the
 //              events topic; per event: append call -> consumed, and durable -> consumed.
 //
@@ -46,6 +48,7 @@ namespace {
 
 constexpr const char* kEvents = "filing.events";
 constexpr const char* kStatus = "filing.status";
+const int kPartitions = EmbeddedKafka::Options{}.partitions;
 
 fs::path bench_root() {
   if (const char* d = std::getenv("FILINGD_BENCH_DIR"); d != nullptr && *d != '\0') return d;
@@ -155,7 +158,7 @@ std::int64_t topic_messages(const std::string& brokers, const char* topic) {
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   std::int64_t total = 0;
-  for (int p = 0; p < 6; ++p) {
+  for (int p = 0; p < kPartitions; ++p) {
     std::int64_t lo = 0, hi = 0;
     if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10'000) ==
         RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -180,7 +183,7 @@ int catch_up(std::uint64_t n, int linger_ms) {
     return 1;
   }
   const Seq head = (*ledger)->head().seq;
-  auto kafka = EmbeddedKafka::start({.brokers = 3, .topics = {kEvents, kStatus}, .partitions = 6});
+  auto kafka = EmbeddedKafka::start({.topics = {kEvents, kStatus}});
   if (!kafka) return 1;
   const long rss_before = rss_mib();
   const double cpu0 = cpu_seconds();
@@ -237,7 +240,7 @@ double percentile(std::vector<double> v, double p) {
 int latency(int rate, int seconds, int linger_ms) {
   const fs::path dir = bench_root() / ("filingd-kafka-bench-latency-" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  auto kafka = EmbeddedKafka::start({.brokers = 3, .topics = {kEvents, kStatus}, .partitions = 6});
+  auto kafka = EmbeddedKafka::start({.topics = {kEvents, kStatus}});
   if (!kafka) return 1;
   int rc = 0;
   {
@@ -255,8 +258,8 @@ int latency(int rate, int seconds, int linger_ms) {
                         std::pair{"enable.auto.commit", "false"}})
       rd_kafka_conf_set(conf, k, v, errstr, sizeof errstr);
     rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(6);
-    for (int p = 0; p < 6; ++p)
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p)
       rd_kafka_topic_partition_list_add(parts, kEvents, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);

@@ -30,7 +30,11 @@ namespace filingd {
 class EmbeddedKafka {
  public:
   struct Options {
-    int brokers = 3;
+    // One: brokers in one process add no fault tolerance (they share its memory and its fate),
+    // and each more broker is one more produce request per linger.ms and one more producer
+    // thread: with 3, a catch-up cost a third more CPU per event (docs/PERFORMANCE.md).
+    // Tests that take brokers down ask for more.
+    int brokers = 1;
     // Created at start with `partitions` partitions, replicated on up to 3 brokers.
     std::vector<std::string> topics;
     int partitions = 12;
