@@ -106,8 +106,10 @@ class StatusCache {
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
 
-// Runs fn(0..n) on the calling thread and `workers` helper threads: the JSON encoding of a
-// batch, the publisher's most expensive step, spread over the cores.
+// Splits 0..n into contiguous parts, one per thread, and runs fn(begin, end) on each: either
+// on the calling thread and `workers` helper threads together (run_parts), or on the workers
+// alone while the caller goes on (start_parts, then wait). The publisher reads, decodes and
+// encodes its batches this way.
 class EncodePool {
  public:
   explicit EncodePool(unsigned workers) {
@@ -128,34 +130,24 @@ class EncodePool {
   EncodePool(const EncodePool&) = delete;
   EncodePool& operator=(const EncodePool&) = delete;
 
+  using Part = std::function<void(std::size_t begin, std::size_t end)>;
+
   bool has_workers() const { return !threads_.empty(); }
 
-  void run(std::size_t n, const std::function<void(std::size_t)>& fn, std::size_t chunk = kChunk) {
-    if (threads_.empty() || n < 2 * chunk) {
-      for (std::size_t i = 0; i < n; ++i) fn(i);
+  void run_parts(std::size_t n, const Part& fn) {
+    if (threads_.empty() || n < kMinSplit) {
+      fn(0, n);
       return;
     }
-    launch(&fn, n, chunk);
-    drain(fn, n, chunk);
+    launch(n, fn, threads_.size() + 1);
+    drain();
     wait();
   }
 
-  // fn(begin, end) over contiguous parts of 0..n, one per thread (for work that is cheaper in
-  // runs, such as reading a range of the log with one iterator).
-  void run_parts(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
-    const std::size_t parts = n < 2 * kChunk ? 1 : threads_.size() + 1;
-    run(
-        parts, [&](std::size_t p) { fn(p * n / parts, (p + 1) * n / parts); }, 1);
-  }
-
-  // The same over the workers only, in the background: the caller goes on, and joins with
-  // wait() before it starts anything else on the pool. Needs has_workers().
-  void start_parts(std::size_t n, std::function<void(std::size_t, std::size_t)> fn) {
-    const std::size_t parts = threads_.size();
-    job_ = [fn = std::move(fn), n, parts](std::size_t p) {
-      fn(p * n / parts, (p + 1) * n / parts);
-    };
-    launch(&job_, parts, 1);
+  // Needs has_workers(). The caller must wait() before it starts anything else on the pool.
+  void start_parts(std::size_t n, Part fn) {
+    job_ = std::move(fn);
+    launch(n, job_, threads_.size());
   }
 
   void wait() {
@@ -165,25 +157,24 @@ class EncodePool {
   }
 
  private:
-  static constexpr std::size_t kChunk = 16;
-  void launch(const std::function<void(std::size_t)>* fn, std::size_t n, std::size_t chunk) {
+  static constexpr std::size_t kMinSplit = 32;  // below this, splitting costs more than it saves
+
+  void launch(std::size_t n, const Part& fn, std::size_t parts) {
     {
       std::lock_guard lock(mu_);
-      fn_ = fn;
+      fn_ = &fn;
       n_ = n;
-      chunk_ = chunk;
+      parts_ = parts;
       next_ = 0;
       busy_ = threads_.size();
       ++generation_;
     }
     start_.notify_all();
   }
-  void drain(const std::function<void(std::size_t)>& fn, std::size_t n, std::size_t chunk) {
-    for (;;) {
-      const std::size_t a = next_.fetch_add(chunk);
-      if (a >= n) return;
-      for (std::size_t i = a; i < std::min(n, a + chunk); ++i) fn(i);
-    }
+  // Takes parts until none is left (a thread that wakes late may find none).
+  void drain() {
+    for (std::size_t p; (p = next_.fetch_add(1)) < parts_;)
+      (*fn_)(p * n_ / parts_, (p + 1) * n_ / parts_);
   }
   void loop() {
     std::uint64_t seen = 0;
@@ -192,10 +183,8 @@ class EncodePool {
       start_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
-      const auto* fn = fn_;
-      const std::size_t n = n_, chunk = chunk_;
       lock.unlock();
-      drain(*fn, n, chunk);
+      drain();
       lock.lock();
       if (--busy_ == 0) done_.notify_one();
     }
@@ -204,10 +193,11 @@ class EncodePool {
   std::mutex mu_;
   std::condition_variable start_, done_;
   std::vector<std::thread> threads_;
-  std::function<void(std::size_t)> job_;                  // start_parts' job, while it runs
-  const std::function<void(std::size_t)>* fn_ = nullptr;  // guarded by mu_
-  std::size_t n_ = 0;                                     // guarded by mu_
-  std::size_t chunk_ = kChunk;                            // guarded by mu_
+  Part job_;  // start_parts' job, while it runs
+  // Set by launch() under mu_ before the workers are woken, read by them until busy_ is 0.
+  const Part* fn_ = nullptr;
+  std::size_t n_ = 0;
+  std::size_t parts_ = 0;
   std::atomic<std::size_t> next_{0};
   std::size_t busy_ = 0;          // guarded by mu_
   std::uint64_t generation_ = 0;  // guarded by mu_
