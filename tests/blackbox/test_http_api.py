@@ -3,7 +3,10 @@ returns and resubmissions, SMS failure, withdrawal, the record-number registry, 
 validation, idempotent retries, version conflicts, metrics and readiness."""
 
 import datetime
+import json
+import os
 import re
+import subprocess
 import unittest
 
 from harness import (SHIPPED_SMS_POLICIES, DaemonTestCase, bad_resident_id, filing_fields,
@@ -923,6 +926,29 @@ class BusinessTime(DaemonTestCase):
                          [e["type"] for e in
                           self.c.get(f"/v1/filings/{fid}/events").json["items"]])
 
+
+
+class ReadmeExamples(DaemonTestCase):
+    """The README's API examples, run as written (curl, against this daemon instead of the
+    quick-start one on port 8080): every JSON answer is a success."""
+
+    def test_the_readme_api_examples_work_as_written(self):
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        api = text[text.index("\n## API"):]
+        block = re.search(r"```sh\n(.*?)```", api, re.S).group(1)
+        self.assertIn("localhost:8080", block)
+        script = block.replace("localhost:8080", f"127.0.0.1:{self.daemon.port}")
+        out = subprocess.run(["bash", "-e", "-c", script], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        answers = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        self.assertGreaterEqual(len(answers), 15, out.stdout)
+        for a in answers:
+            self.assertNotIn("error", a, a)
+        self.assertIn("filingd_http_requests_total", out.stdout)
+        self.assertEqual(self.head_seq(), 6)
 
 if __name__ == "__main__":
     unittest.main()
