@@ -103,17 +103,23 @@ class ControlledFs final : public rocksdb::FileSystemWrapper {
   WalControl wal;
 };
 
-TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
+// A ledger directory on a file system whose WAL the test controls (fs->wal).
+struct ControlledDisk {
   TempDir dir;
-  auto fs = std::make_shared<ControlledFs>();
+  std::shared_ptr<ControlledFs> fs = std::make_shared<ControlledFs>();
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  Ledger::Options options() const { return {.data_dir = dir.str(), .env = env.get()}; }
+};
+
+TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
+  ControlledDisk disk;
   constexpr int kAppends = 200;
   {
-    auto ledger = Ledger::open({.data_dir = dir.str(), .env = env.get()});
+    auto ledger = Ledger::open(disk.options());
     ASSERT_TRUE(ledger) << ledger.error().message;
     ASSERT_TRUE((*ledger)->append(test::submit("F-ok", 0)));
 
-    fs->wal.fail_writes = true;
+    disk.fs->wal.fail_writes = true;
     std::mutex mu;
     std::condition_variable cv;
     int answered = 0;
@@ -137,8 +143,8 @@ TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
     EXPECT_EQ((*ledger)->head().seq, Seq(1));
     EXPECT_GE((*ledger)->group_commits(), 1u);
   }
-  fs->wal.fail_writes = false;
-  auto reopened = Ledger::open({.data_dir = dir.str()});
+  disk.fs->wal.fail_writes = false;
+  auto reopened = Ledger::open({.data_dir = disk.dir.str()});
   ASSERT_TRUE(reopened) << reopened.error().message;
   EXPECT_EQ((*reopened)->head().seq, Seq(1));
   auto ok = (*reopened)->status("F-ok");
@@ -155,14 +161,12 @@ TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
 // Until the fsync of a batch's WAL record returns, no reader sees the batch and its caller has
 // no answer: a reader never sees what a power failure could take back.
 TEST(LedgerDurability, ReadersSeeABatchOnlyOnceItsWalIsSynced) {
-  TempDir dir;
-  auto fs = std::make_shared<ControlledFs>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  auto ledger = Ledger::open({.data_dir = dir.str(), .env = env.get()});
+  ControlledDisk disk;
+  auto ledger = Ledger::open(disk.options());
   ASSERT_TRUE(ledger) << ledger.error().message;
   ASSERT_TRUE((*ledger)->append(test::submit("F-1", 1)));
 
-  fs->wal.hold_syncs();
+  disk.fs->wal.hold_syncs();
   std::mutex mu;
   std::condition_variable cv;
   std::optional<Result<AppendResult>> answer;
@@ -171,7 +175,7 @@ TEST(LedgerDurability, ReadersSeeABatchOnlyOnceItsWalIsSynced) {
     answer = std::move(r);
     cv.notify_one();
   });
-  ASSERT_TRUE(fs->wal.wait_for_held_sync(std::chrono::seconds(30)));
+  ASSERT_TRUE(disk.fs->wal.wait_for_held_sync(std::chrono::seconds(30)));
   {
     std::lock_guard lock(mu);
     EXPECT_FALSE(answer) << "answered before the WAL sync";
@@ -184,7 +188,7 @@ TEST(LedgerDurability, ReadersSeeABatchOnlyOnceItsWalIsSynced) {
   ASSERT_TRUE(events);
   EXPECT_EQ(events->size(), 1u);
 
-  fs->wal.release_syncs();
+  disk.fs->wal.release_syncs();
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answer.has_value(); }));
   ASSERT_TRUE(*answer) << answer->error().message;
@@ -199,24 +203,22 @@ TEST(LedgerDurability, ReadersSeeABatchOnlyOnceItsWalIsSynced) {
 // replay both: RocksDB stops writing after a failed sync, so no append is acknowledged until a
 // restart, and the restarted ledger is whole (a gapless chain with or without the unknown one).
 TEST(LedgerWriteFailure, AfterAFailedWalSyncNothingIsAcknowledgedUntilRestart) {
-  TempDir dir;
-  auto fs = std::make_shared<ControlledFs>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  ControlledDisk disk;
   {
-    auto ledger = Ledger::open({.data_dir = dir.str(), .env = env.get()});
+    auto ledger = Ledger::open(disk.options());
     ASSERT_TRUE(ledger) << ledger.error().message;
     ASSERT_TRUE((*ledger)->append(test::submit("F-ok", 0)));
-    fs->wal.fail_syncs = true;
+    disk.fs->wal.fail_syncs = true;
     auto unknown = (*ledger)->append(test::submit("F-unknown", 1));
     ASSERT_FALSE(unknown);
     EXPECT_EQ(unknown.error().code, ErrorCode::io) << unknown.error().message;
-    fs->wal.fail_syncs = false;
+    disk.fs->wal.fail_syncs = false;
     auto refused = (*ledger)->append(test::submit("F-refused", 2));
     ASSERT_FALSE(refused) << "acknowledged after a failed WAL sync";
     EXPECT_EQ(refused.error().code, ErrorCode::io) << refused.error().message;
     EXPECT_EQ((*ledger)->head().seq, Seq(1));
   }
-  auto reopened = Ledger::open({.data_dir = dir.str()});
+  auto reopened = Ledger::open({.data_dir = disk.dir.str()});
   ASSERT_TRUE(reopened) << reopened.error().message;
   const Seq head = (*reopened)->head().seq;
   EXPECT_TRUE(head == Seq(1) || head == Seq(2)) << head.value;
