@@ -451,22 +451,14 @@ fs::path dataset_dir() {
          (n == 1'000'000 ? std::string("filingd-bench-1m") : "filingd-bench-" + std::to_string(n));
 }
 
-std::optional<std::uint64_t> head_seq(const Store& store) {
-  auto raw = store.get(Cf::meta, keys::kHead);
-  if (!raw || !*raw) return std::nullopt;
-  auto head = decode_head(**raw);
-  if (!head) return std::nullopt;
-  return head->seq.value;
-}
-
 bool dataset_valid(const fs::path& dir) {
   std::ifstream marker(dir / "BENCH_DATASET");
   std::string line;
   if (!std::getline(marker, line) || line != dataset_tag()) return false;
   auto store = Store::open(store_options(dir.string(), true, false));
   if (!store) return false;
-  auto head = head_seq(**store);
-  return head && *head == rebuild_events();
+  auto head = stored_head(**store);
+  return head && head->seq.value == rebuild_events();
 }
 
 // One filing's whole path: submitted, photo rejected then approved, initial review approved

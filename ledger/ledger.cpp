@@ -52,6 +52,15 @@ std::optional<LedgerHead> decode_head(std::string_view value) {
   return h;
 }
 
+Result<LedgerHead> stored_head(const Store& store) {
+  auto raw = store.get(Cf::meta, keys::kHead);
+  if (!raw) return raw.take_error();
+  if (!*raw) return LedgerHead{};
+  auto head = decode_head(**raw);
+  if (!head) return make_error(ErrorCode::internal, "corrupt ledger head");
+  return *head;
+}
+
 std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint) {
   std::string out;
   out.reserve(kIdempotencyValueSize);
@@ -159,16 +168,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
     return make_error(ErrorCode::unavailable,
                       "projections in " + options.data_dir +
                           " are incomplete (a rebuild was interrupted); rebuild them first");
-  auto raw = (*store)->get(Cf::meta, keys::kHead);
-  if (!raw) return raw.take_error();
-  LedgerHead head;
-  if (*raw) {
-    auto decoded = decode_head(**raw);
-    if (!decoded)
-      return make_error(ErrorCode::internal, "corrupt ledger head in " + options.data_dir);
-    head = *decoded;
-  }
-  return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), head));
+  auto head = stored_head(**store);
+  if (!head) return make_error(head.error().code, head.error().message + " in " + options.data_dir);
+  return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), *head));
 }
 
 Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)

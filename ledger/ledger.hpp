@@ -90,6 +90,9 @@ std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash
 inline constexpr std::size_t kHeadValueSize = 8 + kHashSize;
 std::string encode_head(const LedgerHead& h);
 std::optional<LedgerHead> decode_head(std::string_view value);
+// The head stored in `store`; seq 0 for a ledger with no event. Errors: the read's, or internal
+// for a value decode_head refuses.
+Result<LedgerHead> stored_head(const Store& store);
 
 // Business time may lie in the past, but not further than this in the future.
 inline constexpr std::int64_t kMaxFutureSkewMicros = 5 * 60 * kMicrosPerSecond;

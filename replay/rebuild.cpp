@@ -186,9 +186,8 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   MemoryProjections mem;
   // At most about one entry per event (as verify sizes its scratch projections, which also hold
   // the derived entries): sized once, not grown and rehashed through the fold.
-  if (auto raw = store.get(Cf::meta, keys::kHead); raw && *raw)
-    if (auto head = decode_head(**raw))
-      mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
+  if (auto head = stored_head(store))
+    mem.reserve(std::min<std::size_t>(head->seq.value, max_entries));
   // Statuses stay decoded until the end (each is encoded once, not once per event), indexed by
   // a number the reader thread gives each filing in order of first appearance: the folding
   // thread then does no hashing of filing ids.
