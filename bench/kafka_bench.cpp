@@ -14,7 +14,7 @@
 // Not a Google Benchmark: one-shot measurements of a large data set. The ledger is generated
 // once through Ledger::append_async and cached in $FILINGD_BENCH_DIR (default /tmp).
 //
-//   kafka_bench [--events 1000000] [--rate 1000] [--seconds 10] [--linger-ms 1]
+//   kafka_bench [--events 1000000] [--rate 1000] [--seconds 10] [--linger-ms 5]
 //               [--compression lz4|none|...] [--encode-threads N] [--fingerprints on|off]
 //               [--only catchup|latency]
 #include <librdkafka/rdkafka.h>
@@ -135,20 +135,19 @@ bool generate(const std::string& dir, std::uint64_t n) {
   return true;
 }
 
-std::string g_compression = "lz4";  // the publisher's default
-unsigned g_encode_threads = 0;      // 0: the publisher's default (one per core, at most 4)
-bool g_fingerprints = false;        // embedded mode sends none (nothing restores from it)
+std::string g_compression;      // empty: what --kafka embedded uses
+unsigned g_encode_threads = 0;  // 0: the publisher's default (one per core, at most 4)
+bool g_fingerprints = false;    // embedded mode sends none (nothing restores from it)
 
 KafkaPublisher::Options publisher_options(const EmbeddedKafka& kafka, int linger_ms) {
-  KafkaPublisher::Options o;
-  o.brokers = kafka.bootstraps();
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"linger.ms", std::to_string(linger_ms)}};
+  if (!g_compression.empty()) props.emplace_back("compression.type", g_compression);
+  auto o = KafkaPublisher::Options::embedded(kafka.bootstraps(), std::move(props));
   o.events_topic = kEvents;
   o.status_topic = kStatus;
-  o.resume = false;  // what --kafka embedded does: the cluster starts empty
   o.encode_threads = g_encode_threads;
   o.fingerprint_header = g_fingerprints;
-  o.create_topics = false;
-  o.properties = {{"linger.ms", std::to_string(linger_ms)}, {"compression.type", g_compression}};
   return o;
 }
 
@@ -359,7 +358,7 @@ int latency(int rate, int seconds, int linger_ms) {
 
 int main(int argc, char** argv) {
   std::uint64_t events = 1'000'000;
-  int rate = 1000, seconds = 10, linger_ms = 1;  // the publisher's defaults
+  int rate = 1000, seconds = 10, linger_ms = 5;  // the publisher's defaults
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];

@@ -5,11 +5,12 @@
 // It is a development and test convenience, not a durable broker: everything it holds lives in
 // memory and is gone when the daemon stops, topics are not compacted, and the Admin API
 // (CreateTopics) is not implemented by the mock, so topics are created here with
-// create_topic(). Retention is bounded: the mock keeps the newest ~5 MB of (compressed)
-// batches per partition (librdkafka 2.0), so with the default 12 partitions and lz4 a topic
-// holds roughly the newest 200,000 events, and memory stays bounded whatever the ledger's
-// size. Because the cluster starts empty, the publisher re-publishes the whole ledger into it
-// on every start (KafkaPublisher::Options::resume = false); consumers see its tail.
+// create_topic(). Retention is bounded: the mock keeps the newest ~5 MB of batches per
+// partition (librdkafka 2.0), so with the default 12 partitions and no compression (what the
+// publisher sends it, KafkaPublisher::Options::embedded) a topic holds roughly the newest
+// 90,000 events, and memory stays bounded whatever the ledger's size. Because the cluster
+// starts empty, the publisher re-publishes the whole ledger into it on every start
+// (KafkaPublisher::Options::resume = false); consumers see its tail.
 //
 // Lifecycle: start() creates a private librdkafka handle that owns the cluster and its broker
 // threads; the destructor stops them (clients still connected see the brokers go away).

@@ -97,23 +97,20 @@ int main(int argc, char** argv) {
   std::unique_ptr<KafkaPublisher> publisher;
   if (config.kafka.mode != "off") {
     KafkaPublisher::Options po;
-    po.events_topic = config.kafka.events_topic;
-    po.status_topic = config.kafka.status_topic;
-    po.properties = config.kafka.properties;
     if (config.kafka.mode == "embedded") {
-      auto cluster = EmbeddedKafka::start({.topics = {po.events_topic, po.status_topic}});
+      auto cluster =
+          EmbeddedKafka::start({.topics = {config.kafka.events_topic, config.kafka.status_topic}});
       if (!cluster) return fail(cluster.error().message);
       embedded = std::move(*cluster);
       spdlog::info("kafka bootstrap: {}", embedded->bootstraps());
-      po.brokers = embedded->bootstraps();
-      // The in-memory cluster starts empty: publish the whole ledger into it every time.
-      po.resume = false;
-      po.create_topics = false;
-      po.fingerprint_header = false;
+      po = KafkaPublisher::Options::embedded(embedded->bootstraps(), config.kafka.properties);
     } else {
       po.brokers = config.kafka.mode;
+      po.properties = config.kafka.properties;
       spdlog::info("kafka brokers: {}", po.brokers);
     }
+    po.events_topic = config.kafka.events_topic;
+    po.status_topic = config.kafka.status_topic;
     auto started = KafkaPublisher::start(**ledger, std::move(po));
     if (!started) return fail(started.error().message);
     publisher = std::move(*started);
