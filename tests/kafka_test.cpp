@@ -447,6 +447,19 @@ TEST_F(KafkaTest, ARefusedPropertyIsNamed) {
   EXPECT_NE(p.error().message.find("no.such.property"), std::string::npos) << p.error().message;
 }
 
+TEST(KafkaOptionsTest, TheEmbeddedClusterGetsNoCompressionUnlessThePropertiesSayOtherwise) {
+  using Props = std::vector<std::pair<std::string, std::string>>;
+  auto o = KafkaPublisher::Options::embedded("127.0.0.1:9", {});
+  EXPECT_EQ(o.brokers, "127.0.0.1:9");
+  EXPECT_FALSE(o.resume);
+  EXPECT_FALSE(o.create_topics);
+  EXPECT_FALSE(o.fingerprint_header);
+  EXPECT_EQ(o.properties, (Props{{"compression.type", "none"}}));
+  // The producer applies properties in order, so the user's, coming last, win.
+  o = KafkaPublisher::Options::embedded("127.0.0.1:9", {{"compression.type", "lz4"}});
+  EXPECT_EQ(o.properties, (Props{{"compression.type", "none"}, {"compression.type", "lz4"}}));
+}
+
 // ---- restore ---------------------------------------------------------------------------------
 
 class RestoreTest : public KafkaTest {
