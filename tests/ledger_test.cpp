@@ -239,6 +239,25 @@ TEST_F(LedgerTest, OneOpenFilingPerSubject) {
   ok(submit("F2", 1));
 }
 
+TEST_F(LedgerTest, GeneratedEventIdsAreUuidV7sInTimeOrder) {
+  const AppendResult a = ok(submit("F1", 1));
+  const AppendResult b = ok(submit("F2", 2));  // the same clock reading
+  clock_.set(Timestamp{kStart.micros + 1'500});
+  const AppendResult c = ok(submit("F3", 3));
+  for (const AppendResult& r : {a, b, c}) {
+    ASSERT_EQ(r.event_id.size(), 36u) << r.event_id;
+    EXPECT_EQ(r.event_id[14], '7') << r.event_id;                                     // version
+    EXPECT_NE(std::string_view("89ab").find(r.event_id[19]), std::string_view::npos)  // variant
+        << r.event_id;
+  }
+  // The first 48 bits are the clock's Unix milliseconds; random bits keep equal times apart.
+  EXPECT_EQ(std::stoull(a.event_id.substr(0, 8) + a.event_id.substr(9, 4), nullptr, 16),
+            static_cast<unsigned long long>(kStart.micros / 1000));
+  EXPECT_NE(a.event_id, b.event_id);
+  EXPECT_LT(a.event_id, c.event_id);
+  EXPECT_LT(b.event_id, c.event_id);
+}
+
 TEST_F(LedgerTest, IdempotentRetryReturnsTheOriginalResult) {
   AppendCommand c = submit("F1", 1);
   c.event_id = "evt-0001";
