@@ -332,17 +332,10 @@ std::atomic<std::uint64_t> g_raw_seq{0};
 // status projection, head; a submission also adds its three list indexes and the open-filing
 // entry. Returns the batch's payload bytes.
 std::size_t raw_append_batch(const Store& store, const AppendShape& shape, bool submit,
-                             std::uint64_t n, std::uint32_t version, std::mt19937_64& rng,
-                             rocksdb::WriteBatch& wb) {
+                             std::uint64_t n, std::uint32_t version, rocksdb::WriteBatch& wb) {
   const std::string fid = filing_id(n);
   const std::uint64_t seq = g_raw_seq.fetch_add(1) + 1;
-  char event_id[40];  // a UUID-shaped random id, as the ledger generates
-  std::snprintf(event_id, sizeof event_id, "%08llx-%04llx-4%03llx-a%03llx-%012llx",
-                static_cast<unsigned long long>(rng() & 0xffffffffULL),
-                static_cast<unsigned long long>(rng() & 0xffffULL),
-                static_cast<unsigned long long>(rng() & 0xfffULL),
-                static_cast<unsigned long long>(rng() & 0xfffULL),
-                static_cast<unsigned long long>(rng() & 0xffffffffffffULL));
+  const std::string event_id = new_event_id(SystemClock().now());  // as the ledger generates
   std::string idem(kIdempotencyValueSize, '\x5a');
   std::string head(kHeadValueSize, '\x33');
   const std::string seq_key = keys::seq(Seq(seq));
@@ -385,8 +378,7 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
   std::atomic<std::uint64_t> bytes{0};
   const double cpu_before = process_cpu_us();
   for (auto _ : state) {
-    run_threads(writers, [&](int t) {
-      std::mt19937_64 rng(static_cast<std::uint64_t>(t) * 7919 + g_raw_seq.load());
+    run_threads(writers, [&](int) {
       std::uint64_t n = 0;
       std::uint32_t version = 0;
       std::uint64_t mine = 0;
@@ -399,7 +391,7 @@ void BM_RocksDbWriteGroup(benchmark::State& state) {
           version = 0;
         }
         rocksdb::WriteBatch wb;
-        mine += raw_append_batch(store, shape, submit, n, ++version, rng, wb);
+        mine += raw_append_batch(store, shape, submit, n, ++version, wb);
         rocksdb::Status s = store.db()->Write(wo, &wb);
         if (!s.ok()) err.note(from_rocksdb(s, "write"), "write");
       }

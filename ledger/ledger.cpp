@@ -88,24 +88,6 @@ Hash fingerprint(const AppendCommand& c) {
   return h.finish();
 }
 
-// A UUIDv7 (RFC 9562): Unix milliseconds in the first 48 bits, the sub-millisecond fraction in
-// the next 12 (its method 3), then random bits. Ids generated in time order sit next to each
-// other in the idempotency index, so RocksDB inserts each one beside the last; a random (v4) id
-// costs a full memtable skiplist search instead, which took a fifth of the engine's appends/s.
-std::string new_event_id(Timestamp now) {
-  // Seeded once from the system's entropy: boost's default generator makes a getrandom call
-  // for every id, on the thread that decides every append.
-  thread_local boost::uuids::random_generator_mt19937 gen;
-  boost::uuids::uuid id = gen();  // the variant bits stay as the generator set them
-  const auto micros = static_cast<std::uint64_t>(std::max<std::int64_t>(now.micros, 0));
-  const std::uint64_t ms = micros / 1000;
-  const auto fraction = static_cast<std::uint32_t>((micros % 1000) * 4096 / 1000);
-  for (int i = 0; i < 6; ++i) id.data[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
-  id.data[6] = static_cast<std::uint8_t>(0x70 | (fraction >> 8));
-  id.data[7] = static_cast<std::uint8_t>(fraction);
-  return boost::uuids::to_string(id);
-}
-
 Error invalid(std::string msg, std::string field) {
   return make_error(ErrorCode::invalid, std::move(msg), std::move(field));
 }
@@ -169,6 +151,20 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
 }
 
 }  // namespace
+
+std::string new_event_id(Timestamp now) {
+  // Seeded once from the system's entropy: boost's default generator makes a getrandom call
+  // for every id, on the thread that decides every append.
+  thread_local boost::uuids::random_generator_mt19937 gen;
+  boost::uuids::uuid id = gen();  // the variant bits stay as the generator set them
+  const auto micros = static_cast<std::uint64_t>(std::max<std::int64_t>(now.micros, 0));
+  const std::uint64_t ms = micros / 1000;
+  const auto fraction = static_cast<std::uint32_t>((micros % 1000) * 4096 / 1000);
+  for (int i = 0; i < 6; ++i) id.data[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  id.data[6] = static_cast<std::uint8_t>(0x70 | (fraction >> 8));
+  id.data[7] = static_cast<std::uint8_t>(fraction);
+  return boost::uuids::to_string(id);
+}
 
 Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   auto store = Store::open({.path = options.data_dir, .env = options.env});
