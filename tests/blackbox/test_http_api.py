@@ -927,7 +927,6 @@ class BusinessTime(DaemonTestCase):
                           self.c.get(f"/v1/filings/{fid}/events").json["items"]])
 
 
-
 class ReadmeExamples(DaemonTestCase):
     """The README's API examples, run as written (curl, against this daemon instead of the
     quick-start one on port 8080): every JSON answer is a success."""
@@ -949,6 +948,7 @@ class ReadmeExamples(DaemonTestCase):
             self.assertNotIn("error", a, a)
         self.assertIn("filingd_http_requests_total", out.stdout)
         self.assertEqual(self.head_seq(), 6)
+
 
 if __name__ == "__main__":
     unittest.main()
