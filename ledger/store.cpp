@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "ledger/wal_file_system.hpp"
+
 namespace filingd {
 
 std::string_view cf_name(Cf cf) {
@@ -53,7 +55,14 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = options.create_if_missing;
   db_options.IncreaseParallelism(2);
-  if (options.env != nullptr) db_options.env = options.env;
+  std::unique_ptr<Store> store(new Store());
+  if (options.env != nullptr) {
+    db_options.env = options.env;
+  } else if (!options.read_only && !options.secondary) {
+    store->env_ =
+        rocksdb::NewCompositeEnv(zero_ahead_wal_file_system(rocksdb::FileSystem::Default()));
+    db_options.env = store->env_.get();
+  }
   // Crash safety: the WAL is the commit point (WriteOptions::sync), replayed to the last
   // consistent record after a crash.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -66,7 +75,6 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  std::unique_ptr<Store> store(new Store());
   rocksdb::Status s;
   if (options.secondary) {
     store->secondary_dir_ = options.secondary_path;
@@ -79,7 +87,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     db_options.create_if_missing = false;
     db_options.create_missing_column_families = false;
     // Required by secondaries: keep every table file open, so one the primary deletes after a
-    // compaction stays readable until the next catch-up.
+    // compaction stays readable for the secondary's frozen view.
     db_options.max_open_files = -1;
     s = rocksdb::DB::OpenAsSecondary(db_options, options.path, store->secondary_dir_, descriptors,
                                      &handles, &raw);
@@ -119,13 +127,6 @@ Store::~Store() {
     std::error_code ec;
     std::filesystem::remove_all(secondary_dir_, ec);
   }
-}
-
-Status Store::catch_up() {
-  if (!secondary()) return {};
-  rocksdb::Status s = db_->TryCatchUpWithPrimary();
-  if (!s.ok()) return from_rocksdb(s, "cannot catch up with the ledger's writer");
-  return {};
 }
 
 Result<std::optional<std::string>> Store::get(Cf which, std::string_view key) const {

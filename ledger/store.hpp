@@ -32,13 +32,17 @@ class Store {
     bool create_if_missing = true;
     // Opens a RocksDB *secondary* instance (implies read-only, never creates): it takes no lock
     // and writes nothing under `path`, so it can follow a ledger a running daemon has open
-    // (filingctl's read-only commands). It sees the primary's state as of open() or the last
-    // catch_up(), and nothing newer: that frozen view is one consistent point of the log.
+    // (filingctl's read-only commands). It sees the primary's state as of open() and nothing
+    // newer: that frozen view is one consistent point of the log. To see newer appends, open
+    // another. (RocksDB's TryCatchUpWithPrimary is not offered: it skips the zeros ahead in the
+    // live WAL, wal_file_system.hpp, and so misses what is written over them afterwards; and
+    // RocksDB 7.8 crashes in it after an offline rebuild.)
     bool secondary = false;
     // Where the secondary keeps its own files (info log). Empty: a fresh private directory
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
-    // The RocksDB environment; null: the default. Tests pass one that injects I/O faults.
+    // The RocksDB environment; null: the default, with WAL files zero-filled ahead of the writer
+    // (wal_file_system.hpp). Tests pass one that injects I/O faults.
     rocksdb::Env* env = nullptr;
   };
   static Result<std::unique_ptr<Store>> open(const Options& options);
@@ -57,14 +61,11 @@ class Store {
   // Drops and re-creates a column family (used by rebuild on `projections`).
   Status recreate(Cf which);
 
-  // Secondary instances: moves the view forward to the primary's latest writes (RocksDB
-  // TryCatchUpWithPrimary). A no-op for other modes. Beware: RocksDB 7.8 crashes here if the
-  // primary dropped a column family (an offline rebuild) and has not reopened since.
-  Status catch_up();
   bool secondary() const { return !secondary_dir_.empty(); }
 
  private:
   Store() = default;
+  std::unique_ptr<rocksdb::Env> env_;  // the default one with zero-ahead WALs; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   bool writable_ = false;  // opened read-write (not read-only, not secondary)
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};

@@ -49,9 +49,6 @@ bool mentions_lock(std::string message) {
 Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir) {
   if (auto ok = check_ledger_dir(data_dir); !ok) return ok.take_error();
   // OpenAsSecondary replays the primary's MANIFEST and WAL: the view is current as of now.
-  // (No extra catch_up() here: RocksDB 7.8's TryCatchUpWithPrimary crashes on a MANIFEST that
-  // still records a dropped column family, which an offline rebuild leaves until the next
-  // read-write open.)
   return Store::open({.path = data_dir, .secondary = true});
 }
 

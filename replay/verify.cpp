@@ -163,8 +163,7 @@ class BatchQueue {
 class Snapshot {
  public:
   // One point of the database for every read. A secondary instance refuses explicit
-  // snapshots, but its view is already frozen until the next catch_up() (which the caller
-  // must not run concurrently with a verification).
+  // snapshots, but its view is already frozen since it was opened.
   explicit Snapshot(const Store& store)
       : db_(store.db()), snap_(store.secondary() ? nullptr : db_->GetSnapshot()) {}
   ~Snapshot() {

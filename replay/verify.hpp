@@ -14,7 +14,7 @@
 //
 // Read-only and never touches the live projections: safe on a Store from open_for_reading()
 // while the daemon runs. All reads see one point of the ledger (a RocksDB snapshot; on a
-// secondary instance, its view, frozen until catch_up(), which must not run meanwhile).
+// secondary instance, its view, frozen since it was opened).
 //
 // Cost: one pass over each column family. The log checks run on a helper thread next to the
 // fold (the costlier half): a verification keeps two cores busy for about the time of the

@@ -1,0 +1,136 @@
+// The zero-ahead WAL (ledger/wal_file_system.hpp) on a real RocksDB: the live WAL file is
+// zero-filled past RocksDB's writes and RocksDB writes over those zeros, and neither recovery
+// from a crash image nor a secondary opened next to the writer loses a record written there.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "ledger/store.hpp"
+#include "tests/test_util.hpp"
+
+namespace filingd {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uintmax_t kMiB = 1 << 20;
+
+std::string key(int i) { return "record-" + std::to_string(1000000 + i); }
+// 1,000 bytes, distinct per record, so that a record can be found in the WAL file.
+std::string value(int i) {
+  std::string v = "value-" + std::to_string(1000000 + i) + ":";
+  v.resize(1000, static_cast<char>('a' + i % 26));
+  return v;
+}
+
+void put_records(Store& store, int from, int to) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  for (int i = from; i < to; ++i)
+    ASSERT_TRUE(store.db()->Put(sync, store.cf(Cf::log), key(i), value(i)).ok());
+}
+
+void expect_records(const Store& store, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto got = store.get(Cf::log, key(i));
+    ASSERT_TRUE(got && *got) << "record " << i << " of " << n << " is missing";
+    ASSERT_EQ(**got, value(i));
+  }
+  auto past = store.get(Cf::log, key(n));
+  ASSERT_TRUE(past);
+  EXPECT_FALSE(*past);
+}
+
+// The newest WAL file in `dir`.
+fs::path wal_file(const fs::path& dir) {
+  fs::path newest;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".log" && entry.path().filename() > newest.filename())
+      newest = entry.path();
+  }
+  return newest;
+}
+
+std::string read_file(const fs::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Waits (bounded) until the zeroer, a background thread, has filled `at_least` bytes.
+std::string wal_of_at_least(const fs::path& dir, std::uintmax_t at_least) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    const fs::path wal = wal_file(dir);
+    if (!wal.empty() && fs::file_size(wal) >= at_least) return read_file(wal);
+    if (std::chrono::steady_clock::now() > give_up) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+TEST(ZeroAheadWal, RocksDbWritesOverZerosFilledAheadOfIt) {
+  test::TempDir dir;
+  auto store = Store::open({.path = dir.str()});
+  ASSERT_TRUE(store) << store.error().message;
+  put_records(**store, 0, 10);
+  // Zeros a few megabytes ahead of the ten records...
+  std::string wal = wal_of_at_least(dir.path(), 4 * kMiB);
+  ASSERT_FALSE(wal.empty()) << "the WAL was not zero-filled ahead";
+  EXPECT_TRUE(all_zero(std::string_view(wal).substr(wal.size() - kMiB)));
+  // ...which the next 2,000 records overwrite, from where the ten ended, instead of following.
+  put_records(**store, 10, 2010);
+  wal = read_file(wal_file(dir.path()));
+  const auto last = wal.find(value(2009));
+  ASSERT_NE(last, std::string::npos);
+  EXPECT_LT(last, 3 * kMiB);
+  EXPECT_TRUE(all_zero(std::string_view(wal).substr(last + 1000, kMiB)));
+}
+
+TEST(ZeroAheadWal, RecoveryFromACrashImageReadsEveryRecordBeforeTheZeros) {
+  test::TempDir dir;
+  test::TempDir crashed;
+  {
+    auto store = Store::open({.path = dir.str()});
+    ASSERT_TRUE(store) << store.error().message;
+    put_records(**store, 0, 500);
+    ASSERT_FALSE(wal_of_at_least(dir.path(), 4 * kMiB).empty());
+    // The directory as a crash would leave it: synced records, then zeros, never closed.
+    fs::copy(dir.path(), crashed.path(),
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    const std::string wal = read_file(wal_file(crashed.path()));
+    ASSERT_GE(wal.size(), 4 * kMiB);
+    ASSERT_TRUE(all_zero(std::string_view(wal).substr(wal.size() - kMiB)));
+  }
+  auto recovered = Store::open({.path = crashed.str()});
+  ASSERT_TRUE(recovered) << recovered.error().message;
+  expect_records(**recovered, 500);
+  put_records(**recovered, 500, 600);  // and it goes on from there
+  expect_records(**recovered, 600);
+}
+
+// What filingctl does next to a running daemon: each command opens its own secondary.
+TEST(ZeroAheadWal, ASecondarySeesEveryRecordBeforeTheZeros) {
+  test::TempDir dir;
+  auto primary = Store::open({.path = dir.str()});
+  ASSERT_TRUE(primary) << primary.error().message;
+  put_records(**primary, 0, 10);
+  ASSERT_FALSE(wal_of_at_least(dir.path(), 4 * kMiB).empty());
+  auto first = Store::open({.path = dir.str(), .secondary = true});
+  ASSERT_TRUE(first) << first.error().message;
+  expect_records(**first, 10);
+  put_records(**primary, 10, 2010);  // over the zeros the first secondary has read
+  auto second = Store::open({.path = dir.str(), .secondary = true});
+  ASSERT_TRUE(second) << second.error().message;
+  expect_records(**second, 2010);
+  expect_records(**first, 10);  // its view stays where it was opened
+}
+
+}  // namespace
+}  // namespace filingd
