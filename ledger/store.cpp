@@ -58,9 +58,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   std::unique_ptr<Store> store(new Store());
   if (options.env != nullptr) {
     db_options.env = options.env;
-  } else if (!options.read_only && !options.secondary) {
-    store->env_ =
-        rocksdb::NewCompositeEnv(zero_ahead_wal_file_system(rocksdb::FileSystem::Default()));
+  } else {
+    store->env_ = rocksdb::NewCompositeEnv(wal_file_system(rocksdb::FileSystem::Default()));
     db_options.env = store->env_.get();
   }
   // Crash safety: the WAL is the commit point (WriteOptions::sync), replayed to the last

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <boost/crc.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,13 +13,16 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 namespace filingd {
 namespace {
 
 using rocksdb::FileOptions;
+using rocksdb::FSSequentialFile;
 using rocksdb::FSWritableFile;
 using rocksdb::IODebugContext;
 using rocksdb::IOOptions;
@@ -40,6 +44,106 @@ bool is_wal(std::string_view fname) {
   return std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// ---- reading: the intact prefix ------------------------------------------------------------
+
+// RocksDB's WAL format (db/log_format.h, log_writer.cc): 32 KiB blocks of records, each with a
+// 7-byte header: masked CRC32C of type and payload (4, little-endian), payload length (2),
+// type (1); a block's last bytes, when fewer than a header, are zero padding.
+constexpr std::size_t kBlockSize = 32768;
+constexpr std::size_t kHeaderSize = 7;
+constexpr std::uint32_t kCrcMaskDelta = 0xa282ead8u;
+using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+// How many bytes at the start of `block` (one block of a WAL, read from its block boundary)
+// are whole records with a valid checksum, and whether the log may go on after the block.
+std::pair<std::size_t, bool> intact_prefix(std::string_view block) {
+  const auto* b = reinterpret_cast<const unsigned char*>(block.data());
+  std::size_t at = 0;
+  while (block.size() - at >= kHeaderSize) {
+    const unsigned char* h = b + at;
+    const std::uint32_t stored = h[0] | h[1] << 8 | h[2] << 16 | std::uint32_t{h[3]} << 24;
+    const std::size_t length = h[4] | h[5] << 8;
+    if (stored == 0 && length == 0 && h[6] == 0) return {at, false};   // zeros: nothing written
+    if (at + kHeaderSize + length > block.size()) return {at, false};  // torn or unfinished
+    Crc32c crc;
+    crc.process_bytes(h + 6, 1 + length);
+    const std::uint32_t c = crc.checksum();
+    if (((c >> 15) | (c << 17)) + kCrcMaskDelta != stored) return {at, false};
+    at += kHeaderSize + length;
+  }
+  if (block.size() < kBlockSize) return {at, false};  // the end of the file
+  return {block.size(), true};
+}
+
+// A WAL file as RocksDB reads it in recovery or in a secondary instance, cut after its last
+// intact record. Past RocksDB's writes a live (or crashed) WAL holds zeros, which RocksDB's
+// reader skips a block at a time, taking up whatever follows them: a secondary could read a
+// block while it was half written and then the next one after it was written, and so see a
+// later group commit without an earlier one (or fail with "missing start of fragmented
+// record"). Cut at the first zero header, torn or unfinished record, a reader only ever sees a
+// prefix of the log, and a point-in-time recovery recovers exactly what it would have from an
+// unpadded file.
+class IntactWalReader final : public rocksdb::FSSequentialFileOwnerWrapper {
+ public:
+  using FSSequentialFileOwnerWrapper::FSSequentialFileOwnerWrapper;
+
+  IOStatus Read(size_t n, const IOOptions& options, Slice* result, char* scratch,
+                IODebugContext* dbg) override {
+    std::size_t out = 0;
+    while (out < n) {
+      if (at_ == block_.size()) {
+        if (ended_) break;
+        if (IOStatus s = next_block(options, dbg); !s.ok()) return s;
+        continue;
+      }
+      const std::size_t k = std::min(n - out, block_.size() - at_);
+      std::memcpy(scratch + out, block_.data() + at_, k);
+      at_ += k;
+      out += k;
+    }
+    *result = Slice(scratch, out);
+    return IOStatus::OK();
+  }
+
+  IOStatus Skip(uint64_t n) override {
+    std::string discard(kBlockSize, '\0');
+    while (n > 0) {
+      Slice got;
+      const std::size_t k = static_cast<std::size_t>(std::min<uint64_t>(n, kBlockSize));
+      if (IOStatus s = Read(k, IOOptions(), &got, discard.data(), nullptr); !s.ok()) return s;
+      if (got.empty()) break;
+      n -= got.size();
+    }
+    return IOStatus::OK();
+  }
+
+ private:
+  IOStatus next_block(const IOOptions& options, IODebugContext* dbg) {
+    block_.resize(kBlockSize);
+    std::size_t got = 0;
+    while (got < kBlockSize) {
+      Slice r;
+      IOStatus s = target()->Read(kBlockSize - got, options, &r, block_.data() + got, dbg);
+      if (!s.ok()) return s;
+      if (r.empty()) break;
+      if (r.data() != block_.data() + got) std::memmove(block_.data() + got, r.data(), r.size());
+      got += r.size();
+    }
+    block_.resize(got);
+    const auto [intact, more] = intact_prefix(block_);
+    block_.resize(intact);
+    ended_ = !more;
+    at_ = 0;
+    return IOStatus::OK();
+  }
+
+  std::string block_;   // the current block, cut to its intact prefix
+  std::size_t at_ = 0;  // read up to here
+  bool ended_ = false;  // no block after this one is read
+};
+
+// ---- writing: zeros ahead ---------------------------------------------------------------------
+
 bool pwrite_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
   while (size > 0) {
     const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
@@ -54,7 +158,8 @@ bool pwrite_all(int fd, const char* data, std::size_t size, std::uint64_t offset
 
 // A WAL file with a thread that keeps it zero-filled ahead of RocksDB's writes. The zeros are
 // only ever written at or past RocksDB's end of file, with mu_ held, and RocksDB's writes hold
-// mu_ too, so neither overwrites the other. If zeroing fails (a full disk), the file goes on as
+// mu_ too, so neither overwrites the other. (Files with direct I/O, the only ones RocksDB
+// writes at positions, are not wrapped.) If zeroing fails (a full disk), the file goes on as
 // a plain WAL: zeros ahead are a speed-up, never needed for correctness.
 class ZeroAheadWal final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
@@ -80,19 +185,6 @@ class ZeroAheadWal final : public rocksdb::FSWritableFileOwnerWrapper {
     std::unique_lock lock(mu_);
     IOStatus s = target()->Append(data, options, info, dbg);
     return appended(lock, data.size(), s);
-  }
-  IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
-                            IODebugContext* dbg) override {
-    std::lock_guard lock(mu_);
-    written_ = std::max(written_, offset + data.size());
-    return target()->PositionedAppend(data, offset, options, dbg);
-  }
-  IOStatus PositionedAppend(const Slice& data, uint64_t offset, const IOOptions& options,
-                            const rocksdb::DataVerificationInfo& info,
-                            IODebugContext* dbg) override {
-    std::lock_guard lock(mu_);
-    written_ = std::max(written_, offset + data.size());
-    return target()->PositionedAppend(data, offset, options, info, dbg);
   }
   IOStatus Truncate(uint64_t size, const IOOptions& options, IODebugContext* dbg) override {
     std::lock_guard lock(mu_);
@@ -125,15 +217,18 @@ class ZeroAheadWal final : public rocksdb::FSWritableFileOwnerWrapper {
       cv_.wait(lock, [&] { return stopping_ || zeroed_ < written_ + kAhead; });
       if (stopping_) return;
       const std::uint64_t at = std::max(zeroed_, written_);
-      if (!pwrite_all(fd_, kZeros, kChunk, at)) break;
+      bool ok = pwrite_all(fd_, kZeros, kChunk, at);
       lock.unlock();
-      const bool synced = ::fdatasync(fd_) == 0;
+      ok = ok && ::fdatasync(fd_) == 0;
+      const int error = errno;
       lock.lock();
-      if (!synced) break;
+      if (!ok) {
+        spdlog::warn("{}: no longer zero-filled ahead ({}); appends fsync as usual", path_,
+                     std::strerror(error));
+        return;
+      }
       zeroed_ = std::max(zeroed_, at + kChunk);
     }
-    spdlog::warn("{}: no longer zero-filled ahead ({}); appends fsync as usual", path_,
-                 std::strerror(errno));
   }
 
   void stop() {
@@ -161,6 +256,15 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
   static const char* kClassName() { return "FilingdWalFileSystem"; }
   const char* Name() const override { return kClassName(); }
 
+  IOStatus NewSequentialFile(const std::string& fname, const FileOptions& options,
+                             std::unique_ptr<FSSequentialFile>* result,
+                             IODebugContext* dbg) override {
+    IOStatus s = target()->NewSequentialFile(fname, options, result, dbg);
+    if (s.ok() && is_wal(fname) && !options.use_direct_reads)
+      *result = std::make_unique<IntactWalReader>(std::move(*result));
+    return s;
+  }
+
   IOStatus NewWritableFile(const std::string& fname, const FileOptions& options,
                            std::unique_ptr<FSWritableFile>* result, IODebugContext* dbg) override {
     IOStatus s = target()->NewWritableFile(fname, options, result, dbg);
@@ -178,8 +282,7 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
 
 }  // namespace
 
-std::shared_ptr<rocksdb::FileSystem> zero_ahead_wal_file_system(
-    std::shared_ptr<rocksdb::FileSystem> base) {
+std::shared_ptr<rocksdb::FileSystem> wal_file_system(std::shared_ptr<rocksdb::FileSystem> base) {
   return std::make_shared<WalFileSystem>(std::move(base));
 }
 

@@ -1,5 +1,5 @@
 // The ledger's RocksDB file system: the default one, except that each write-ahead log file is
-// filled with zeros ahead of RocksDB's writes.
+// filled with zeros ahead of RocksDB's writes, and read only up to its last intact record.
 //
 // Why: every acknowledged append waits for an fdatasync of the WAL. Appending to a file changes
 // its size (and converts preallocated extents), so on ext4 each of those fdatasyncs also commits
@@ -7,9 +7,13 @@
 // file's size leaves no metadata to commit: about 120 µs. PostgreSQL gets the same from its
 // zero-filled WAL segments. A background thread per WAL keeps the file written with zeros a few
 // megabytes past RocksDB's last write (and fdatasyncs that itself); RocksDB's own writes then
-// overwrite zeros. RocksDB trims the file to what it wrote when it closes it, and its log reader
-// skips a zero tail as padding (a zero-type record), so recovery after a crash reads the same
-// records as from an unpadded file.
+// overwrite zeros. RocksDB trims the file to what it wrote when it closes it.
+//
+// A WAL that was live when the process died, or that a secondary instance reads while the
+// writer goes on, still has zeros after its last record. RocksDB's reader skips zeros a block
+// at a time and takes up what follows, which could be a later record than the one it missed.
+// So WAL files are read through a filter that ends them after their last whole record with a
+// valid checksum: recovery and secondaries only ever see a prefix of the log.
 #pragma once
 
 #include <memory>
@@ -18,7 +22,6 @@
 
 namespace filingd {
 
-std::shared_ptr<rocksdb::FileSystem> zero_ahead_wal_file_system(
-    std::shared_ptr<rocksdb::FileSystem> base);
+std::shared_ptr<rocksdb::FileSystem> wal_file_system(std::shared_ptr<rocksdb::FileSystem> base);
 
 }  // namespace filingd
