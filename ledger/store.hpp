@@ -34,9 +34,9 @@ class Store {
     // and writes nothing under `path`, so it can follow a ledger a running daemon has open
     // (filingctl's read-only commands). It sees the primary's state as of open() and nothing
     // newer: that frozen view is one consistent point of the log. To see newer appends, open
-    // another. (RocksDB's TryCatchUpWithPrimary is not offered: it skips the zeros ahead in the
-    // live WAL, wal_file_system.hpp, and so misses what is written over them afterwards; and
-    // RocksDB 7.8 crashes in it after an offline rebuild.)
+    // another. (RocksDB's TryCatchUpWithPrimary is not offered: the live WAL is read up to its
+    // last intact record once, wal_file_system.hpp, so it would never see later appends to it;
+    // and RocksDB 7.8 crashes in it after an offline rebuild.)
     bool secondary = false;
     // Where the secondary keeps its own files (info log). Empty: a fresh private directory
     // under the system temp dir, removed when the Store is destroyed.
