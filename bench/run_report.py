@@ -68,9 +68,12 @@ def main():
     for name, a, b in pairs:
         x = ratio(a, b)
         w(row.format(name, fmt(a), fmt(b), "-" if x is None else f"{x:.2f}x"))
-    x = ratio(engine64, pg_app)
-    verdict = "not measured" if x is None else ("met" if x >= GOAL else "NOT met")
-    w(f"goal: filingd >= {GOAL:.0f}x PostgreSQL on durable appends at 64 (engine): {verdict}")
+    # The daemon appends as append_async does (its handlers never block a thread); 64 appender
+    # threads on 2 cores also measure the harness's context switches. Both are reported.
+    for how, a in (("64 in flight, as the daemon appends", async64), ("64 appender threads", engine64)):
+        x = ratio(a, pg_app)
+        verdict = "not measured" if x is None else ("met" if x >= GOAL else "NOT met")
+        w(f"goal: filingd >= {GOAL:.0f}x PostgreSQL on durable appends at 64 (engine, {how}): {verdict}")
 
     w("")
     w("filingd")
