@@ -59,7 +59,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   if (options.env != nullptr) {
     db_options.env = options.env;
   } else {
-    store->env_ = rocksdb::NewCompositeEnv(wal_file_system(rocksdb::FileSystem::Default()));
+    store->env_ = rocksdb::NewCompositeEnv(
+        wal_file_system(rocksdb::FileSystem::Default(), options.secondary));
     db_options.env = store->env_.get();
   }
   // Crash safety: the WAL is the commit point (WriteOptions::sync), replayed to the last

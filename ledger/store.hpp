@@ -42,7 +42,7 @@ class Store {
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
     // The RocksDB environment; null: the default, with WAL files zero-filled ahead of the writer
-    // and read up to their last intact record (wal_file_system.hpp). Tests pass one that
+    // and read up to where their records end (wal_file_system.hpp). Tests pass one that
     // injects I/O faults.
     rocksdb::Env* env = nullptr;
   };

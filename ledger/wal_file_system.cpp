@@ -44,7 +44,7 @@ bool is_wal(std::string_view fname) {
   return std::all_of(base.begin(), base.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// ---- reading: the intact prefix ------------------------------------------------------------
+// ---- reading: a prefix of the log ------------------------------------------------------------
 
 // RocksDB's WAL format (db/log_format.h, log_writer.cc): 32 KiB blocks of records, each with a
 // 7-byte header: masked CRC32C of type and payload (4, little-endian), payload length (2),
@@ -54,38 +54,49 @@ constexpr std::size_t kHeaderSize = 7;
 constexpr std::uint32_t kCrcMaskDelta = 0xa282ead8u;
 using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
 
-// How many bytes at the start of `block` (one block of a WAL, read from its block boundary)
-// are whole records with a valid checksum, and whether the log may go on after the block.
-std::pair<std::size_t, bool> intact_prefix(std::string_view block) {
+// How a WAL is read. A live reader (a secondary instance next to the writer) may catch a record
+// half written, so it stops at any damage: it sees a prefix of the log. Recovery stops at a zero
+// header only and leaves any other damage to RocksDB's own point-in-time rules, which also stop
+// the replay of later WAL files after a corruption (a cut would look like a clean end).
+enum class WalReads { recovery, live };
+
+// How many bytes at the start of `block` (one block of a WAL, read from its block boundary) a
+// reader gets, and whether it may go on after the block.
+std::pair<std::size_t, bool> readable_prefix(std::string_view block, WalReads reads) {
   const auto* b = reinterpret_cast<const unsigned char*>(block.data());
   std::size_t at = 0;
   while (block.size() - at >= kHeaderSize) {
     const unsigned char* h = b + at;
     const std::uint32_t stored = h[0] | h[1] << 8 | h[2] << 16 | std::uint32_t{h[3]} << 24;
     const std::size_t length = h[4] | h[5] << 8;
-    if (stored == 0 && length == 0 && h[6] == 0) return {at, false};   // zeros: nothing written
-    if (at + kHeaderSize + length > block.size()) return {at, false};  // torn or unfinished
-    Crc32c crc;
-    crc.process_bytes(h + 6, 1 + length);
-    const std::uint32_t c = crc.checksum();
-    if (((c >> 15) | (c << 17)) + kCrcMaskDelta != stored) return {at, false};
+    if (stored == 0 && length == 0 && h[6] == 0) return {at, false};  // zeros: nothing written
+    bool intact = at + kHeaderSize + length <= block.size();
+    if (intact) {
+      Crc32c crc;
+      crc.process_bytes(h + 6, 1 + length);
+      const std::uint32_t c = crc.checksum();
+      intact = ((c >> 15) | (c << 17)) + kCrcMaskDelta == stored;
+    }
+    if (!intact) {
+      if (reads == WalReads::live) return {at, false};
+      break;  // RocksDB's reader judges the rest of the block
+    }
     at += kHeaderSize + length;
   }
-  if (block.size() < kBlockSize) return {at, false};  // the end of the file
-  return {block.size(), true};
+  return {block.size(), block.size() == kBlockSize};
 }
 
-// A WAL file as RocksDB reads it in recovery or in a secondary instance, cut after its last
-// intact record. Past RocksDB's writes a live (or crashed) WAL holds zeros, which RocksDB's
-// reader skips a block at a time, taking up whatever follows them: a secondary could read a
-// block while it was half written and then the next one after it was written, and so see a
-// later group commit without an earlier one (or fail with "missing start of fragmented
-// record"). Cut at the first zero header, torn or unfinished record, a reader only ever sees a
-// prefix of the log, and a point-in-time recovery recovers exactly what it would have from an
-// unpadded file.
-class IntactWalReader final : public rocksdb::FSSequentialFileOwnerWrapper {
+// A WAL file as RocksDB reads it, ended at its first zero header (and, for a live reader, at its
+// first torn or unfinished record). Past RocksDB's writes a live (or crashed) WAL holds zeros,
+// which RocksDB's reader skips a block at a time, taking up whatever follows them: a secondary
+// could read a block while it was half written and then the next one after it was written, and
+// so see a later group commit without an earlier one (or fail with "missing start of
+// fragmented record"); a recovery could take up a record written back to disk after a crash
+// past one that was not.
+class PrefixWalReader final : public rocksdb::FSSequentialFileOwnerWrapper {
  public:
-  using FSSequentialFileOwnerWrapper::FSSequentialFileOwnerWrapper;
+  PrefixWalReader(std::unique_ptr<FSSequentialFile> file, WalReads reads)
+      : FSSequentialFileOwnerWrapper(std::move(file)), reads_(reads) {}
 
   IOStatus Read(size_t n, const IOOptions& options, Slice* result, char* scratch,
                 IODebugContext* dbg) override {
@@ -130,14 +141,15 @@ class IntactWalReader final : public rocksdb::FSSequentialFileOwnerWrapper {
       got += r.size();
     }
     block_.resize(got);
-    const auto [intact, more] = intact_prefix(block_);
-    block_.resize(intact);
+    const auto [readable, more] = readable_prefix(block_, reads_);
+    block_.resize(readable);
     ended_ = !more;
     at_ = 0;
     return IOStatus::OK();
   }
 
-  std::string block_;   // the current block, cut to its intact prefix
+  const WalReads reads_;
+  std::string block_;   // the current block, cut to what is read of it
   std::size_t at_ = 0;  // read up to here
   bool ended_ = false;  // no block after this one is read
 };
@@ -252,7 +264,8 @@ class ZeroAheadWal final : public rocksdb::FSWritableFileOwnerWrapper {
 
 class WalFileSystem final : public rocksdb::FileSystemWrapper {
  public:
-  using FileSystemWrapper::FileSystemWrapper;
+  WalFileSystem(std::shared_ptr<rocksdb::FileSystem> base, WalReads reads)
+      : FileSystemWrapper(std::move(base)), reads_(reads) {}
   static const char* kClassName() { return "FilingdWalFileSystem"; }
   const char* Name() const override { return kClassName(); }
 
@@ -261,7 +274,7 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
                              IODebugContext* dbg) override {
     IOStatus s = target()->NewSequentialFile(fname, options, result, dbg);
     if (s.ok() && is_wal(fname) && !options.use_direct_reads)
-      *result = std::make_unique<IntactWalReader>(std::move(*result));
+      *result = std::make_unique<PrefixWalReader>(std::move(*result), reads_);
     return s;
   }
 
@@ -278,12 +291,17 @@ class WalFileSystem final : public rocksdb::FileSystemWrapper {
     *result = std::make_unique<ZeroAheadWal>(std::move(*result), fname, fd);
     return s;
   }
+
+ private:
+  const WalReads reads_;
 };
 
 }  // namespace
 
-std::shared_ptr<rocksdb::FileSystem> wal_file_system(std::shared_ptr<rocksdb::FileSystem> base) {
-  return std::make_shared<WalFileSystem>(std::move(base));
+std::shared_ptr<rocksdb::FileSystem> wal_file_system(std::shared_ptr<rocksdb::FileSystem> base,
+                                                     bool live_reader) {
+  return std::make_shared<WalFileSystem>(std::move(base),
+                                         live_reader ? WalReads::live : WalReads::recovery);
 }
 
 }  // namespace filingd
