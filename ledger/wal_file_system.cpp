@@ -33,7 +33,8 @@ using rocksdb::Slice;
 // new file size once per chunk instead of once per append), and kept this far ahead of RocksDB.
 constexpr std::uint64_t kChunk = 256 << 10;
 constexpr std::uint64_t kAhead = 4 << 20;
-alignas(4096) const char kZeros[kChunk] = {};
+// Never written. Not const, so that it is in .bss rather than 256 KiB of the binary.
+alignas(4096) char zeros[kChunk];
 
 // RocksDB names its WAL files <number>.log.
 bool is_wal(std::string_view fname) {
@@ -229,7 +230,7 @@ class ZeroAheadWal final : public rocksdb::FSWritableFileOwnerWrapper {
       cv_.wait(lock, [&] { return stopping_ || zeroed_ < written_ + kAhead; });
       if (stopping_) return;
       const std::uint64_t at = std::max(zeroed_, written_);
-      bool ok = pwrite_all(fd_, kZeros, kChunk, at);
+      bool ok = pwrite_all(fd_, zeros, kChunk, at);
       lock.unlock();
       ok = ok && ::fdatasync(fd_) == 0;
       const int error = errno;
