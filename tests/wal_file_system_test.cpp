@@ -61,6 +61,15 @@ std::string read_file(const fs::path& f) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+void write_file(const fs::path& f, const std::string& bytes) {
+  std::ofstream(f, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// The directory as a crash would leave it, if the store in it is open and idle.
+void copy_while_open(const fs::path& from, const fs::path& to) {
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
 // Waits (bounded) until the zeroer, a background thread, has filled `at_least` bytes.
 std::string wal_of_at_least(const fs::path& dir, std::uintmax_t at_least) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -103,8 +112,7 @@ TEST(ZeroAheadWal, RecoveryFromACrashImageReadsEveryRecordBeforeTheZeros) {
     put_records(**store, 0, 500);
     ASSERT_FALSE(wal_of_at_least(dir.path(), 4 * kMiB).empty());
     // The directory as a crash would leave it: synced records, then zeros, never closed.
-    fs::copy(dir.path(), crashed.path(),
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    copy_while_open(dir.path(), crashed.path());
     const std::string wal = read_file(wal_file(crashed.path()));
     ASSERT_GE(wal.size(), 4 * kMiB);
     ASSERT_TRUE(all_zero(std::string_view(wal).substr(wal.size() - kMiB)));
@@ -129,8 +137,7 @@ TEST(ZeroAheadWal, AReaderStopsAtTheZerosEvenIfRecordsFollowThem) {
     ASSERT_TRUE(store) << store.error().message;
     put_records(**store, 0, 10);
     ASSERT_FALSE(wal_of_at_least(dir.path(), 4 * kMiB).empty());
-    fs::copy(dir.path(), early.path(),
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    copy_while_open(dir.path(), early.path());
     put_records(**store, 10, 2010);
     late_wal = read_file(wal_file(dir.path()));
   }
@@ -141,7 +148,7 @@ TEST(ZeroAheadWal, AReaderStopsAtTheZerosEvenIfRecordsFollowThem) {
   ASSERT_NE(spliced.substr(0, kBlock), late_wal.substr(0, kBlock));
   spliced.replace(kBlock, std::string::npos, late_wal.substr(kBlock));
   ASSERT_NE(spliced.find(value(1500)), std::string::npos);
-  std::ofstream(wal, std::ios::binary | std::ios::trunc) << spliced;
+  write_file(wal, spliced);
 
   auto secondary = Store::open({.path = early.str(), .secondary = true});
   ASSERT_TRUE(secondary) << secondary.error().message;
@@ -172,15 +179,14 @@ TEST(ZeroAheadWal, RecoveryStopsAtACorruptRecordAndReplaysNoLaterWal) {
     ASSERT_TRUE((*store)->db()->Flush(rocksdb::FlushOptions(), (*store)->cf(Cf::streams)).ok());
     put_records(**store, 100, 200);
     ASSERT_NE(wal_file(dir.path()).filename(), first_wal);
-    fs::copy(dir.path(), crashed.path(),
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    copy_while_open(dir.path(), crashed.path());
   }
   const fs::path wal = crashed.path() / first_wal;
   std::string bytes = read_file(wal);
   const auto at = bytes.find(value(50));
   ASSERT_NE(at, std::string::npos);
   bytes[at + 500] ^= 0x20;
-  std::ofstream(wal, std::ios::binary | std::ios::trunc) << bytes;
+  write_file(wal, bytes);
 
   // RocksDB 7.8 refuses to open: the flushed column family is ahead of the damaged WAL. A later
   // RocksDB might recover the records before the damage instead; never more.
