@@ -28,11 +28,15 @@ std::string value(int i) {
   return v;
 }
 
-void put_records(Store& store, int from, int to) {
+// A write acknowledged as the ledger's are: after the WAL's fdatasync.
+bool synced_put(Store& store, Cf cf, const std::string& k, const std::string& v) {
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  for (int i = from; i < to; ++i)
-    ASSERT_TRUE(store.db()->Put(sync, store.cf(Cf::log), key(i), value(i)).ok());
+  return store.db()->Put(sync, store.cf(cf), k, v).ok();
+}
+
+void put_records(Store& store, int from, int to) {
+  for (int i = from; i < to; ++i) ASSERT_TRUE(synced_put(store, Cf::log, key(i), value(i)));
 }
 
 void expect_records(const Store& store, int n) {
@@ -170,9 +174,7 @@ TEST(ZeroAheadWal, RecoveryStopsAtACorruptRecordAndReplaysNoLaterWal) {
   {
     auto store = Store::open({.path = dir.str()});
     ASSERT_TRUE(store) << store.error().message;
-    rocksdb::WriteOptions sync;
-    sync.sync = true;
-    ASSERT_TRUE((*store)->db()->Put(sync, (*store)->cf(Cf::streams), "k", "v").ok());
+    ASSERT_TRUE(synced_put(**store, Cf::streams, "k", "v"));
     put_records(**store, 0, 100);
     first_wal = wal_file(dir.path()).filename();
     // A flush of one column family starts a new WAL; the first stays, the log's records in it.
