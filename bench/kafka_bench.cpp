@@ -36,8 +36,8 @@
 #include <vector>
 
 #include "bench/workload.hpp"
-#include "daemon/embedded_kafka.hpp"
-#include "daemon/kafka_publisher.hpp"
+#include "kafka/embedded_cluster.hpp"
+#include "kafka/publisher.hpp"
 #include "ledger/ledger.hpp"
 
 using namespace filingd;

@@ -46,7 +46,7 @@
 #include "bench/workload.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 #include "projections/status.hpp"
 #include "replay/rebuild.hpp"
 
@@ -336,8 +336,8 @@ std::size_t raw_append_batch(const Store& store, const AppendShape& shape, bool 
   const std::string fid = filing_id(n);
   const std::uint64_t seq = g_raw_seq.fetch_add(1) + 1;
   const std::string event_id = new_event_id(SystemClock().now());  // as the ledger generates
-  std::string idem(kIdempotencyValueSize, '\x5a');
-  std::string head(kHeadValueSize, '\x33');
+  const std::string idem = encode_idempotency({Seq(seq), Version(version), FilingState::none, {}});
+  const std::string head = encode_head({Seq(seq), {}});
   const std::string seq_key = keys::seq(Seq(seq));
   std::size_t bytes = 0;
   auto put = [&](Cf cf, const std::string& key, const std::string& value) {

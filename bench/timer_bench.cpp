@@ -128,7 +128,8 @@ int main(int argc, char** argv) {
   }
   SystemClock clock;
   WorkCalendar calendar;
-  Api api(**ledger, Authenticator({}), calendar, clock);
+  Api api(Authenticator({}), calendar, clock);
+  api.attach_ledger(**ledger);
   HttpServer server(api, LimitsConfig{});
   if (!server.start("127.0.0.1", 0, 2)) return 1;
   TimerService timers(**ledger, clock);

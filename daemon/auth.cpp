@@ -3,7 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "events/hash.hpp"
-#include "events/json.hpp"
+#include "events/encoding.hpp"
 
 namespace filingd {
 

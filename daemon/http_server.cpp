@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "daemon/api.hpp"
+#include "daemon/router.hpp"
+#include "metrics/prometheus.hpp"
 
 namespace filingd {
 
@@ -424,41 +426,35 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
   return {};
 }
 
-asio::io_context& HttpServer::io() { return impl_->io; }
-
 std::uint64_t HttpServer::max_connections() const { return impl_->max_connections; }
 
-void HttpServer::render_metrics(std::string& out) const {
+void HttpServer::render_metrics(prometheus::Writer& w) const {
   std::size_t open = 0;
   {
     std::lock_guard lock(impl_->mu);
     open = impl_->connections.size();
   }
-  auto line = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + std::to_string(v) + "\n";
-  };
-  line("filingd_http_connections", "gauge", "Open HTTP connections.", open);
-  line("filingd_http_connections_max", "gauge",
-       "The connection cap in force (limits.max_connections, lowered to fit the open files "
-       "limit).",
-       impl_->max_connections);
-  line("filingd_http_connections_accepted_total", "counter", "Connections accepted.",
-       impl_->accepted.load());
-  line("filingd_http_connections_evicted_total", "counter",
-       "Connections waiting for a request that were closed to admit a new one at the cap.",
-       impl_->evicted.load());
-  line("filingd_http_connections_refused_total", "counter",
-       "New connections closed at once: the cap was reached and every connection was busy.",
-       impl_->refused.load());
-  line("filingd_http_accept_errors_total", "counter", "Failed accept calls (e.g. EMFILE).",
-       impl_->accept_errors.load());
-  line("filingd_http_body_bytes_in_flight", "gauge",
-       "Request body bytes reserved by requests being received and handled.",
-       impl_->body_bytes.load());
-  line("filingd_http_bodies_refused_total", "counter",
-       "Requests answered 503: limits.max_bodies_in_flight_bytes was reached.",
-       impl_->bodies_refused.load());
+  w.gauge("filingd_http_connections", "Open HTTP connections.", static_cast<double>(open));
+  w.gauge("filingd_http_connections_max",
+          "The connection cap in force (limits.max_connections, lowered to fit the open files "
+          "limit).",
+          static_cast<double>(impl_->max_connections));
+  w.counter("filingd_http_connections_accepted_total", "Connections accepted.",
+            impl_->accepted.load());
+  w.counter("filingd_http_connections_evicted_total",
+            "Connections waiting for a request that were closed to admit a new one at the cap.",
+            impl_->evicted.load());
+  w.counter("filingd_http_connections_refused_total",
+            "New connections closed at once: the cap was reached and every connection was busy.",
+            impl_->refused.load());
+  w.counter("filingd_http_accept_errors_total", "Failed accept calls (e.g. EMFILE).",
+            impl_->accept_errors.load());
+  w.gauge("filingd_http_body_bytes_in_flight",
+          "Request body bytes reserved by requests being received and handled.",
+          static_cast<double>(impl_->body_bytes.load()));
+  w.counter("filingd_http_bodies_refused_total",
+            "Requests answered 503: limits.max_bodies_in_flight_bytes was reached.",
+            impl_->bodies_refused.load());
 }
 
 std::uint16_t HttpServer::port() const {

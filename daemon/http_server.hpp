@@ -29,11 +29,9 @@
 namespace filingd {
 
 class Api;
-}  // namespace filingd
-namespace boost::asio {
-class io_context;
+namespace prometheus {
+class Writer;
 }
-namespace filingd {
 
 // Raises the process's soft RLIMIT_NOFILE to its hard limit (each connection is a descriptor;
 // the soft limit is often 1024). Returns the soft limit now in force.
@@ -49,11 +47,8 @@ class HttpServer {
   std::uint16_t port() const;
   // The connection cap in force (after start()).
   std::uint64_t max_connections() const;
-  // Prometheus lines: open connections, the cap, accepted / evicted / refused, accept errors.
-  // Thread-safe.
-  void render_metrics(std::string& out) const;
-  // The io_context the server runs on; other daemon services (timers) share it.
-  boost::asio::io_context& io();
+  // Open connections, the cap, accepted / evicted / refused, accept errors. Thread-safe.
+  void render_metrics(prometheus::Writer& w) const;
   // Graceful: stop accepting, finish in-flight requests, close idle connections, join threads.
   void stop();
 

@@ -8,14 +8,16 @@
 
 #include "config/config.hpp"
 #include "daemon/api.hpp"
-#include "daemon/embedded_kafka.hpp"
 #include "daemon/http_server.hpp"
-#include "daemon/kafka_publisher.hpp"
 #include "daemon/timer_service.hpp"
+#include "kafka/embedded_cluster.hpp"
+#include "kafka/publisher.hpp"
 #include "ledger/ledger.hpp"
 #include "replay/rebuild.hpp"
 
 namespace {
+
+using namespace filingd;
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "filingd: %s\n", message.c_str());
@@ -23,8 +25,7 @@ int fail(const std::string& message) {
 }
 
 // Opens the ledger; if a crash interrupted a projection rebuild, finishes it first.
-filingd::Result<std::unique_ptr<filingd::Ledger>> open_ledger(filingd::Ledger::Options options) {
-  using namespace filingd;
+Result<std::unique_ptr<Ledger>> open_ledger(Ledger::Options options, Readiness& readiness) {
   auto ledger = Ledger::open(options);
   if (ledger || ledger.error().code != ErrorCode::unavailable) return ledger;
   {
@@ -34,6 +35,7 @@ filingd::Result<std::unique_ptr<filingd::Ledger>> open_ledger(filingd::Ledger::O
     if (!interrupted) return interrupted.take_error();
     if (!*interrupted) return ledger;
     spdlog::warn("finishing an interrupted projection rebuild");
+    readiness.set(Readiness::Phase::starting, "rebuilding projections");
     auto stats = rebuild_projections(**store);
     if (!stats) return stats.take_error();
     spdlog::info("projections rebuilt from {} events", stats->events);
@@ -41,10 +43,36 @@ filingd::Result<std::unique_ptr<filingd::Ledger>> open_ledger(filingd::Ledger::O
   return Ledger::open(std::move(options));
 }
 
-}  // namespace
+// Kafka: the transactional outbox publisher, into the embedded cluster or real brokers.
+struct Kafka {
+  std::unique_ptr<EmbeddedKafka> embedded;
+  std::unique_ptr<KafkaPublisher> publisher;
+};
 
-int main(int argc, char** argv) {
-  using namespace filingd;
+Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger) {
+  Kafka k;
+  if (config.mode == "off") return k;
+  KafkaPublisher::Options po;
+  if (config.mode == "embedded") {
+    auto cluster = EmbeddedKafka::start({.topics = {config.events_topic, config.status_topic}});
+    if (!cluster) return cluster.take_error();
+    k.embedded = std::move(*cluster);
+    spdlog::info("kafka bootstrap: {}", k.embedded->bootstraps());
+    po = KafkaPublisher::Options::embedded(k.embedded->bootstraps(), config.properties);
+  } else {
+    po.brokers = config.mode;
+    po.properties = config.properties;
+    spdlog::info("kafka brokers: {}", po.brokers);
+  }
+  po.events_topic = config.events_topic;
+  po.status_topic = config.status_topic;
+  auto started = KafkaPublisher::start(ledger, std::move(po));
+  if (!started) return started.take_error();
+  k.publisher = std::move(*started);
+  return k;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"filingd: event-sourced ledger daemon for ICP website filings"};
   std::string config_path;
   FlagOverrides flags;
@@ -73,50 +101,41 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Serving starts before the ledger opens, so that /healthz answers and /readyz says why the
+  // daemon is not ready while a projection rebuild runs; /v1 answers 503 until then.
+  SystemClock clock;
+  Api api(Authenticator(config.tokens), config.calendar, clock);
+  Readiness& readiness = api.context().readiness;
+  readiness.set(Readiness::Phase::starting, "opening the ledger");
+  HttpServer server(api, config.limits);
+  if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
+      !ok)
+    return fail(ok.error().message);
+
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   Ledger::Options ledger_options;
   ledger_options.data_dir = config.data_dir;
   ledger_options.sms_policies = config.sms_policies;
-  auto ledger = open_ledger(std::move(ledger_options));
-  if (!ledger) return fail(ledger.error().message);
+  // Past here the server runs: a failure stops it before the ledger it may be using goes.
+  const auto stop_and_fail = [&](const std::string& message) {
+    server.stop();
+    return fail(message);
+  };
+  auto ledger = open_ledger(std::move(ledger_options), readiness);
+  if (!ledger) return stop_and_fail(ledger.error().message);
   spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);
+  api.attach_ledger(**ledger);
 
-  SystemClock clock;
-  Api api(**ledger, Authenticator(config.tokens), config.calendar, clock);
-  HttpServer server(api, config.limits);
-  api.context().extra_metrics.push_back(
-      [&server](std::string& out) { server.render_metrics(out); });
-  // Declared after the server: it runs on the server's io_context, so it must go first.
   TimerService timers(**ledger, clock);
-  api.context().extra_metrics.push_back(
-      [&timers](std::string& out) { timers.render_metrics(out); });
-
-  // Kafka: the transactional outbox publisher, into the embedded cluster or real brokers.
-  std::unique_ptr<EmbeddedKafka> embedded;
-  std::unique_ptr<KafkaPublisher> publisher;
-  if (config.kafka.mode != "off") {
-    KafkaPublisher::Options po;
-    if (config.kafka.mode == "embedded") {
-      auto cluster =
-          EmbeddedKafka::start({.topics = {config.kafka.events_topic, config.kafka.status_topic}});
-      if (!cluster) return fail(cluster.error().message);
-      embedded = std::move(*cluster);
-      spdlog::info("kafka bootstrap: {}", embedded->bootstraps());
-      po = KafkaPublisher::Options::embedded(embedded->bootstraps(), config.kafka.properties);
-    } else {
-      po.brokers = config.kafka.mode;
-      po.properties = config.kafka.properties;
-      spdlog::info("kafka brokers: {}", po.brokers);
-    }
-    po.events_topic = config.kafka.events_topic;
-    po.status_topic = config.kafka.status_topic;
-    auto started = KafkaPublisher::start(**ledger, std::move(po));
-    if (!started) return fail(started.error().message);
-    publisher = std::move(*started);
-    api.context().extra_metrics.push_back(
-        [p = publisher.get()](std::string& out) { p->render_metrics(out); });
-    api.context().readiness = [p = publisher.get()](boost::json::object& out) {
+  auto kafka = start_kafka(config.kafka, **ledger);
+  if (!kafka) return stop_and_fail(kafka.error().message);
+  auto& ctx = api.context();
+  ctx.add_metrics([&server](prometheus::Writer& w) { server.render_metrics(w); });
+  ctx.add_metrics([&timers](prometheus::Writer& w) { timers.render_metrics(w); });
+  if (KafkaPublisher* p = kafka->publisher.get()) {
+    ctx.add_metrics([p](prometheus::Writer& w) { p->render_metrics(w); });
+    ctx.set_dependencies([p](boost::json::object& out) {
       const KafkaPublisherStats s = p->stats();
       // Degraded, not dead: appends go on while Kafka is away; the lag shows how far behind.
       out["kafka"] = boost::json::object{{"lag", s.lag()},
@@ -124,28 +143,32 @@ int main(int argc, char** argv) {
                                          {"brokers_up", s.brokers_up},
                                          {"status", s.brokers_up ? "ok" : "degraded"}};
       return s.brokers_up;
-    };
+    });
   }
-  if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
-      !ok)
-    return fail(ok.error().message);
+  // Deadlines that passed while the daemon was down fire now, in due order.
+  timers.start();
+  readiness.set(Readiness::Phase::serving);
+
   const bool v6 = config.listen_host.find(':') != std::string::npos;
   spdlog::info("open files limit {}, at most {} HTTP connections", open_files,
                server.max_connections());
   spdlog::info("filingd listening on http://{}{}{}:{}", v6 ? "[" : "", config.listen_host,
                v6 ? "]" : "", server.port());
   if (config.tokens.empty()) spdlog::warn("no auth tokens configured: loopback-only, full access");
-  // Deadlines that passed while the daemon was down fire now, in due order.
-  timers.start(server.io());
 
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("{} received: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  readiness.set(Readiness::Phase::stopping, "shutting down");
   timers.stop();
   server.stop();
-  if (publisher) publisher->stop();  // flushes what is in flight, persists the cursor
-  embedded.reset();
+  if (kafka->publisher) kafka->publisher->stop();  // flushes what is in flight, persists the cursor
+  kafka->embedded.reset();
   ledger.value().reset();  // the writer finishes queued appends before the ledger closes
   spdlog::info("filingd stopped cleanly");
   return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return run(argc, argv); }

@@ -1,18 +1,11 @@
 #include "daemon/timer_service.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <future>
-#include <mutex>
-#include <set>
 
 namespace filingd {
-
-namespace asio = boost::asio;
-
 namespace {
 
 // Deadlines read and fired per round: bounds memory, and is large enough that a chunk's
@@ -37,18 +30,10 @@ struct TimerService::Link {
   TimerService* self = nullptr;
 };
 
-struct TimerService::Loop {
-  Loop(asio::io_context& io) : strand(asio::make_strand(io)), timer(strand) {}
-  asio::strand<asio::io_context::executor_type> strand;
-  asio::steady_timer timer;
-  bool stopping = false;  // on the strand
-  std::atomic<bool> pending_notify{false};
-};
-
 TimerService::TimerService(Ledger& ledger, const Clock& clock)
     : ledger_(ledger), clock_(clock), link_(std::make_shared<Link>()) {}
 
-TimerService::~TimerService() = default;
+TimerService::~TimerService() { stop(); }
 
 FireReport TimerService::fire_chunk(const std::vector<DeadlineEntry>& due) {
   struct Shared {
@@ -123,64 +108,67 @@ FireReport TimerService::fire_due() {
   }
 }
 
-void TimerService::start(asio::io_context& io) {
-  loop_ = std::make_unique<Loop>(io);
-  link_->self = this;
+void TimerService::start() {
+  {
+    std::lock_guard lock(link_->mu);
+    link_->self = this;
+  }
   ledger_.add_commit_listener([link = link_](Seq) {
     std::lock_guard lock(link->mu);
     if (link->self) link->self->notify();
   });
-  notify();
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "timers");
+    run();
+  });
 }
 
 void TimerService::notify() {
-  if (!loop_ || loop_->pending_notify.exchange(true)) return;
-  asio::post(loop_->strand, [this] {
-    loop_->pending_notify = false;
-    if (loop_->stopping) return;
-    // fire_due blocks on the ledger's group commit; it runs on the strand, so at most one I/O
-    // thread waits, and only while deadlines are actually due.
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
+}
+
+void TimerService::run() {
+  for (;;) {
     fire_due();
-    auto next = ledger_.deadlines(std::nullopt, std::nullopt, 1);
     std::chrono::microseconds wait = kMaxSleep;
-    if (next && !next->empty()) {
+    if (auto next = ledger_.deadlines(std::nullopt, std::nullopt, 1); next && !next->empty()) {
       const auto micros = (*next)[0].due.micros - clock_.now().micros;
       wait = std::min(wait, std::chrono::microseconds(std::max<std::int64_t>(micros, 0)));
     }
-    loop_->timer.expires_after(wait);
-    loop_->timer.async_wait([this](boost::system::error_code ec) {
-      if (!ec) notify();
-    });
-  });
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return wake_ || stopping_; });
+    if (stopping_) return;
+    wake_ = false;
+  }
 }
 
 void TimerService::stop() {
   {
     std::lock_guard lock(link_->mu);
-    if (!link_->self) return;
     link_->self = nullptr;
   }
-  std::promise<void> stopped;
-  asio::post(loop_->strand, [this, &stopped] {
-    loop_->stopping = true;
-    loop_->timer.cancel();
-    stopped.set_value();
-  });
-  stopped.get_future().wait();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
 }
 
-void TimerService::render_metrics(std::string& out) const {
-  out += "# HELP filingd_timer_fired_total Deadline events appended by the timer service.\n";
-  out += "# TYPE filingd_timer_fired_total counter\n";
-  out += "filingd_timer_fired_total{kind=\"sms\"} " + std::to_string(fired_sms_.load()) + "\n";
-  out +=
-      "filingd_timer_fired_total{kind=\"abandon\"} " + std::to_string(fired_abandon_.load()) + "\n";
-  out += "# HELP filingd_timer_skipped_total Due deadlines not fired (the filing moved on).\n";
-  out += "# TYPE filingd_timer_skipped_total counter\n";
-  out += "filingd_timer_skipped_total " + std::to_string(skipped_.load()) + "\n";
-  out += "# HELP filingd_timer_lag_seconds Time from a deadline to its durable event.\n";
-  out += "# TYPE filingd_timer_lag_seconds histogram\n";
-  lag_.render(out, "filingd_timer_lag_seconds", "");
+void TimerService::render_metrics(prometheus::Writer& w) const {
+  w.family("filingd_timer_fired_total", prometheus::Type::counter,
+           "Deadline events appended by the timer service.")
+      .sample("filingd_timer_fired_total", {{"kind", "sms"}}, fired_sms_.load())
+      .sample("filingd_timer_fired_total", {{"kind", "abandon"}}, fired_abandon_.load());
+  w.counter("filingd_timer_skipped_total", "Due deadlines not fired (the filing moved on).",
+            skipped_.load());
+  w.family("filingd_timer_lag_seconds", prometheus::Type::histogram,
+           "Time from a deadline to its durable event.")
+      .histogram("filingd_timer_lag_seconds", {}, lag_);
 }
 
 }  // namespace filingd

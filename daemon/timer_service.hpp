@@ -9,21 +9,24 @@
 // together and share group commits, so a backlog (deadlines that passed while the daemon was
 // down, or a back-dated submission) drains fast.
 //
-// Lifecycle: start() arms the timer on the io_context; the ledger's commit listener wakes it when
-// new deadlines may exist; stop() cancels it and waits for in-flight appends. fire_due() is the
-// synchronous core, used by the loop and by unit tests on a ManualClock.
-// Concurrency: the loop runs on one strand; fire_due() must not run concurrently with it.
+// Lifecycle: start() starts the service's own thread (`timers`), which sleeps until the earliest
+// deadline (at most a minute, so a wall-clock jump is noticed) or until the ledger's commit
+// listener says new deadlines may exist; stop() wakes it and waits for it, in-flight appends
+// included. The thread waits for group commits itself, so a backlog of due deadlines never
+// holds an HTTP I/O thread. fire_due() is the synchronous core, used by the thread and by unit
+// tests on a ManualClock. Concurrency: fire_due() must not run concurrently with the thread.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
-#include <boost/asio/io_context.hpp>
-
-#include "daemon/metrics.hpp"
 #include "ledger/ledger.hpp"
+#include "metrics/prometheus.hpp"
 
 namespace filingd {
 
@@ -41,27 +44,32 @@ class TimerService {
   // durable. Used by the async loop and directly by tests.
   FireReport fire_due();
 
-  void start(boost::asio::io_context& io);
-  // Must be called while the io_context still runs; waits for the loop to park. Idempotent.
+  // Fires what is due now (deadlines that passed while the daemon was down), then keeps firing.
+  void start();
+  // Waits for the thread to finish its round and exit. Idempotent.
   void stop();
   // Thread-safe: re-evaluate the earliest deadline (called from the ledger's commit listener).
   void notify();
 
-  void render_metrics(std::string& out) const;
+  void render_metrics(prometheus::Writer& w) const;
 
  private:
-  struct Loop;
   struct Link;
   FireReport fire_chunk(const std::vector<DeadlineEntry>& due);
+  void run();
 
   Ledger& ledger_;
   const Clock& clock_;
   std::shared_ptr<Link> link_;
-  std::unique_ptr<Loop> loop_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;      // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
   std::atomic<std::uint64_t> fired_sms_{0};
   std::atomic<std::uint64_t> fired_abandon_{0};
   std::atomic<std::uint64_t> skipped_{0};
-  Histogram lag_;  // seconds from due to durable
+  prometheus::Histogram lag_;  // seconds from due to durable
 };
 
 }  // namespace filingd

@@ -2,8 +2,6 @@
 
 #include <cereal/types/variant.hpp>
 
-#include <cstring>
-
 #include "events/serialize.hpp"
 
 // Schema versions of the payload types. Bump one when its serialize() learns a new field, and
@@ -104,8 +102,8 @@ namespace {
 
 constexpr std::uint8_t kBodyFormat = 1;
 
-Error corrupt(const char* what) {
-  return make_error(ErrorCode::internal, std::string("corrupt stored event: ") + what);
+Error corrupt(const std::string& what) {
+  return make_error(ErrorCode::internal, "corrupt stored event: " + what);
 }
 
 }  // namespace
@@ -145,35 +143,7 @@ Result<Event> decode_body(std::string_view body) {
            e.recorded_at, e.actor, e.data);
       },
       &error);
-  if (!ok) return corrupt(error.c_str());
-  return e;
-}
-
-std::string make_record(std::string_view body, const Hash& prev_hash, const Hash& hash) {
-  std::string out;
-  out.reserve(body.size() + 64);
-  out.append(body);
-  out.append(reinterpret_cast<const char*>(prev_hash.data()), prev_hash.size());
-  out.append(reinterpret_cast<const char*>(hash.data()), hash.size());
-  return out;
-}
-
-Result<StoredRecord> split_record(std::string_view record) {
-  if (record.size() < 64 + 1) return corrupt("record too short");
-  StoredRecord r;
-  r.body = record.substr(0, record.size() - 64);
-  std::memcpy(r.prev_hash.data(), record.data() + r.body.size(), 32);
-  std::memcpy(r.hash.data(), record.data() + r.body.size() + 32, 32);
-  return r;
-}
-
-Result<Event> decode_record(std::string_view record) {
-  auto parts = split_record(record);
-  if (!parts) return parts.take_error();
-  auto e = decode_body(parts->body);
-  if (!e) return e;
-  e->prev_hash = parts->prev_hash;
-  e->hash = parts->hash;
+  if (!ok) return corrupt(error);
   return e;
 }
 

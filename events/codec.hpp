@@ -1,10 +1,10 @@
 // The stored encoding of events (SPEC §2.2): cereal portable binary, with a class version per
 // payload type so that newer code reads (upcasts) events written by older code.
 //
-// A stored record is  body || prev_hash (32 bytes) || hash (32 bytes),  where `body` is the
-// canonical encoding of everything but the hashes and hash = SHA-256(body || prev_hash). The
-// chain is verified over the stored body bytes, never over a re-encoding, so upcasting an old
-// event on read can never break its hash.
+// `body` is the canonical encoding of everything but the hashes, and hash = SHA-256(body ||
+// prev_hash); ledger/format/event_record.hpp frames it in the log. The chain is verified over
+// the stored body bytes, never over a re-encoding, so upcasting an old event on read can never
+// break its hash.
 #pragma once
 
 #include <cstdint>
@@ -25,16 +25,5 @@ Result<Event> decode_body(std::string_view body);
 
 // Encodes just a payload (for idempotency fingerprints of a command).
 std::string encode_payload(const Payload& p);
-
-struct StoredRecord {
-  std::string_view body;
-  Hash prev_hash{};
-  Hash hash{};
-};
-
-std::string make_record(std::string_view body, const Hash& prev_hash, const Hash& hash);
-Result<StoredRecord> split_record(std::string_view record);
-// split_record + decode_body, hashes filled in.
-Result<Event> decode_record(std::string_view record);
 
 }  // namespace filingd

@@ -19,14 +19,6 @@
 
 namespace filingd {
 
-std::string to_hex(const Hash& h);
-void to_hex(const Hash& h, char* out);  // 2 * kHashSize chars, no terminator
-bool from_hex(std::string_view hex, Hash& out);
-
-// Base64 (RFC 4648, padded), for bytes in text-only places: the Kafka `body` header.
-std::string base64(std::string_view bytes);
-std::optional<std::string> unbase64(std::string_view text);  // nullopt if not base64
-
 // The JSON text of an event (the envelope with its `data`) and of a payload alone. These are the
 // encoders; the *_to_json forms parse that text back, for callers that compose or inspect it.
 class JsonWriter;
@@ -36,6 +28,11 @@ std::string event_json(const Event& e);
 std::string payload_json(const Payload& p);
 boost::json::object payload_to_json(const Payload& p);
 boost::json::object event_to_json(const Event& e);
+
+// The inverse of event_json: the envelope fields and payload_from_json(type, data), hashes
+// included. Unknown envelope fields are ignored (the payload is decoded strictly). Errors:
+// malformed / invalid naming the field.
+Result<Event> event_from_json(const boost::json::value& envelope);
 
 // Decodes the `data` object of an event of `type`. `path` prefixes field names in errors.
 Result<Payload> payload_from_json(EventType type, const boost::json::value& data,

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "events/validation.hpp"
+#include "events/provinces.hpp"
 
 namespace filingd {
 namespace {

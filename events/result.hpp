@@ -6,9 +6,12 @@
 // reports, which keeps the error mapping in one place (the dispatcher).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
+
+#include "events/domain.hpp"
 
 namespace filingd {
 
@@ -31,6 +34,9 @@ struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
   std::string field;
+  // transition_not_allowed: the filing's state when the event was refused (the API names it and
+  // the events allowed in it, without reading the filing again).
+  std::optional<FilingState> state;
 };
 
 const char* to_string(ErrorCode code);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "events/event.hpp"
+#include "events/provinces.hpp"
 #include "events/result.hpp"
 
 namespace filingd {
@@ -32,12 +33,9 @@ Status validate_mobile(std::string_view mobile, std::string_view field);
 // punycode (xn--...).
 Status validate_domain(std::string& domain, std::string_view field);
 
-// Canonical one-character province abbreviation for an abbreviation, an alias (蜀→川, 黔→贵,
-// 滇→云, 陇→甘) or a full name (北京, 北京市, 广东省, 内蒙古自治区, ...); nullopt if unknown.
-std::optional<std::string> canonical_province(std::string_view input);
-
 // Checks every field of a payload and normalises it in place (province to its canonical
-// abbreviation, domains to lower case). Cross-event rules (state, registry) are the ledger's.
+// abbreviation, domains to lower case). Fields are named as under an event's `data`
+// ("data.websites[0].name"). Cross-event rules (state, registry) are the ledger's.
 Status validate_payload(Payload& payload);
 
 }  // namespace filingd

@@ -35,8 +35,9 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "events/time.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/format/values.hpp"
 #include "ledger/store.hpp"
-#include "projections/keys.hpp"
 #include "projections/registry.hpp"
 #include "projections/status.hpp"
 
@@ -62,11 +63,6 @@ struct AppendResult {
   bool duplicate = false;  // an idempotent retry: nothing was written
 };
 
-struct LedgerHead {
-  Seq seq;
-  Hash hash{};
-};
-
 // A filing on an SLA clock. `position` is an opaque resume point for the next page.
 struct SlaEntry {
   Timestamp since;
@@ -80,18 +76,8 @@ struct DeadlineEntry {
   std::string filing_id;
 };
 
-// The value stored under an event_id in the idempotency column family:
-// seq(8) version(4) state after the event(1) fingerprint of the command(32).
-inline constexpr std::size_t kIdempotencyValueSize = 8 + 4 + 1 + 32;
-std::string encode_idempotency(Seq seq, Version v, FilingState state, const Hash& fingerprint);
-
-// The ledger head as stored under keys::kHead in the meta column family: seq(8) hash(32).
-// decode_head answers nullopt for a value of any other size.
-inline constexpr std::size_t kHeadValueSize = 8 + kHashSize;
-std::string encode_head(const LedgerHead& h);
-std::optional<LedgerHead> decode_head(std::string_view value);
 // The head stored in `store`; seq 0 for a ledger with no event. Errors: the read's, or internal
-// for a value decode_head refuses.
+// for a corrupt value.
 Result<LedgerHead> stored_head(const Store& store);
 
 // The event_id of an append that names none: a UUIDv7 (RFC 9562) for `now`, i.e. Unix
@@ -156,11 +142,16 @@ class Ledger {
   Result<std::vector<RegistryRecord>> records_of_subject(std::string_view subject_number) const;
   LedgerHead head() const;
 
-  // Registers `listener` to run on the writer thread after every durable batch, with the new
-  // head seq. Listeners must be quick (post work elsewhere); they are how the timer service and
-  // the publisher wake up without polling. Thread-safe; there is no removal: register
-  // listeners that outlive the ledger, or only call this before work starts.
+  // Registers `listener` to run after every durable batch, with the new head seq, on the sync
+  // thread (`ledger-sync`) and with no ledger lock held: it may read the ledger, but must be
+  // quick (the next group commit waits for it; post work elsewhere). Listeners are how the timer
+  // service and the publisher wake up without polling. Thread-safe; there is no removal:
+  // register listeners that outlive the ledger, or only call this before work starts.
   void add_commit_listener(std::function<void(Seq)> listener);
+
+  // False after a group commit failed to write (a full disk, an I/O error), until one succeeds:
+  // the ledger is not accepting appends. Thread-safe.
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
 
   // Group commits written so far (one WAL fsync each).
   std::uint64_t group_commits() const { return group_commits_.load(std::memory_order_relaxed); }
@@ -174,7 +165,6 @@ class Ledger {
   Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
   void writer_loop();
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
-  Result<AppendResult> decide(Staging& txn, const Pending& p, Timestamp now, LedgerHead& head);
   void sync_loop();
   void claim(std::unique_lock<std::mutex>& lock);
   bool finish(std::unique_ptr<Batch> b);  // false: the write failed
@@ -191,6 +181,7 @@ class Ledger {
   LedgerHead published_head_;  // guarded by head_mu_: after the last durable batch
   std::vector<std::function<void(Seq)>> listeners_;  // guarded by head_mu_
   std::atomic<std::uint64_t> group_commits_{0};
+  std::atomic<bool> writable_{true};
 
   std::mutex mu_;
   std::condition_variable cv_;                  // the writer waits here

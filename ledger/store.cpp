@@ -12,12 +12,6 @@
 
 namespace filingd {
 
-std::string_view cf_name(Cf cf) {
-  static constexpr std::array<std::string_view, kCfCount> kNames = {"log", "streams", "idempotency",
-                                                                    "projections", "meta"};
-  return kNames[static_cast<std::size_t>(cf)];
-}
-
 Error from_rocksdb(const rocksdb::Status& s, std::string_view what) {
   return make_error(ErrorCode::io, std::string(what) + ": " + s.ToString());
 }

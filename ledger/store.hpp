@@ -13,13 +13,10 @@
 #include <rocksdb/write_batch.h>
 
 #include "events/result.hpp"
-#include "projections/projector.hpp"
+#include "ledger/format/column_families.hpp"
+#include "ledger/projection_txn.hpp"
 
 namespace filingd {
-
-enum class Cf : std::uint8_t { log, streams, idempotency, projections, meta };
-inline constexpr std::size_t kCfCount = 5;
-std::string_view cf_name(Cf cf);
 
 Error from_rocksdb(const rocksdb::Status& s, std::string_view what);
 

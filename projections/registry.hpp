@@ -28,8 +28,6 @@ struct RegistryRecord {
   std::string cancel_reason;
 };
 
-std::string encode_registry_record(const RegistryRecord& r);
-Result<RegistryRecord> decode_registry_record(std::string_view bytes);
 boost::json::object record_to_json(const RegistryRecord& r);
 
 }  // namespace filingd

@@ -161,7 +161,9 @@ Result<const Transition*> find_transition(const FilingStatus& before, const Even
           std::string(to_string(before.state)) +
           "; allowed events: " + (allowed.empty() ? std::string("none (terminal state)") : allowed);
   }
-  return make_error(ErrorCode::transition_not_allowed, std::move(msg), "type");
+  Error refused = make_error(ErrorCode::transition_not_allowed, std::move(msg), "type");
+  if (before.state != FilingState::none) refused.state = before.state;
+  return refused;
 }
 
 Status apply_event(FilingStatus& status, const Event& e) {

@@ -3,26 +3,10 @@
 #include <boost/json/parse.hpp>
 
 #include "events/json_writer.hpp"
-#include "events/serialize.hpp"
 #include "projections/sla.hpp"
 
 namespace filingd {
 namespace {
-
-// Stored layout version of FilingStatus. Projections are derived data: a layout change is
-// handled by rebuilding them, so this is checked, not upcast.
-constexpr std::uint32_t kStatusLayout = 1;
-
-template <class A>
-void status_fields(A& ar, FilingStatus& s) {
-  ar(s.filing_id, s.filing_type, s.state, s.return_cause, s.return_reason_code, s.return_reason,
-     s.initial_review, s.photo, s.attempt, s.sms_failures, s.version.value, s.last_seq.value,
-     s.province, s.provider);
-  fields(ar, s.subject, kStatusLayout);
-  fields(ar, s.websites, kStatusLayout);
-  ar(s.existing_record_number, s.subject_record_number, s.sms_deadline, s.sms_policy_id,
-     s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at);
-}
 
 void opt_string(JsonWriter& w, const std::string& s) {
   if (s.empty())
@@ -47,15 +31,7 @@ std::string mask_tail(std::string_view s) {
   return std::string(s.size() - 4, '*') + std::string(s.substr(s.size() - 4));
 }
 
-std::string encode_status(const FilingStatus& s) {
-  return encode_layout(s, kStatusLayout, [](auto& ar, FilingStatus& v) { status_fields(ar, v); });
-}
 
-Result<FilingStatus> decode_status(std::string_view bytes) {
-  return decode_layout<FilingStatus>(
-      bytes, kStatusLayout, [](auto& ar, FilingStatus& v) { status_fields(ar, v); },
-      "status projection");
-}
 
 void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla) {
   w.begin_object();

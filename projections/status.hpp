@@ -1,6 +1,6 @@
 // The status projection: the current state of one filing, folded from its events
-// (state_machine.hpp does the folding). Stored in the projections column family under
-// keys::status(filing_id) with a cereal encoding; served as JSON (SPEC §3.4).
+// (state_machine.hpp does the folding). Stored by the ledger (ledger/format/projection_values.hpp);
+// served as JSON (SPEC §3.4).
 #pragma once
 
 #include <optional>
@@ -49,9 +49,6 @@ inline constexpr std::int64_t kAbandonAfterMicros = 45 * kMicrosPerDay;
 
 // The subject's identity (certificate type + number), the key of "one open filing per subject".
 std::string subject_key(const Subject& s);
-
-std::string encode_status(const FilingStatus& s);
-Result<FilingStatus> decode_status(std::string_view bytes);
 
 // JSON per SPEC §3.4. With `mask_personal`, ID numbers and phone numbers keep only their last
 // four characters (the reader role). write_json is the encoder; status_to_json parses its text

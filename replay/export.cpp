@@ -3,6 +3,8 @@
 #include <rocksdb/iterator.h>
 
 #include "events/codec.hpp"
+#include "ledger/format/event_record.hpp"
+#include "events/encoding.hpp"
 #include "events/json.hpp"
 
 namespace filingd {

@@ -6,8 +6,9 @@
 #include <boost/json/value.hpp>
 
 #include "events/codec.hpp"
+#include "ledger/format/event_record.hpp"
 #include "events/json.hpp"
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 #include "projections/state_machine.hpp"
 
 namespace filingd {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "events/codec.hpp"
+#include "ledger/format/event_record.hpp"
 #include "replay/rebuild.hpp"
 
 namespace filingd {

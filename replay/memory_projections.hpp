@@ -20,7 +20,7 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
-#include "projections/projector.hpp"
+#include "ledger/projector.hpp"
 
 namespace filingd {
 

@@ -15,10 +15,12 @@
 #include <variant>
 
 #include "events/codec.hpp"
+#include "ledger/format/event_record.hpp"
 #include "events/hash.hpp"
 #include "ledger/ledger.hpp"
-#include "projections/keys.hpp"
-#include "projections/projector.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/format/projection_values.hpp"
+#include "ledger/projector.hpp"
 #include "replay/memory_projections.hpp"
 
 namespace filingd {

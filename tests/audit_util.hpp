@@ -10,8 +10,9 @@
 
 #include "events/codec.hpp"
 #include "ledger/ledger.hpp"
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd::test {
 

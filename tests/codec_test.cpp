@@ -3,6 +3,7 @@
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {

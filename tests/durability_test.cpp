@@ -38,9 +38,10 @@
 #include "events/hash.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 #include "replay/rebuild.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {
@@ -300,7 +301,7 @@ std::string check_chain(const Store& store, const LedgerHead& head) {
     const std::string at = "seq " + std::to_string(expected) + ": ";
     if (it->key().ToStringView() != keys::seq(Seq(expected)))
       return at + "found key for seq " +
-             std::to_string(keys::seq_of(it->key().ToStringView()).value);
+             std::to_string(keys::parse_seq(it->key().ToStringView())->value);
     auto rec = split_record(it->value().ToStringView());
     if (!rec) return at + "record does not split: " + rec.error().message;
     if (rec->prev_hash != prev) return at + "prev_hash is not the previous record's hash";

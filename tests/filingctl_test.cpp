@@ -11,6 +11,7 @@
 
 #include "events/json.hpp"
 #include "tests/audit_util.hpp"
+#include "events/encoding.hpp"
 
 namespace filingd {
 namespace {

@@ -16,6 +16,7 @@
 #include "events/codec.hpp"
 #include "events/json.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {
@@ -54,7 +55,8 @@ TEST(FuzzRegression, ExpectedVersionBeyondInt64IsA422) {
   auto ledger = Ledger::open(options);
   ASSERT_TRUE(ledger) << ledger.error().message;
   WorkCalendar calendar;
-  Api api(**ledger, Authenticator({}), calendar, clock);
+  Api api(Authenticator({}), calendar, clock);
+  api.attach_ledger(**ledger);
   for (const char* big : {"9223372036854775808", "18446744073709551615"}) {
     HttpRequest request{"POST", "/v1/filings/F2026-000001/events", "",
                         std::string(R"({"type":"sms_confirmed","expected_version":)") + big + "}"};

@@ -1,5 +1,6 @@
 #include "events/json.hpp"
 #include "events/json_writer.hpp"
+#include "events/encoding.hpp"
 
 #include <gtest/gtest.h>
 

@@ -18,15 +18,18 @@
 #include <optional>
 #include <set>
 
-#include "daemon/embedded_kafka.hpp"
-#include "daemon/kafka_publisher.hpp"
+#include "kafka/embedded_cluster.hpp"
+#include "kafka/publisher.hpp"
+#include "metrics/prometheus.hpp"
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
 #include "replay/rebuild.hpp"
-#include "replay/restore.hpp"
+#include "kafka/restore.hpp"
 #include "replay/verify.hpp"
 #include "tests/test_util.hpp"
+#include "events/encoding.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {
@@ -297,7 +300,8 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
   }
 
   std::string metrics;
-  pub->render_metrics(metrics);
+  prometheus::Writer writer(metrics);
+  pub->render_metrics(writer);
   EXPECT_NE(metrics.find("filingd_kafka_lag_events 0\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("filingd_kafka_delivered_events_total " + std::to_string(head.value)),
             std::string::npos)

@@ -3,6 +3,7 @@
 
 #include "events/record_number.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/projection_values.hpp"
 
 namespace filingd {
 namespace {
@@ -291,10 +292,10 @@ TEST_F(LedgerTest, BadInputIsRefusedNamingTheField) {
   EXPECT_EQ(refused(bad_id, ErrorCode::invalid).field, "filing_id");
   AppendCommand no_site = submit("F1", 1);
   std::get<FilingSubmitted>(no_site.data).websites.clear();
-  EXPECT_EQ(refused(no_site, ErrorCode::invalid).field, "websites");
+  EXPECT_EQ(refused(no_site, ErrorCode::invalid).field, "data.websites");
   AppendCommand mobile = submit("F1", 1);
   std::get<FilingSubmitted>(mobile.data).websites[0].responsible.mobile = "12345";
-  EXPECT_EQ(refused(mobile, ErrorCode::invalid).field, "websites[0].responsible.mobile");
+  EXPECT_EQ(refused(mobile, ErrorCode::invalid).field, "data.websites[0].responsible.mobile");
   AppendCommand future = submit("F1", 1);
   future.occurred_at = Timestamp{kStart.micros + 6 * 60 * kMicrosPerSecond};
   EXPECT_EQ(refused(future, ErrorCode::invalid).field, "occurred_at");
@@ -371,7 +372,7 @@ TEST_F(RecordNumberRules, WrongProvinceIsRefused) {
   auto& f = std::get<FilingSubmitted>(c.data);
   f.existing_record_number = "沪ICP备2020000003号";
   f.websites[0].record_number = "沪ICP备2020000003号-1";
-  EXPECT_EQ(refused(c, ErrorCode::invalid).field, "existing_record_number");
+  EXPECT_EQ(refused(c, ErrorCode::invalid).field, "data.existing_record_number");
 }
 
 TEST_F(RecordNumberRules, AnIssuedSubjectNumberIsNotIssuedAgain) {
@@ -416,7 +417,7 @@ TEST_F(RecordNumberRules, CancelledNumberIsNeverRevived) {
   auto& f = std::get<FilingSubmitted>(c.data);
   f.existing_record_number = "京ICP备2026000001号";
   f.websites[0].record_number = "京ICP备2026000001号-1";
-  EXPECT_EQ(refused(c, ErrorCode::conflict).field, "websites[0].record_number");
+  EXPECT_EQ(refused(c, ErrorCode::conflict).field, "data.websites[0].record_number");
   // Nor may the bureau re-issue its suffix.
   add_website("F3", 3);
   refused(approve("F3", "", {{"new3.cn", "京ICP备2026000001号-1"}}), ErrorCode::conflict);

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 #include "replay/rebuild.hpp"
 #include "tests/test_util.hpp"
 

@@ -20,6 +20,8 @@
 #include "replay/rebuild.hpp"
 #include "replay/verify.hpp"
 #include "tests/audit_util.hpp"
+#include "events/encoding.hpp"
+#include "ledger/format/projection_values.hpp"
 
 namespace filingd {
 namespace {

@@ -13,6 +13,7 @@
 #include "events/json.hpp"
 #include "events/validation.hpp"
 #include "tests/test_util.hpp"
+#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {
@@ -99,7 +100,7 @@ TEST(SchemaEvolution, V2EventsCarryTheReasonCode) {
   Payload too_long = FilingWithdrawn{"r", std::string(kMaxShortText + 1, 'c')};
   auto s = validate_payload(too_long);
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().field, "reason_code");
+  EXPECT_EQ(s.error().field, "data.reason_code");
 }
 
 }  // namespace

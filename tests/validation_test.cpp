@@ -319,15 +319,15 @@ TEST(FilingSubmittedValidation, NormalisesProvinceAlias) {
 TEST(FilingSubmittedValidation, RefusesUnknownFilingType) {
   auto f = first_filing();
   f.filing_type = static_cast<FilingType>(42);
-  expect_error(validate(f), "filing_type", "unknown filing_type");
+  expect_error(validate(f), "data.filing_type", "unknown filing_type");
 }
 
 TEST(FilingSubmittedValidation, RefusesUnknownProvince) {
   auto f = first_filing();
   f.province = "火星";
-  expect_error(validate(f), "province", "unknown province");
+  expect_error(validate(f), "data.province", "unknown province");
   f.province = "";
-  expect_error(validate(f), "province", "required");
+  expect_error(validate(f), "data.province", "required");
 }
 
 TEST(FilingSubmittedValidation, RequiresProviderAndSubjectFields) {
@@ -344,7 +344,7 @@ TEST(FilingSubmittedValidation, RequiresProviderAndSubjectFields) {
        }) {
     auto f = first_filing();
     c.clear(f);
-    expect_error(validate(f), c.field, c.field + " is required");
+    expect_error(validate(f), "data." + c.field, c.field + " is required");
   }
 }
 
@@ -357,7 +357,7 @@ TEST(FilingSubmittedValidation, AddressIsOptional) {
 TEST(FilingSubmittedValidation, ChecksSubjectResidentId) {
   auto f = first_filing();
   f.subject.id_number = "110101199003074515";
-  expect_error(validate(f), "subject.id_number",
+  expect_error(validate(f), "data.subject.id_number",
                "subject.id_number is not a valid GB 11643 resident ID (check digit)");
 }
 
@@ -376,31 +376,31 @@ TEST(FilingSubmittedValidation, LimitsShortTextLengths) {
   f.provider = std::string(kMaxShortText, 'p');
   expect_ok(validate(f));
   f.provider.push_back('p');
-  expect_error(validate(f), "provider", "too long");
+  expect_error(validate(f), "data.provider", "too long");
 
   f = first_filing();
   f.subject.name = std::string(kMaxShortText + 1, 'n');
-  expect_error(validate(f), "subject.name", "too long");
+  expect_error(validate(f), "data.subject.name", "too long");
 
   f = first_filing();
   f.subject.kind = std::string(kMaxShortText + 1, 'k');
-  expect_error(validate(f), "subject.kind", "too long");
+  expect_error(validate(f), "data.subject.kind", "too long");
 
   f = first_filing();
   f.websites[0].name = std::string(kMaxShortText + 1, 'w');
-  expect_error(validate(f), "websites[0].name", "too long");
+  expect_error(validate(f), "data.websites[0].name", "too long");
 
   f = first_filing();
   f.websites[0].responsible.name = std::string(kMaxShortText + 1, 'r');
-  expect_error(validate(f), "websites[0].responsible.name", "too long");
+  expect_error(validate(f), "data.websites[0].responsible.name", "too long");
 
   f = first_filing();
   f.websites[0].responsible.id_type = std::string(kMaxShortText + 1, 't');
-  expect_error(validate(f), "websites[0].responsible.id_type", "too long");
+  expect_error(validate(f), "data.websites[0].responsible.id_type", "too long");
 
   f = first_filing();
   f.websites[0].responsible.email = std::string(kMaxShortText, 'e') + "@x.cn";
-  expect_error(validate(f), "websites[0].responsible.email", "too long");
+  expect_error(validate(f), "data.websites[0].responsible.email", "too long");
 }
 
 TEST(FilingSubmittedValidation, LimitsAddressLength) {
@@ -408,7 +408,7 @@ TEST(FilingSubmittedValidation, LimitsAddressLength) {
   f.subject.address = std::string(kMaxLongText, 'a');
   expect_ok(validate(f));
   f.subject.address.push_back('a');
-  expect_error(validate(f), "subject.address", "too long");
+  expect_error(validate(f), "data.subject.address", "too long");
 }
 
 // ---- filing_submitted: websites and domains ----------------------------------------------
@@ -416,7 +416,7 @@ TEST(FilingSubmittedValidation, LimitsAddressLength) {
 TEST(FilingSubmittedValidation, RequiresAWebsite) {
   auto f = first_filing();
   f.websites.clear();
-  expect_error(validate(f), "websites", "a filing needs at least one website");
+  expect_error(validate(f), "data.websites", "a filing needs at least one website");
 }
 
 TEST(FilingSubmittedValidation, LimitsWebsiteCount) {
@@ -427,20 +427,20 @@ TEST(FilingSubmittedValidation, LimitsWebsiteCount) {
   }
   expect_ok(validate(f));
   f.websites.push_back(website("one-more.example.cn"));
-  expect_error(validate(f), "websites", "too many");
+  expect_error(validate(f), "data.websites", "too many");
 }
 
 TEST(FilingSubmittedValidation, RequiresWebsiteName) {
   auto f = first_filing();
   f.websites.push_back(website("other.cn"));
   f.websites[1].name.clear();
-  expect_error(validate(f), "websites[1].name", "required");
+  expect_error(validate(f), "data.websites[1].name", "required");
 }
 
 TEST(FilingSubmittedValidation, RequiresDomains) {
   auto f = first_filing();
   f.websites[0].domains.clear();
-  expect_error(validate(f), "websites[0].domains", "needs a domain");
+  expect_error(validate(f), "data.websites[0].domains", "needs a domain");
 }
 
 TEST(FilingSubmittedValidation, LimitsDomainCount) {
@@ -451,28 +451,28 @@ TEST(FilingSubmittedValidation, LimitsDomainCount) {
   }
   expect_ok(validate(f));
   f.websites[0].domains.push_back("one-more.zhangsan.cn");
-  expect_error(validate(f), "websites[0].domains", "too many");
+  expect_error(validate(f), "data.websites[0].domains", "too many");
 }
 
 TEST(FilingSubmittedValidation, NamesTheBadDomain) {
   auto f = first_filing();
   f.websites[0].domains[1] = "bad_domain.cn";
-  expect_error(validate(f), "websites[0].domains[1]", "websites[0].domains[1]");
+  expect_error(validate(f), "data.websites[0].domains[1]", "websites[0].domains[1]");
   f = first_filing();
   f.websites[0].domains[0] = "例子.cn";
-  expect_error(validate(f), "websites[0].domains[0]", "punycode");
+  expect_error(validate(f), "data.websites[0].domains[0]", "punycode");
 }
 
 TEST(FilingSubmittedValidation, RefusesDuplicateDomainInAWebsite) {
   auto f = first_filing();
   f.websites[0].domains = {"zhangsan.cn", "ZHANGSAN.cn"};
-  expect_error(validate(f), "websites[0].domains[1]", "more than once");
+  expect_error(validate(f), "data.websites[0].domains[1]", "more than once");
 }
 
 TEST(FilingSubmittedValidation, RefusesDuplicateDomainAcrossWebsites) {
   auto f = first_filing();
   f.websites.push_back(website("WWW.ZhangSan.cn"));
-  expect_error(validate(f), "websites[1].domains[0]", "www.zhangsan.cn appears more than once");
+  expect_error(validate(f), "data.websites[1].domains[0]", "www.zhangsan.cn appears more than once");
 }
 
 // ---- filing_submitted: responsible person ------------------------------------------------
@@ -480,22 +480,22 @@ TEST(FilingSubmittedValidation, RefusesDuplicateDomainAcrossWebsites) {
 TEST(FilingSubmittedValidation, RequiresResponsibleName) {
   auto f = first_filing();
   f.websites[0].responsible.name.clear();
-  expect_error(validate(f), "websites[0].responsible.name", "required");
+  expect_error(validate(f), "data.websites[0].responsible.name", "required");
 }
 
 TEST(FilingSubmittedValidation, ChecksResponsibleMobile) {
   auto f = first_filing();
   f.websites[0].responsible.mobile = "12800138000";
-  expect_error(validate(f), "websites[0].responsible.mobile", "13 to 19");
+  expect_error(validate(f), "data.websites[0].responsible.mobile", "13 to 19");
   f.websites[0].responsible.mobile.clear();
-  expect_error(validate(f), "websites[0].responsible.mobile", "required");
+  expect_error(validate(f), "data.websites[0].responsible.mobile", "required");
 }
 
 TEST(FilingSubmittedValidation, ChecksResponsibleResidentId) {
   auto f = first_filing();
   f.websites.push_back(website("other.cn"));
   f.websites[1].responsible.id_number = "11010519491231002x";
-  expect_error(validate(f), "websites[1].responsible.id_number", "upper-case X");
+  expect_error(validate(f), "data.websites[1].responsible.id_number", "upper-case X");
 }
 
 TEST(FilingSubmittedValidation, ResponsibleIdIsOptionalButComesInPairs) {
@@ -504,10 +504,10 @@ TEST(FilingSubmittedValidation, ResponsibleIdIsOptionalButComesInPairs) {
   f.websites[0].responsible.id_number.clear();
   expect_ok(validate(f));
   f.websites[0].responsible.id_number = "110101199003074514";
-  expect_error(validate(f), "websites[0].responsible.id_type", "required");
+  expect_error(validate(f), "data.websites[0].responsible.id_type", "required");
   f.websites[0].responsible.id_number.clear();
   f.websites[0].responsible.id_type = "resident_id";
-  expect_error(validate(f), "websites[0].responsible.id_number", "required");
+  expect_error(validate(f), "data.websites[0].responsible.id_number", "required");
 }
 
 TEST(FilingSubmittedValidation, EmailIsOptional) {
@@ -520,7 +520,7 @@ TEST(FilingSubmittedValidation, RefusesMalformedEmail) {
   for (std::string email : {"zs", "@zhangsan.cn", "zs@", "zs@@zhangsan.cn", "a@b@c.cn", "@"}) {
     auto f = first_filing();
     f.websites[0].responsible.email = email;
-    expect_error(validate(f), "websites[0].responsible.email", "'@'");
+    expect_error(validate(f), "data.websites[0].responsible.email", "'@'");
   }
 }
 
@@ -537,7 +537,7 @@ TEST(FilingSubmittedValidation, AcceptsAccessFilingsWithNumbers) {
 TEST(FilingSubmittedValidation, FirstFilingMustNotCarryANumber) {
   auto f = first_filing();
   f.existing_record_number = "京ICP备2024012345号";
-  expect_error(validate(f), "existing_record_number", "must be empty for a first_filing");
+  expect_error(validate(f), "data.existing_record_number", "must be empty for a first_filing");
 }
 
 TEST(FilingSubmittedValidation, OtherTypesRequireTheExistingNumber) {
@@ -546,7 +546,7 @@ TEST(FilingSubmittedValidation, OtherTypesRequireTheExistingNumber) {
                     FilingType::cancel_access}) {
     auto f = access_filing(type);
     f.existing_record_number.clear();
-    expect_error(validate(f), "existing_record_number",
+    expect_error(validate(f), "data.existing_record_number",
                  "is required for a " + std::string(to_string(type)));
   }
 }
@@ -554,20 +554,20 @@ TEST(FilingSubmittedValidation, OtherTypesRequireTheExistingNumber) {
 TEST(FilingSubmittedValidation, ExistingNumberMustParse) {
   auto f = access_filing(FilingType::change);
   f.existing_record_number = "京ICP备123号";
-  expect_error(validate(f), "existing_record_number", "8 or 10 digits");
+  expect_error(validate(f), "data.existing_record_number", "8 or 10 digits");
 }
 
 TEST(FilingSubmittedValidation, ExistingNumberMustBeASubjectNumber) {
   auto f = access_filing(FilingType::change);
   f.existing_record_number = "京ICP备2024012345号-1";
-  expect_error(validate(f), "existing_record_number", "subject number");
+  expect_error(validate(f), "data.existing_record_number", "subject number");
 }
 
 TEST(FilingSubmittedValidation, ExistingNumberProvinceMustMatch) {
   auto f = access_filing(FilingType::change);
   f.existing_record_number = "沪ICP备2024012345号";
   f.websites[0].record_number = "沪ICP备2024012345号-1";
-  expect_error(validate(f), "existing_record_number",
+  expect_error(validate(f), "data.existing_record_number",
                "record number province 沪 does not match the filing's province 京");
 }
 
@@ -585,10 +585,10 @@ TEST(FilingSubmittedValidation, ExistingNumberProvinceComparesCanonically) {
 TEST(FilingSubmittedValidation, NewWebsiteTypesMustNotCarryWebsiteNumbers) {
   auto f = first_filing();
   f.websites[0].record_number = "京ICP备2024012345号-1";
-  expect_error(validate(f), "websites[0].record_number", "the bureau issues the number");
+  expect_error(validate(f), "data.websites[0].record_number", "the bureau issues the number");
 
   f = access_filing(FilingType::add_website);
-  expect_error(validate(f), "websites[0].record_number", "must be empty for a add_website");
+  expect_error(validate(f), "data.websites[0].record_number", "must be empty for a add_website");
   f.websites[0].record_number.clear();
   expect_ok(validate(f));
 }
@@ -598,7 +598,7 @@ TEST(FilingSubmittedValidation, AccessAndCancelWebsiteRequireWebsiteNumbers) {
        {FilingType::new_access, FilingType::continued_access, FilingType::cancel_website}) {
     auto f = access_filing(type);
     f.websites.push_back(website("other.cn"));
-    expect_error(validate(f), "websites[1].record_number", "is required");
+    expect_error(validate(f), "data.websites[1].record_number", "is required");
   }
 }
 
@@ -613,29 +613,29 @@ TEST(FilingSubmittedValidation, ChangeAndCancelSubjectMayOmitWebsiteNumbers) {
 TEST(FilingSubmittedValidation, WebsiteNumberMustParse) {
   auto f = access_filing(FilingType::new_access);
   f.websites[0].record_number = "京ICP备2024012345号-0";
-  expect_error(validate(f), "websites[0].record_number", "suffix");
+  expect_error(validate(f), "data.websites[0].record_number", "suffix");
 }
 
 TEST(FilingSubmittedValidation, WebsiteNumberMustBeAWebsiteNumber) {
   auto f = access_filing(FilingType::new_access);
   f.websites[0].record_number = "京ICP备2024012345号";
-  expect_error(validate(f), "websites[0].record_number", "must be a website number");
+  expect_error(validate(f), "data.websites[0].record_number", "must be a website number");
 }
 
 TEST(FilingSubmittedValidation, WebsiteNumberMustBelongToTheSubject) {
   auto f = access_filing(FilingType::continued_access);
   f.websites[0].record_number = "京ICP备2024099999号-1";
-  expect_error(validate(f), "websites[0].record_number",
+  expect_error(validate(f), "data.websites[0].record_number",
                "does not belong to the subject number 京ICP备2024012345号");
   f.websites[0].record_number = "沪ICP备2024012345号-1";
-  expect_error(validate(f), "websites[0].record_number", "does not belong");
+  expect_error(validate(f), "data.websites[0].record_number", "does not belong");
 }
 
 TEST(FilingSubmittedValidation, RefusesTheSameWebsiteNumberTwice) {
   auto f = access_filing(FilingType::new_access);
   f.websites.push_back(website("other.cn"));
   f.websites[1].record_number = f.websites[0].record_number;
-  expect_error(validate(f), "websites[1].record_number", "two websites");
+  expect_error(validate(f), "data.websites[1].record_number", "two websites");
 }
 
 // ---- bureau_approved ---------------------------------------------------------------------
@@ -659,9 +659,9 @@ TEST(BureauApprovedValidation, WebsiteNumbersNeedNoSubjectNumber) {
 TEST(BureauApprovedValidation, SubjectNumberMustBeASubjectNumber) {
   auto b = approval();
   b.subject_record_number = "京ICP备2026000123号-1";
-  expect_error(validate(b), "subject_record_number", "subject number");
+  expect_error(validate(b), "data.subject_record_number", "subject number");
   b.subject_record_number = "京ICP备2026号";
-  expect_error(validate(b), "subject_record_number", "8 or 10 digits");
+  expect_error(validate(b), "data.subject_record_number", "8 or 10 digits");
 }
 
 TEST(BureauApprovedValidation, ChecksAndLowercasesDomains) {
@@ -672,23 +672,23 @@ TEST(BureauApprovedValidation, ChecksAndLowercasesDomains) {
   EXPECT_EQ(std::get<BureauApproved>(p).websites[0].domain, "zhangsan.cn");
 
   b.websites[1].domain = "zhangsan";
-  expect_error(validate(b), "websites[1].domain", "two labels");
+  expect_error(validate(b), "data.websites[1].domain", "two labels");
 }
 
 TEST(BureauApprovedValidation, RefusesADomainTwice) {
   auto b = approval();
   b.websites[1].domain = "ZHANGSAN.cn";
-  expect_error(validate(b), "websites[1].domain", "given twice");
+  expect_error(validate(b), "data.websites[1].domain", "given twice");
 }
 
 TEST(BureauApprovedValidation, WebsiteNumbersAreRequiredAndChecked) {
   auto b = approval();
   b.websites[0].record_number.clear();
-  expect_error(validate(b), "websites[0].record_number", "required");
+  expect_error(validate(b), "data.websites[0].record_number", "required");
   b.websites[0].record_number = "京ICP备2026000123号";
-  expect_error(validate(b), "websites[0].record_number", "must be a website number");
+  expect_error(validate(b), "data.websites[0].record_number", "must be a website number");
   b.websites[0].record_number = "京ICP备2026000124号-1";
-  expect_error(validate(b), "websites[0].record_number", "does not belong");
+  expect_error(validate(b), "data.websites[0].record_number", "does not belong");
 }
 
 // ---- record_cancelled --------------------------------------------------------------------
@@ -699,14 +699,14 @@ TEST(RecordCancelledValidation, AcceptsSubjectAndWebsiteNumbers) {
 }
 
 TEST(RecordCancelledValidation, RequiresAWellFormedNumber) {
-  expect_error(validate(RecordCancelled{"", "x"}), "record_number", "required");
-  expect_error(validate(RecordCancelled{"京ICP备2026000123", "x"}), "record_number",
+  expect_error(validate(RecordCancelled{"", "x"}), "data.record_number", "required");
+  expect_error(validate(RecordCancelled{"京ICP备2026000123", "x"}), "data.record_number",
                "must look like");
 }
 
 TEST(RecordCancelledValidation, LimitsReason) {
   expect_error(validate(RecordCancelled{"京ICP备2026000123号", std::string(kMaxLongText + 1, 'r')}),
-               "reason", "too long");
+               "data.reason", "too long");
 }
 
 // ---- the other payloads: lengths only ----------------------------------------------------
@@ -722,13 +722,13 @@ void check_review_decision() {
 
   auto long_reason = d;
   long_reason.reason.push_back('r');
-  expect_error(validate(long_reason), "reason", "too long");
+  expect_error(validate(long_reason), "data.reason", "too long");
   auto long_reviewer = d;
   long_reviewer.reviewer = std::string(kMaxShortText + 1, 'v');
-  expect_error(validate(long_reviewer), "reviewer", "too long");
+  expect_error(validate(long_reviewer), "data.reviewer", "too long");
   auto long_code = d;
   long_code.reason_code = std::string(kMaxShortText + 1, 'c');
-  expect_error(validate(long_code), "reason_code", "too long");
+  expect_error(validate(long_code), "data.reason_code", "too long");
 }
 
 TEST(OtherPayloadValidation, ReviewDecisions) {
@@ -746,13 +746,13 @@ void check_photo_decision() {
 
   auto long_reason = d;
   long_reason.reason.push_back('r');
-  expect_error(validate(long_reason), "reason", "too long");
+  expect_error(validate(long_reason), "data.reason", "too long");
   auto long_reviewer = d;
   long_reviewer.reviewer = std::string(kMaxShortText + 1, 'v');
-  expect_error(validate(long_reviewer), "reviewer", "too long");
+  expect_error(validate(long_reviewer), "data.reviewer", "too long");
   auto bad_method = d;
   bad_method.method = static_cast<PhotoMethod>(9);
-  expect_error(validate(bad_method), "method", "unknown photo method");
+  expect_error(validate(bad_method), "data.method", "unknown photo method");
 }
 
 TEST(OtherPayloadValidation, PhotoDecisions) {
@@ -763,26 +763,26 @@ TEST(OtherPayloadValidation, PhotoDecisions) {
 TEST(OtherPayloadValidation, SubmittedToBureauPolicyId) {
   expect_ok(validate(SubmittedToBureau{std::nullopt, "default-24h"}));
   expect_error(validate(SubmittedToBureau{std::nullopt, std::string(kMaxShortText + 1, 'p')}),
-               "policy_id", "too long");
+               "data.policy_id", "too long");
 }
 
 TEST(OtherPayloadValidation, SmsConfirmedPhoneIsFreeText) {
   expect_ok(validate(SmsConfirmed{"138****8000"}));
   expect_ok(validate(SmsConfirmed{""}));
-  expect_error(validate(SmsConfirmed{std::string(kMaxShortText + 1, '1')}), "phone", "too long");
+  expect_error(validate(SmsConfirmed{std::string(kMaxShortText + 1, '1')}), "data.phone", "too long");
 }
 
 TEST(OtherPayloadValidation, BureauRejected) {
   expect_ok(validate(BureauRejected{"name", std::string(kMaxLongText, 'r')}));
-  expect_error(validate(BureauRejected{std::string(kMaxShortText + 1, 'c'), ""}), "reason_code",
+  expect_error(validate(BureauRejected{std::string(kMaxShortText + 1, 'c'), ""}), "data.reason_code",
                "too long");
-  expect_error(validate(BureauRejected{"", std::string(kMaxLongText + 1, 'r')}), "reason",
+  expect_error(validate(BureauRejected{"", std::string(kMaxLongText + 1, 'r')}), "data.reason",
                "too long");
 }
 
 TEST(OtherPayloadValidation, FilingWithdrawn) {
   expect_ok(validate(FilingWithdrawn{"不再需要"}));
-  expect_error(validate(FilingWithdrawn{std::string(kMaxLongText + 1, 'r')}), "reason", "too long");
+  expect_error(validate(FilingWithdrawn{std::string(kMaxLongText + 1, 'r')}), "data.reason", "too long");
 }
 
 TEST(OtherPayloadValidation, PayloadsWithoutTextAlwaysPass) {

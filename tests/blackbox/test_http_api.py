@@ -311,7 +311,7 @@ class ReturnsAndWithdrawals(DaemonTestCase):
         head = self.head_seq()
         r = self.c.post(f"/v1/filings/{fid}/events",
                         {"type": "filing_submitted", "actor": "desk", "data": filing_fields(unique())})
-        self.assertError(r, 422, field="subject.id_number")
+        self.assertError(r, 422, field="data.subject.id_number")
         self.assertEqual(self.head_seq(), head)
 
     def test_five_sms_failures_return_the_filing(self):

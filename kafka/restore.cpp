@@ -1,119 +1,31 @@
-#include "replay/restore.hpp"
+#include "kafka/restore.hpp"
 
-#include <librdkafka/rdkafka.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/write_batch.h>
 #include <boost/json/parse.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <random>
 #include <unordered_map>
 
 #include "events/codec.hpp"
+#include "events/encoding.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "kafka/client_config.hpp"
+#include "kafka/wire.hpp"
+#include "ledger/format/event_record.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/format/values.hpp"
 #include "ledger/ledger.hpp"
-#include "projections/keys.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/rebuild.hpp"
 
 namespace filingd {
 namespace json = boost::json;
 namespace fs = std::filesystem;
-
-// ---- JSON -> Event -----------------------------------------------------------------------
-
-namespace {
-
-Error bad_field(ErrorCode code, const std::string& field, const std::string& what) {
-  return make_error(code, field + " " + what, field);
-}
-
-const json::value* field(const json::object& o, const char* name) { return o.if_contains(name); }
-
-Result<std::uint64_t> read_u64(const json::object& o, const char* name) {
-  const json::value* v = field(o, name);
-  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-  return bad_field(ErrorCode::malformed, name, "must be a non-negative integer");
-}
-
-Result<std::string> read_string(const json::object& o, const char* name) {
-  const json::value* v = field(o, name);
-  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
-  if (!v->is_string()) return bad_field(ErrorCode::malformed, name, "must be a string");
-  return std::string(v->get_string());
-}
-
-Result<Timestamp> read_time(const json::object& o, const char* name) {
-  auto s = read_string(o, name);
-  if (!s) return s.take_error();
-  auto t = parse_rfc3339(*s);
-  if (!t) return bad_field(ErrorCode::invalid, name, "is not an RFC 3339 time");
-  return *t;
-}
-
-Result<Hash> read_hash(const json::object& o, const char* name) {
-  auto s = read_string(o, name);
-  if (!s) return s.take_error();
-  Hash h{};
-  if (!from_hex(*s, h)) return bad_field(ErrorCode::invalid, name, "is not 64 hex digits");
-  return h;
-}
-
-}  // namespace
-
-Result<Event> event_from_json(const json::value& envelope) {
-  const json::object* o = envelope.if_object();
-  if (o == nullptr) return make_error(ErrorCode::malformed, "an event must be a JSON object");
-  Event e;
-  auto seq = read_u64(*o, "seq");
-  if (!seq) return seq.take_error();
-  e.seq = Seq(*seq);
-  auto filing_id = read_string(*o, "filing_id");
-  if (!filing_id) return filing_id.take_error();
-  e.filing_id = std::move(*filing_id);
-  auto version = read_u64(*o, "version");
-  if (!version) return version.take_error();
-  if (*version > UINT32_MAX) return bad_field(ErrorCode::invalid, "version", "is out of range");
-  e.version = Version(static_cast<std::uint32_t>(*version));
-  auto event_id = read_string(*o, "event_id");
-  if (!event_id) return event_id.take_error();
-  e.event_id = std::move(*event_id);
-  auto type_name = read_string(*o, "type");
-  if (!type_name) return type_name.take_error();
-  const auto type = parse_event_type(*type_name);
-  if (!type) return bad_field(ErrorCode::invalid, "type", "is not a known event type");
-  auto schema = read_u64(*o, "schema");
-  if (!schema) return schema.take_error();
-  if (*schema > UINT32_MAX) return bad_field(ErrorCode::invalid, "schema", "is out of range");
-  e.schema = static_cast<std::uint32_t>(*schema);
-  auto occurred = read_time(*o, "occurred_at");
-  if (!occurred) return occurred.take_error();
-  e.occurred_at = *occurred;
-  auto recorded = read_time(*o, "recorded_at");
-  if (!recorded) return recorded.take_error();
-  e.recorded_at = *recorded;
-  auto actor = read_string(*o, "actor");
-  if (!actor) return actor.take_error();
-  e.actor = std::move(*actor);
-  static const json::value kNull;
-  const json::value* data = field(*o, "data");
-  auto payload = payload_from_json(*type, data ? *data : kNull);
-  if (!payload) return payload.take_error();
-  e.data = std::move(*payload);
-  auto prev = read_hash(*o, "prev_hash");
-  if (!prev) return prev.take_error();
-  e.prev_hash = *prev;
-  auto hash = read_hash(*o, "hash");
-  if (!hash) return hash.take_error();
-  e.hash = *hash;
-  return e;
-}
 
 // ---- restore -------------------------------------------------------------------------------
 
@@ -159,10 +71,8 @@ struct KafkaHandle {
 };
 
 Result<rd_kafka_t*> make_consumer(const RestoreOptions& o) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::random_device rd;
-  std::vector<std::pair<std::string, std::string>> props = {
+  kafka::Properties props = {
       {"bootstrap.servers", o.brokers},
       // A consumer needs a group id to poll; nothing is ever committed to it.
       {"group.id", "filingd-restore-" + std::to_string(rd())},
@@ -173,20 +83,9 @@ Result<rd_kafka_t*> make_consumer(const RestoreOptions& o) {
       {"allow.auto.create.topics", "false"},
   };
   props.insert(props.end(), o.properties.begin(), o.properties.end());
-  for (const auto& [name, value] : props) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return make_error(ErrorCode::invalid, "kafka property " + name + ": " + errstr,
-                        "kafka.properties." + name);
-    }
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return make_error(ErrorCode::invalid, std::string("kafka consumer: ") + errstr);
-  }
-  return rk;
+  auto conf = kafka::make_conf(props);
+  if (!conf) return conf.take_error();
+  return kafka::make_client(RD_KAFKA_CONSUMER, *conf);
 }
 
 // Phase 1 state: what has been read, and the batch being written.
@@ -220,7 +119,7 @@ class Collector {
 
     // The canonical body the hash covers: sent as is, or re-encoded from the JSON.
     std::string body;
-    if (auto sent = header(m, "body")) {
+    if (auto sent = header(m, kafka_wire::kBody)) {
       auto bytes = unbase64(*sent);
       if (!bytes) return chain_error(e.seq, "its body header is not base64");
       body = std::move(*bytes);
@@ -250,7 +149,7 @@ class Collector {
     ++stats_.events;
 
     Hash fp{};
-    const auto sent_fp = header(m, "fingerprint");
+    const auto sent_fp = header(m, kafka_wire::kFingerprint);
     if (!sent_fp || !from_hex(*sent_fp, fp)) {
       fp = marker_fingerprint();
       ++stats_.without_fingerprint;
@@ -259,9 +158,9 @@ class Collector {
       batch_.Put(store_.cf(cf), key, value).PermitUncheckedError();
     };
     put(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
-    put(Cf::streams, keys::stream(e.filing_id, e.version), keys::seq(e.seq));
-    // The state byte is filled in by the stream pass.
-    put(Cf::idempotency, e.event_id, encode_idempotency(e.seq, e.version, FilingState::none, fp));
+    put(Cf::streams, keys::stream(e.filing_id, e.version), encode_seq(e.seq));
+    // The state is filled in by the stream pass.
+    put(Cf::idempotency, e.event_id, encode_idempotency({e.seq, e.version, FilingState::none, fp}));
     if (batch_.Count() >= 30'000) return flush();
     return {};
   }
@@ -391,7 +290,9 @@ Result<LedgerHead> verify_chain(Store& store, const std::string& topic) {
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const Seq seq = keys::seq_of(it->key().ToStringView());
+    const auto key = keys::parse_seq(it->key().ToStringView());
+    if (!key) return make_error(ErrorCode::internal, "restore: bad log key");
+    const Seq seq = *key;
     if (seq != head.seq.next())
       return chain_error(head.seq.next(), "it is missing from topic " + topic + " (a gap)");
     auto parts = split_record(it->value().ToStringView());
@@ -414,13 +315,12 @@ Status complete_streams(Store& store) {
   std::string filing;
   FilingStatus status;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    const std::size_t nul = key.find('\0');
-    if (nul == std::string_view::npos || key.size() != nul + 5)
-      return make_error(ErrorCode::internal, "restore: bad stream key");
-    const std::string_view id = key.substr(0, nul);
-    const Version version(keys::get_u32(key.substr(nul + 1)));
-    const Seq seq = keys::seq_of(it->value().ToStringView());
+    const auto key = keys::parse_stream(it->key().ToStringView());
+    const auto value = decode_seq(it->value().ToStringView());
+    if (!key || !value) return make_error(ErrorCode::internal, "restore: bad stream entry");
+    const std::string_view id = key->filing_id;
+    const Version version = key->version;
+    const Seq seq = *value;
     if (id != filing) {
       filing.assign(id);
       status = FilingStatus{};
@@ -438,13 +338,11 @@ Status complete_streams(Store& store) {
       return chain_error(seq, "does not replay: " + ok.error().message);
     auto idem = store.get(Cf::idempotency, e->event_id);
     if (!idem) return idem.take_error();
-    if (!*idem || (*idem)->size() != kIdempotencyValueSize || keys::get_u64(**idem) != seq.value)
+    auto entry = *idem ? decode_idempotency(**idem) : std::nullopt;
+    if (!entry || entry->seq != seq)
       return chain_error(seq, "its event_id " + e->event_id + " is used by another event");
-    Hash fp;
-    std::memcpy(fp.data(), (*idem)->data() + 13, 32);
-    batch
-        .Put(store.cf(Cf::idempotency), e->event_id,
-             encode_idempotency(seq, version, status.state, fp))
+    entry->state = status.state;
+    batch.Put(store.cf(Cf::idempotency), e->event_id, encode_idempotency(*entry))
         .PermitUncheckedError();
     if (batch.Count() >= 30'000) {
       rocksdb::Status s = store.db()->Write(rocksdb::WriteOptions(), &batch);

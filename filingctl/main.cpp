@@ -18,13 +18,14 @@
 #include <optional>
 #include <string>
 
+#include "events/encoding.hpp"
 #include "events/json.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/export.hpp"
 #include "replay/history.hpp"
 #include "replay/open.hpp"
 #include "replay/rebuild.hpp"
-#include "replay/restore.hpp"
+#include "kafka/restore.hpp"
 #include "replay/verify.hpp"
 
 namespace filingd {

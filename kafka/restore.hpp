@@ -31,10 +31,9 @@
 #include <utility>
 #include <vector>
 
-#include <boost/json/value.hpp>
-
 #include "events/event.hpp"
 #include "events/result.hpp"
+#include "kafka/wire.hpp"
 #include "ledger/ledger.hpp"
 
 namespace filingd {
@@ -50,7 +49,7 @@ struct RestoreStats {
 
 struct RestoreOptions {
   std::string brokers;  // bootstrap.servers
-  std::string topic = "filing.events";
+  std::string topic{kafka_wire::kEventsTopic};
   std::string data_dir;  // the new ledger directory
   // librdkafka properties for the consumer (TLS, SASL, ...); a refused one is named.
   std::vector<std::pair<std::string, std::string>> properties;
@@ -69,10 +68,5 @@ inline Result<RestoreStats> restore_from_kafka(
     const std::vector<std::pair<std::string, std::string>>& properties = {}) {
   return restore_from_kafka(RestoreOptions{brokers, topic, data_dir, properties});
 }
-
-// The inverse of event_to_json: the envelope fields and payload_from_json(type, data), hashes
-// included. Unknown envelope fields are ignored (the payload is decoded strictly). Errors:
-// malformed / invalid naming the field.
-Result<Event> event_from_json(const boost::json::value& envelope);
 
 }  // namespace filingd

@@ -1,21 +1,9 @@
 // The Kafka publisher (SPEC §2.3): a transactional outbox from the ledger to Kafka.
 //
-// What it produces, for every event of the ledger in seq order:
-//   - to the events topic: key = filing_id, value = the JSON envelope (event_to_json), headers
-//     `event_type`, `event_id`, `seq`, `schema`, plus two that let a replica restore the
-//     ledger byte for byte (replay/restore.hpp): `body`, the stored bytes the hash covers,
-//     base64 (text, for tools like kcat -J), sent only for an event stored with an older schema
-//     of its payload than this build's (a current-schema event's JSON re-encodes to exactly
-//     its stored bytes, and a restore re-encodes it); and `fingerprint`, the hex idempotency
-//     fingerprint of the original command (Options::fingerprint_header; it costs a random
-//     point read of the idempotency column family per event);
-//   - to the compacted status topic: key = filing_id, value = the filing's status projection
-//     (status_to_json, unmasked) as of that event, folded with apply_event from the status as
-//     of the filing's previous event (an LRU cache, else the filing's stream). An event whose
-//     filing already has a later event in the ledger carries no status: the compacted topic
-//     would replace it by the status its successor carries, which is always published after
-//     it. So steady-state appends each carry their status, and a catch-up publishes each
-//     filing's status once, as of its latest event.
+// What it produces, for every event of the ledger in seq order (kafka/wire.hpp names it all):
+// the event to the events topic, and, if no later event of its filing exists yet, the filing's
+// status as of that event to the compacted status topic (kafka/batch.hpp). A steady-state
+// append carries its status; a catch-up publishes each filing's status once.
 //
 // Delivery: librdkafka's idempotent producer (enable.idempotence=true, acks=all,
 // message.timeout.ms=0 i.e. retry until delivered), so a filing's events, which share a key and
@@ -23,9 +11,9 @@
 // and retriable errors. The durable cursor is the highest seq such that every event <= it
 // (and its status message, if it carries one) is acknowledged; delivery reports arrive in any
 // order across partitions, so a window of in-flight seqs is kept and the cursor advances over
-// its delivered prefix only. The cursor is stored in the ledger's meta column family
-// (kPublisherCursorKey) with a plain RocksDB Put, every `persist_every` events or
-// `persist_interval`, and on stop. After a restart the publisher resumes after it: at most
+// its delivered prefix only (kafka/delivery.hpp). The cursor is stored in the ledger's meta
+// column family (keys::kPublisherCursor) with a plain RocksDB Put, every `persist_every` events
+// or `persist_interval`, and on stop. After a restart the publisher resumes after it: at most
 // the unconfirmed tail is sent again (at-least-once; consumers de-duplicate by seq). A delivery
 // error (a non-retriable broker error, or a fatal idempotence error) stops the cursor; once
 // every in-flight message has reported, the publisher rewinds to the cursor (re-creating the
@@ -58,13 +46,13 @@
 #include <vector>
 
 #include "events/result.hpp"
+#include "kafka/wire.hpp"
 #include "ledger/ledger.hpp"
 
 namespace filingd {
-
-// Key of the durable cursor in the meta column family: the u64 (big-endian) seq up to which
-// every event is confirmed delivered.
-inline constexpr std::string_view kPublisherCursorKey = "publisher_cursor";
+namespace prometheus {
+class Writer;
+}
 
 struct KafkaPublisherStats {
   Seq head;                           // ledger head when sampled
@@ -84,8 +72,8 @@ class KafkaPublisher {
  public:
   struct Options {
     std::string brokers;  // bootstrap.servers
-    std::string events_topic = "filing.events";
-    std::string status_topic = "filing.status";
+    std::string events_topic{kafka_wire::kEventsTopic};
+    std::string status_topic{kafka_wire::kStatusTopic};
     // librdkafka properties applied after the publisher's own defaults (so they may override
     // e.g. linger.ms or compression.type; not the idempotence guarantees, which are re-applied).
     std::vector<std::pair<std::string, std::string>> properties;
@@ -127,7 +115,7 @@ class KafkaPublisher {
   KafkaPublisher& operator=(const KafkaPublisher&) = delete;
 
   // Stops reading, waits up to options.flush_timeout for in-flight messages, persists the
-  // cursor and joins the thread. Idempotent.
+  // cursor and joins the thread. Idempotent, and safe to call from several threads at once.
   void stop();
   // Test seam for a crash: stops at once, discards in-flight messages (some may still reach
   // the brokers) and does NOT persist the cursor beyond what was already persisted.
@@ -140,8 +128,8 @@ class KafkaPublisher {
   // Waits until the cursor reaches `seq` or `timeout` passes; true if it did.
   bool wait_for_cursor(Seq seq, std::chrono::milliseconds timeout) const;
 
-  // Prometheus text: lag, cursor, delivered, errors, brokers up, delivery latency.
-  void render_metrics(std::string& out) const;
+  // Lag, cursor, delivered, errors, brokers up, delivery latency.
+  void render_metrics(prometheus::Writer& w) const;
 
   // The cursor persisted in a ledger's meta column family (0 if none).
   static Result<Seq> persisted_cursor(const Store& store);

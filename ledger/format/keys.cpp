@@ -1,4 +1,4 @@
-#include "projections/keys.hpp"
+#include "ledger/format/keys.hpp"
 
 namespace filingd::keys {
 
@@ -28,7 +28,10 @@ std::string seq(Seq s) {
   return k;
 }
 
-Seq seq_of(std::string_view key) { return Seq(get_u64(key)); }
+std::optional<Seq> parse_seq(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return Seq(get_u64(key));
+}
 
 std::string stream_prefix(std::string_view filing_id) {
   std::string k(filing_id);
@@ -40,6 +43,12 @@ std::string stream(std::string_view filing_id, Version v) {
   std::string k = stream_prefix(filing_id);
   put_u32(k, v.value);
   return k;
+}
+
+std::optional<StreamKey> parse_stream(std::string_view key) {
+  const std::size_t nul = key.find('\0');
+  if (nul == std::string_view::npos || key.size() != nul + 5) return std::nullopt;
+  return StreamKey{key.substr(0, nul), Version(get_u32(key.substr(nul + 1)))};
 }
 
 namespace {
@@ -94,8 +103,9 @@ std::string sla(char state, bool zhejiang, Timestamp since, std::string_view fil
   return k;
 }
 
-Timestamp sla_since(std::string_view rest) {
-  return Timestamp{static_cast<std::int64_t>(get_u64(rest) ^ (1ULL << 63))};
+std::optional<SlaKey> parse_sla(std::string_view rest) {
+  if (rest.size() < 8) return std::nullopt;
+  return SlaKey{Timestamp{static_cast<std::int64_t>(get_u64(rest) ^ (1ULL << 63))}, rest.substr(8)};
 }
 
 std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id) {
@@ -111,6 +121,9 @@ std::optional<DeadlineKey> parse_deadline(std::string_view key) {
   if (key.size() < 11 || key[0] != 'T') return std::nullopt;
   DeadlineKey d;
   d.due = Timestamp{static_cast<std::int64_t>(get_u64(key.substr(1)) ^ (1ULL << 63))};
+  if (key[9] != static_cast<char>(DeadlineKind::sms) &&
+      key[9] != static_cast<char>(DeadlineKind::abandon))
+    return std::nullopt;
   d.kind = static_cast<DeadlineKind>(key[9]);
   d.filing_id = key.substr(10);
   return d;

@@ -1,15 +1,12 @@
-#include "projections/projector.hpp"
+#include "ledger/registry_rules.hpp"
 
 #include <algorithm>
-#include <map>
 #include <set>
-#include <tuple>
 #include <vector>
 
 #include "events/record_number.hpp"
-#include "projections/keys.hpp"
-#include "projections/sla.hpp"
-#include "projections/state_machine.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/format/projection_values.hpp"
 
 namespace filingd {
 namespace {
@@ -125,73 +122,6 @@ Result<RecordNumber> parse_in_province(std::string_view text, const std::string&
   return rn;
 }
 
-// ---- submission ------------------------------------------------------------------------------
-
-// `before`: what the filing was before this submission (nullopt for a new filing).
-struct Resubmitted {
-  FilingType filing_type;
-  std::string subject_key;
-};
-
-Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& before,
-                        const Event& e, const FilingSubmitted& f) {
-  const std::string key = subject_key(f.subject);
-  if (before) {
-    if (f.filing_type != before->filing_type)
-      return invalid("a resubmission cannot change filing_type (was " +
-                         std::string(to_string(before->filing_type)) + ")",
-                     "filing_type");
-    if (key != before->subject_key)
-      return invalid("a resubmission cannot change the subject's certificate", "subject.id_number");
-  }
-  auto open = txn.get(keys::open_filing(key));
-  if (open && *open != e.filing_id)
-    return conflict("subject " + f.subject.id_type + " " + f.subject.id_number +
-                        " already has an open filing " + *open,
-                    "subject.id_number");
-
-  Registry reg(txn);
-  if (f.filing_type == FilingType::first_filing) {
-    auto number = txn.get(keys::subject_number(key));
-    if (number)
-      return invalid("the subject already has record number " + *number +
-                         "; file add_website or an access filing instead",
-                     "filing_type");
-    return {};
-  }
-  // Every other type names the subject's existing number (validation checked its format).
-  auto subject = reg.get(f.existing_record_number);
-  if (!subject) return subject.take_error();
-  const bool access =
-      f.filing_type == FilingType::new_access || f.filing_type == FilingType::continued_access;
-  if (*subject || !access) {
-    auto rec = reg.active(f.existing_record_number, false, "existing_record_number");
-    if (!rec) return rec.take_error();
-    if (rec->subject_key != key)
-      return invalid("record number " + f.existing_record_number + " belongs to another subject",
-                     "existing_record_number");
-  }
-  for (std::size_t i = 0; i < f.websites.size(); ++i) {
-    const auto& number = f.websites[i].record_number;
-    if (number.empty()) continue;
-    const std::string field = "websites[" + std::to_string(i) + "].record_number";
-    auto site = reg.get(number);
-    if (!site) return site.take_error();
-    if (*site || !access) {
-      auto rec = reg.active(number, true, field);
-      if (!rec) return rec.take_error();
-    }
-  }
-  if (f.filing_type == FilingType::cancel_website) {
-    for (std::size_t i = 0; i < f.websites.size(); ++i) {
-      if (f.websites[i].record_number.empty())
-        return invalid("cancel_website needs each website's record_number",
-                       "websites[" + std::to_string(i) + "].record_number");
-    }
-  }
-  return {};
-}
-
 // ---- bureau approval ------------------------------------------------------------------------
 
 // first_filing / add_website: the bureau issues new numbers, one per website of the filing.
@@ -291,7 +221,7 @@ Status record_access(Registry& reg, ProjectionTxn& txn, const FilingStatus& s, c
   if (!existing) return existing.take_error();
   RegistryRecord subject;
   if (*existing) {
-    auto rec = reg.active(subject_text, false, "existing_record_number");
+    auto rec = reg.active(subject_text, false, "data.existing_record_number");
     if (!rec) return rec.take_error();
     subject = std::move(*rec);
   } else {
@@ -300,7 +230,7 @@ Status record_access(Registry& reg, ProjectionTxn& txn, const FilingStatus& s, c
   }
   for (std::size_t i = 0; i < s.websites.size(); ++i) {
     const auto& w = s.websites[i];
-    const std::string field = "websites[" + std::to_string(i) + "].record_number";
+    const std::string field = "data.websites[" + std::to_string(i) + "].record_number";
     auto site = reg.get(w.record_number);
     if (!site) return site.take_error();
     if (*site) {
@@ -324,7 +254,7 @@ Status record_change(Registry& reg, const FilingStatus& s) {
   for (std::size_t i = 0; i < s.websites.size(); ++i) {
     const auto& w = s.websites[i];
     if (w.record_number.empty()) continue;
-    const std::string field = "websites[" + std::to_string(i) + "].record_number";
+    const std::string field = "data.websites[" + std::to_string(i) + "].record_number";
     auto rec = reg.active(w.record_number, true, field);
     if (!rec) return rec.take_error();
     for (const auto& d : w.domains) {
@@ -335,6 +265,66 @@ Status record_change(Registry& reg, const FilingStatus& s) {
     rec->filing_id = s.filing_id;
     for (const auto& d : w.domains) reg.map_domain(d, w.record_number);
     reg.put(*rec);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& before,
+                        const Event& e, const FilingSubmitted& f) {
+  const std::string key = subject_key(f.subject);
+  if (before) {
+    if (f.filing_type != before->filing_type)
+      return invalid("a resubmission cannot change filing_type (was " +
+                         std::string(to_string(before->filing_type)) + ")",
+                     "data.filing_type");
+    if (key != before->subject_key)
+      return invalid("a resubmission cannot change the subject's certificate", "data.subject.id_number");
+  }
+  auto open = txn.get(keys::open_filing(key));
+  if (open && *open != e.filing_id)
+    return conflict("this subject already has an open filing " + *open,
+                    "data.subject.id_number");
+
+  Registry reg(txn);
+  if (f.filing_type == FilingType::first_filing) {
+    auto number = txn.get(keys::subject_number(key));
+    if (number)
+      return invalid("the subject already has record number " + *number +
+                         "; file add_website or an access filing instead",
+                     "data.filing_type");
+    return {};
+  }
+  // Every other type names the subject's existing number (validation checked its format).
+  auto subject = reg.get(f.existing_record_number);
+  if (!subject) return subject.take_error();
+  const bool access =
+      f.filing_type == FilingType::new_access || f.filing_type == FilingType::continued_access;
+  if (*subject || !access) {
+    auto rec = reg.active(f.existing_record_number, false, "data.existing_record_number");
+    if (!rec) return rec.take_error();
+    if (rec->subject_key != key)
+      return invalid("record number " + f.existing_record_number + " belongs to another subject",
+                     "data.existing_record_number");
+  }
+  for (std::size_t i = 0; i < f.websites.size(); ++i) {
+    const auto& number = f.websites[i].record_number;
+    if (number.empty()) continue;
+    const std::string field = "data.websites[" + std::to_string(i) + "].record_number";
+    auto site = reg.get(number);
+    if (!site) return site.take_error();
+    if (*site || !access) {
+      auto rec = reg.active(number, true, field);
+      if (!rec) return rec.take_error();
+    }
+  }
+  if (f.filing_type == FilingType::cancel_website) {
+    for (std::size_t i = 0; i < f.websites.size(); ++i) {
+      if (f.websites[i].record_number.empty())
+        return invalid("cancel_website needs each website's record_number",
+                       "data.websites[" + std::to_string(i) + "].record_number");
+    }
   }
   return {};
 }
@@ -355,13 +345,13 @@ Status apply_approval(ProjectionTxn& txn, const FilingStatus& s, const Event& e,
     case FilingType::cancel_website:
       for (std::size_t i = 0; i < s.websites.size(); ++i) {
         auto rec = reg.active(s.websites[i].record_number, true,
-                              "websites[" + std::to_string(i) + "].record_number");
+                              "data.websites[" + std::to_string(i) + "].record_number");
         if (!rec) return rec.take_error();
         reg.cancel(*rec, e, reason);
       }
       return {};
     case FilingType::cancel_subject: {
-      auto rec = reg.active(s.existing_record_number, false, "existing_record_number");
+      auto rec = reg.active(s.existing_record_number, false, "data.existing_record_number");
       if (!rec) return rec.take_error();
       return reg.cancel_cascade(std::move(*rec), e, reason);
     }
@@ -387,182 +377,6 @@ Status apply_cancellation(ProjectionTxn& txn, const FilingStatus& s, const Event
   if (!(*rec)->active)
     return conflict(c.record_number + " is already cancelled", "data.record_number");
   return reg.cancel_cascade(std::move(**rec), e, c.reason);
-}
-
-// ---- list indexes, open-filing index, deadlines ---------------------------------------------
-
-struct DeadlineEntry {
-  Timestamp due;
-  keys::DeadlineKind kind;
-};
-
-std::vector<DeadlineEntry> deadlines_of(const FilingStatus& s) {
-  std::vector<DeadlineEntry> out;
-  if (s.state == FilingState::sms_pending && s.sms_deadline)
-    out.push_back({*s.sms_deadline, keys::DeadlineKind::sms});
-  if (s.state == FilingState::returned && s.abandon_at)
-    out.push_back({*s.abandon_at, keys::DeadlineKind::abandon});
-  return out;
-}
-
-std::vector<std::string> index_keys(const FilingStatus& s) {
-  std::vector<std::string> out;
-  if (!s.exists()) return out;
-  out.push_back(keys::index(keys::Index::state, to_string(s.state), s.filing_id));
-  out.push_back(keys::index(keys::Index::province, s.province, s.filing_id));
-  out.push_back(keys::index(keys::Index::type, to_string(s.filing_type), s.filing_id));
-  for (const auto& d : deadlines_of(s)) out.push_back(keys::deadline(d.due, d.kind, s.filing_id));
-  if (sla_working_days(s.state, s.province) > 0)
-    out.push_back(keys::sla(static_cast<char>(s.state), sla_zhejiang(s.province), s.state_since,
-                            s.filing_id));
-  return out;
-}
-
-// Counters that /metrics reads without scanning: filings per state, deadlines per kind.
-std::vector<std::string> counted_as(const FilingStatus& s) {
-  std::vector<std::string> out;
-  if (!s.exists()) return out;
-  out.push_back("state:" + std::string(to_string(s.state)));
-  for (const auto& d : deadlines_of(s))
-    out.push_back("deadline:" + std::string(keys::to_string(d.kind)));
-  return out;
-}
-
-void bump(ProjectionTxn& txn, std::string_view name, std::int64_t delta) {
-  const std::string key = keys::count(name);
-  auto raw = txn.get(key);
-  const std::uint64_t now = (raw && raw->size() == 8 ? keys::get_u64(*raw) : 0) + delta;
-  if (now == 0) {
-    txn.del(key);
-    return;
-  }
-  std::string value;
-  keys::put_u64(value, now);
-  txn.put(key, std::move(value));
-}
-
-// Removes what is only in `old_items` (calling `gone`) and adds what is only in `new_items`
-// (calling `added`), so an event that changes nothing touches nothing.
-template <class Gone, class Added>
-void diff(const std::vector<std::string>& old_items, const std::vector<std::string>& new_items,
-          Gone gone, Added added) {
-  for (const auto& k : old_items) {
-    if (std::find(new_items.begin(), new_items.end(), k) == new_items.end()) gone(k);
-  }
-  for (const auto& k : new_items) {
-    if (std::find(old_items.begin(), old_items.end(), k) == old_items.end()) added(k);
-  }
-}
-
-// Every field index_keys() and counted_as() read (exists() is the state). An event that changes
-// none of them, as most review and SMS steps do, leaves every index and counter as it was.
-template <class S>
-auto index_tie(S& s) {
-  return std::tie(s.state, s.province, s.filing_type, s.sms_deadline, s.abandon_at, s.state_since);
-}
-
-bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
-  return index_tie(a) == index_tie(b);
-}
-
-// Those fields (and the filing_id the keys carry) alone: what an in-place fold keeps of the
-// status before an event, instead of a copy of the whole status.
-FilingStatus index_fields(const FilingStatus& s) {
-  FilingStatus f;
-  f.filing_id = s.filing_id;
-  index_tie(f) = index_tie(s);
-  return f;
-}
-
-// The derived entries (see Derived); `before` needs only index_fields().
-void update_derived(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
-  if (same_index_fields(before, after)) return;
-  diff(
-      index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
-      [&](const std::string& k) { txn.put(k, {}); });
-  diff(
-      counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
-      [&](const std::string& k) { bump(txn, k, +1); });
-}
-
-// The open-filing index, which check_submission reads. The subject is read from `after`: a
-// resubmission cannot change it (check_submission).
-void update_open_filing(ProjectionTxn& txn, FilingState before, const FilingStatus& after) {
-  const bool was_open = before != FilingState::none && is_open(before);
-  if (is_open(after.state) && !was_open) {
-    txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);
-  } else if (was_open && !is_open(after.state)) {
-    txn.del(keys::open_filing(subject_key(after.subject)));
-  }
-}
-
-}  // namespace
-
-Result<FilingStatus> load_status(ProjectionTxn& txn, std::string_view filing_id) {
-  auto bytes = txn.get(keys::status(filing_id));
-  if (!bytes) return FilingStatus{};
-  return decode_status(*bytes);
-}
-
-Result<std::optional<RegistryRecord>> load_record(ProjectionTxn& txn, std::string_view number) {
-  auto bytes = txn.get(keys::record(number));
-  if (!bytes) return std::optional<RegistryRecord>{};
-  auto rec = decode_registry_record(*bytes);
-  if (!rec) return rec.take_error();
-  return std::optional<RegistryRecord>(std::move(*rec));
-}
-
-Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, const Event& e) {
-  auto after = project_all_but_status(txn, before, e);
-  if (after) txn.put(keys::status(after->filing_id), encode_status(*after));
-  return after;
-}
-
-Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
-                                            const Event& e) {
-  FilingStatus after = before;
-  if (auto ok = project_in_place(txn, after, e); !ok) return ok.take_error();
-  return after;
-}
-
-Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e, Derived derived) {
-  const FilingState state_before = status.state;
-  std::optional<FilingStatus> before;
-  if (derived == Derived::maintain) before = index_fields(status);
-  std::optional<Resubmitted> resubmitted;
-  const auto* submission = std::get_if<FilingSubmitted>(&e.data);
-  if (submission && status.exists())
-    resubmitted = Resubmitted{status.filing_type, subject_key(status.subject)};
-  if (auto ok = apply_event(status, e); !ok) return ok;
-
-  if (submission) {
-    if (auto ok = check_submission(txn, resubmitted, e, *submission); !ok) return ok;
-  } else if (const auto* b = std::get_if<BureauApproved>(&e.data)) {
-    if (auto ok = apply_approval(txn, status, e, *b); !ok) return ok;
-  } else if (const auto* c = std::get_if<RecordCancelled>(&e.data)) {
-    if (auto ok = apply_cancellation(txn, status, e, *c); !ok) return ok;
-  }
-
-  if (before) update_derived(txn, *before, status);
-  update_open_filing(txn, state_before, status);
-  return {};
-}
-
-std::vector<std::pair<std::string, std::string>> derived_entries(
-    std::span<const FilingStatus> statuses) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::map<std::string, std::uint64_t> counts;
-  for (const FilingStatus& s : statuses) {
-    for (auto& k : index_keys(s)) out.emplace_back(std::move(k), std::string());
-    for (const auto& name : counted_as(s)) ++counts[name];
-  }
-  for (const auto& [name, n] : counts) {
-    std::string value;
-    keys::put_u64(value, n);
-    out.emplace_back(keys::count(name), std::move(value));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return out;
 }
 
 }  // namespace filingd

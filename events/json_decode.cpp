@@ -1,191 +1,20 @@
-#include "events/json.hpp"
-
-#include <concepts>
+// The strict JSON decoders (json.hpp), driven by the field tables. Decoders record the first
+// error in a shared Ctx and carry on; the caller reports that one.
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include <openssl/evp.h>
-#include <boost/json/parse.hpp>
-
-#include "events/json_writer.hpp"
+#include "events/encoding.hpp"
+#include "events/json.hpp"
+#include "events/json_fields.hpp"
 
 namespace filingd {
 namespace json = boost::json;
 namespace {
 
-// ---- field tables ---------------------------------------------------------------------------
-// Each struct lists its JSON fields once, in describe(); the same list drives the encoder and the
-// strict decoder, so a field name cannot drift between the two directions.
-
-struct Rule {
-  bool required = false;    // decoding: absence is ErrorCode::invalid
-  bool omit_empty = false;  // encoding: an empty string is left out
-};
-constexpr Rule kRequired{.required = true};
-constexpr Rule kOmitEmpty{.omit_empty = true};
-
-// S is T or const T (or, for the shared decision payloads, a type derived from T).
-template <class S, class T>
-concept Of = std::derived_from<std::remove_const_t<S>, T>;
-
-template <class F, Of<Person> S>
-void describe(F& f, S& s) {
-  f("name", s.name);
-  f("id_type", s.id_type);
-  f("id_number", s.id_number);
-  f("mobile", s.mobile);
-  f("email", s.email);
-}
-
-template <class F, Of<Subject> S>
-void describe(F& f, S& s) {
-  f("kind", s.kind);
-  f("name", s.name);
-  f("id_type", s.id_type);
-  f("id_number", s.id_number);
-  f("address", s.address);
-}
-
-template <class F, Of<Website> S>
-void describe(F& f, S& s) {
-  f("name", s.name);
-  f("domains", s.domains);
-  f("responsible", s.responsible);
-  f("record_number", s.record_number, kOmitEmpty);
-}
-
-template <class F, Of<WebsiteNumber> S>
-void describe(F& f, S& s) {
-  f("domain", s.domain);
-  f("record_number", s.record_number);
-}
-
-template <class F, Of<FilingSubmitted> S>
-void describe(F& f, S& s) {
-  f("filing_type", s.filing_type, kRequired);
-  f("province", s.province, kRequired);
-  f("provider", s.provider, kRequired);
-  f("subject", s.subject, kRequired);
-  f("websites", s.websites, kRequired);
-  f("existing_record_number", s.existing_record_number, kOmitEmpty);
-}
-
-template <class F, Of<ReviewDecision> S>
-void describe(F& f, S& s) {
-  f("reviewer", s.reviewer);
-  f("reason_code", s.reason_code);
-  f("reason", s.reason);
-}
-
-template <class F, Of<PhotoDecision> S>
-void describe(F& f, S& s) {
-  f("reviewer", s.reviewer);
-  f("method", s.method);
-  f("reason", s.reason);
-}
-
-template <class F, Of<SubmittedToBureau> S>
-void describe(F& f, S& s) {
-  f("sms_deadline", s.sms_deadline);
-  f("policy_id", s.policy_id);
-}
-
-template <class F, Of<SmsConfirmed> S>
-void describe(F& f, S& s) {
-  f("phone", s.phone);
-}
-
-template <class F, Of<SmsAttemptFailed> S>
-void describe(F& f, S& s) {
-  f("attempt", s.attempt);
-}
-
-template <class F, Of<SmsExpired> S>
-void describe(F& f, S& s) {
-  f("deadline", s.deadline);
-}
-
-template <class F, Of<BureauApproved> S>
-void describe(F& f, S& s) {
-  f("subject_record_number", s.subject_record_number);
-  f("websites", s.websites);
-}
-
-template <class F, Of<BureauRejected> S>
-void describe(F& f, S& s) {
-  f("reason_code", s.reason_code);
-  f("reason", s.reason);
-}
-
-template <class F, Of<FilingWithdrawn> S>
-void describe(F& f, S& s) {
-  f("reason_code", s.reason_code, kOmitEmpty);  // schema 2
-  f("reason", s.reason);
-}
-
-template <class F, Of<FilingAbandoned> S>
-void describe(F&, S&) {}
-
-template <class F, Of<RecordCancelled> S>
-void describe(F& f, S& s) {
-  f("record_number", s.record_number, kRequired);
-  f("reason", s.reason);
-}
-
-template <class T>
-concept Nested = std::same_as<T, Person> || std::same_as<T, Subject> || std::same_as<T, Website> ||
-    std::same_as<T, WebsiteNumber>;
-
-// ---- encoding -------------------------------------------------------------------------------
-
-void write_value(JsonWriter& w, const std::string& s) { w.string(s); }
-void write_value(JsonWriter& w, std::uint32_t n) { w.number(n); }
-void write_value(JsonWriter& w, Timestamp t) { w.time(t); }
-void write_value(JsonWriter& w, const std::optional<Timestamp>& t) { w.time(t); }
-void write_value(JsonWriter& w, FilingType v) { w.string(to_string(v)); }
-void write_value(JsonWriter& w, PhotoMethod v) { w.string(to_string(v)); }
-
-template <class T>
-void write_object(JsonWriter& w, const T& s);
-
-template <Nested T>
-void write_value(JsonWriter& w, const T& s) {
-  write_object(w, s);
-}
-
-template <class T>
-void write_value(JsonWriter& w, const std::vector<T>& v) {
-  w.begin_array();
-  for (const auto& x : v) write_value(w, x);
-  w.end_array();
-}
-
-struct Encoder {
-  JsonWriter& w;
-  template <class T>
-  void operator()(std::string_view key, const T& v, Rule rule = {}) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (rule.omit_empty && v.empty()) return;
-    }
-    w.key(key);
-    write_value(w, v);
-  }
-};
-
-template <class T>
-void write_object(JsonWriter& w, const T& s) {
-  w.begin_object();
-  Encoder e{w};
-  describe(e, s);
-  w.end_object();
-}
-
-// ---- decoding -------------------------------------------------------------------------------
-// Decoders record the first error in a shared Ctx and carry on; the caller reports that one.
+using namespace json_fields;
 
 struct Ctx {
   std::optional<Error> error;
@@ -345,110 +174,46 @@ void read(Ctx& c, const json::value& v, const std::string& path, T& out) {
   read_object(c, v, path, out);
 }
 
-int hex_digit(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
+// ---- the envelope of a stored event, as published ----
+
+Error bad_field(ErrorCode code, const std::string& field, const std::string& what) {
+  return make_error(code, field + " " + what, field);
+}
+
+const json::value* field(const json::object& o, const char* name) { return o.if_contains(name); }
+
+Result<std::uint64_t> read_u64(const json::object& o, const char* name) {
+  const json::value* v = field(o, name);
+  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+  return bad_field(ErrorCode::malformed, name, "must be a non-negative integer");
+}
+
+Result<std::string> read_string(const json::object& o, const char* name) {
+  const json::value* v = field(o, name);
+  if (v == nullptr) return bad_field(ErrorCode::invalid, name, "is required");
+  if (!v->is_string()) return bad_field(ErrorCode::malformed, name, "must be a string");
+  return std::string(v->get_string());
+}
+
+Result<Timestamp> read_time(const json::object& o, const char* name) {
+  auto s = read_string(o, name);
+  if (!s) return s.take_error();
+  auto t = parse_rfc3339(*s);
+  if (!t) return bad_field(ErrorCode::invalid, name, "is not an RFC 3339 time");
+  return *t;
+}
+
+Result<Hash> read_hash(const json::object& o, const char* name) {
+  auto s = read_string(o, name);
+  if (!s) return s.take_error();
+  Hash h{};
+  if (!from_hex(*s, h)) return bad_field(ErrorCode::invalid, name, "is not 64 hex digits");
+  return h;
 }
 
 }  // namespace
-
-void to_hex(const Hash& h, char* out) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (std::uint8_t b : h) {
-    *out++ = kDigits[b >> 4];
-    *out++ = kDigits[b & 0xf];
-  }
-}
-
-std::string to_hex(const Hash& h) {
-  std::string out(2 * h.size(), '\0');
-  to_hex(h, out.data());
-  return out;
-}
-
-bool from_hex(std::string_view hex, Hash& out) {
-  if (hex.size() != out.size() * 2) return false;
-  Hash h{};
-  for (std::size_t i = 0; i < h.size(); ++i) {
-    const int hi = hex_digit(hex[2 * i]);
-    const int lo = hex_digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    h[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  out = h;
-  return true;
-}
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> unbase64(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the '=' padding as zero bytes.
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
-  out.resize(size);
-  return out;
-}
-
-void write_json(JsonWriter& w, const Payload& p) {
-  std::visit([&w](const auto& payload) { write_object(w, payload); }, p);
-}
-
-void write_json(JsonWriter& w, const Event& e) {
-  char hex[2 * kHashSize];
-  auto hash = [&hex](const Hash& h) {
-    to_hex(h, hex);
-    return std::string_view(hex, sizeof hex);
-  };
-  w.begin_object();
-  w.key("seq").number(e.seq.value);
-  w.key("filing_id").string(e.filing_id);
-  w.key("version").number(e.version.value);
-  w.key("event_id").string(e.event_id);
-  w.key("type").string(to_string(e.type()));
-  w.key("schema").number(e.schema);
-  w.key("occurred_at").time(e.occurred_at);
-  w.key("recorded_at").time(e.recorded_at);
-  w.key("actor").string(e.actor);
-  w.key("data");
-  write_json(w, e.data);
-  w.key("prev_hash").string(hash(e.prev_hash));
-  w.key("hash").string(hash(e.hash));
-  w.end_object();
-}
-
-std::string event_json(const Event& e) {
-  std::string out;
-  out.reserve(1024);
-  JsonWriter w(out);
-  write_json(w, e);
-  return out;
-}
-
-std::string payload_json(const Payload& p) {
-  std::string out;
-  JsonWriter w(out);
-  write_json(w, p);
-  return out;
-}
-
-json::object payload_to_json(const Payload& p) { return json::parse(payload_json(p)).as_object(); }
-
-json::object event_to_json(const Event& e) { return json::parse(event_json(e)).as_object(); }
 
 Result<Payload> payload_from_json(EventType type, const json::value& data, std::string_view path) {
   if (static_cast<int>(type) >= kEventTypeCount) {
@@ -509,6 +274,54 @@ Result<FilingSubmitted> submission_from_json(const json::object& body,
   read_fields(c, body, path, s, envelope_keys);
   if (c.error) return std::move(*c.error);
   return s;
+}
+
+Result<Event> event_from_json(const json::value& envelope) {
+  const json::object* o = envelope.if_object();
+  if (o == nullptr) return make_error(ErrorCode::malformed, "an event must be a JSON object");
+  Event e;
+  auto seq = read_u64(*o, "seq");
+  if (!seq) return seq.take_error();
+  e.seq = Seq(*seq);
+  auto filing_id = read_string(*o, "filing_id");
+  if (!filing_id) return filing_id.take_error();
+  e.filing_id = std::move(*filing_id);
+  auto version = read_u64(*o, "version");
+  if (!version) return version.take_error();
+  if (*version > UINT32_MAX) return bad_field(ErrorCode::invalid, "version", "is out of range");
+  e.version = Version(static_cast<std::uint32_t>(*version));
+  auto event_id = read_string(*o, "event_id");
+  if (!event_id) return event_id.take_error();
+  e.event_id = std::move(*event_id);
+  auto type_name = read_string(*o, "type");
+  if (!type_name) return type_name.take_error();
+  const auto type = parse_event_type(*type_name);
+  if (!type) return bad_field(ErrorCode::invalid, "type", "is not a known event type");
+  auto schema = read_u64(*o, "schema");
+  if (!schema) return schema.take_error();
+  if (*schema > UINT32_MAX) return bad_field(ErrorCode::invalid, "schema", "is out of range");
+  e.schema = static_cast<std::uint32_t>(*schema);
+  auto occurred = read_time(*o, "occurred_at");
+  if (!occurred) return occurred.take_error();
+  e.occurred_at = *occurred;
+  auto recorded = read_time(*o, "recorded_at");
+  if (!recorded) return recorded.take_error();
+  e.recorded_at = *recorded;
+  auto actor = read_string(*o, "actor");
+  if (!actor) return actor.take_error();
+  e.actor = std::move(*actor);
+  static const json::value kNull;
+  const json::value* data = field(*o, "data");
+  auto payload = payload_from_json(*type, data ? *data : kNull);
+  if (!payload) return payload.take_error();
+  e.data = std::move(*payload);
+  auto prev = read_hash(*o, "prev_hash");
+  if (!prev) return prev.take_error();
+  e.prev_hash = *prev;
+  auto hash = read_hash(*o, "hash");
+  if (!hash) return hash.take_error();
+  e.hash = *hash;
+  return e;
 }
 
 }  // namespace filingd

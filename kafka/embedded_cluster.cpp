@@ -1,28 +1,24 @@
-#include "daemon/embedded_kafka.hpp"
+#include "kafka/embedded_cluster.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
 #include <algorithm>
 
+#include "kafka/client_config.hpp"
+
 namespace filingd {
 
 Result<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::start(const Options& options) {
   if (options.brokers < 1)
     return make_error(ErrorCode::invalid, "the embedded cluster needs at least one broker");
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
   // This handle only hosts the cluster; it never connects anywhere, so silence its
   // "no bootstrap.servers" warning (level 4) while keeping errors.
-  if (rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    return make_error(ErrorCode::internal, std::string("embedded kafka: ") + errstr);
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return make_error(ErrorCode::internal, std::string("embedded kafka: ") + errstr);
-  }
+  auto conf = kafka::make_conf({{"log_level", "3"}});
+  if (!conf) return conf.take_error();
+  auto client = kafka::make_client(RD_KAFKA_PRODUCER, *conf);
+  if (!client) return client.take_error();
+  rd_kafka_t* rk = *client;
   rd_kafka_mock_cluster_t* cluster = rd_kafka_mock_cluster_new(rk, options.brokers);
   if (cluster == nullptr) {
     rd_kafka_destroy(rk);

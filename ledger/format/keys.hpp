@@ -5,6 +5,7 @@
 //   streams      filing_id \0 version                 -> seq
 //   idempotency  event_id                             -> seq, version, state, fingerprint
 //   meta         "head"                               -> seq, hash
+//                "publisher_cursor"                   -> seq  (the Kafka publisher's)
 //                "rebuilding"                         -> ""   (a rebuild is in progress)
 //   projections  S filing_id                          -> status
 //                I s|p|t value \0 filing_id           -> ""   (list by state/province/type)
@@ -15,6 +16,10 @@
 //                T due kind filing_id                 -> ""   (pending deadlines)
 //                C name                               -> u64  (filings per state, deadlines
 //                                                              per kind: "state:approved")
+//                L state zhejiang since filing_id     -> ""   (SLA clocks)
+//
+// The values are encoded and decoded in values.hpp, event_record.hpp and projection_values.hpp:
+// no other file computes a byte offset into a stored key or value.
 #pragma once
 
 #include <cstdint>
@@ -33,11 +38,18 @@ std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
 std::uint32_t get_u32(std::string_view in);  // in.size() >= 4
 
 std::string seq(Seq s);
-Seq seq_of(std::string_view key);
+// The seq of a log key (or a stream value); nullopt unless it is 8 bytes.
+std::optional<Seq> parse_seq(std::string_view key);
 std::string stream(std::string_view filing_id, Version v);
 std::string stream_prefix(std::string_view filing_id);
+struct StreamKey {
+  std::string_view filing_id;
+  Version version;
+};
+std::optional<StreamKey> parse_stream(std::string_view key);
 
 inline constexpr std::string_view kHead = "head";
+inline constexpr std::string_view kPublisherCursor = "publisher_cursor";
 // Present while projections are being rebuilt: they are incomplete until it is gone.
 inline constexpr std::string_view kRebuildMarker = "rebuilding";
 
@@ -64,7 +76,12 @@ std::optional<DeadlineKind> parse_deadline_kind(std::string_view s);
 // partition, which for a fixed SLA length is due order.
 std::string sla(char state, bool zhejiang, Timestamp since, std::string_view filing_id);
 std::string sla_prefix(char state, bool zhejiang);
-Timestamp sla_since(std::string_view key_after_prefix);
+// The rest of an SLA key after its prefix.
+struct SlaKey {
+  Timestamp since;
+  std::string_view filing_id;
+};
+std::optional<SlaKey> parse_sla(std::string_view key_after_prefix);
 
 inline constexpr std::string_view kDeadlinePrefix = "T";
 std::string deadline(Timestamp due, DeadlineKind kind, std::string_view filing_id);

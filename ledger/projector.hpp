@@ -2,9 +2,9 @@
 // index, the record-number registry, pending deadlines). The append path and the rebuild both
 // call it, which is what makes a rebuild byte-identical to the incrementally maintained state.
 //
-// Cross-filing rules live here because they need the projections to check: one open filing per
-// subject, and the registry rules of SPEC §1.3. A rule broken by the event is an Error; the
-// caller must then discard every write made on the txn (the ledger stages them in an overlay).
+// Cross-filing rules need the projections to check (registry_rules.hpp). A rule broken by the
+// event is an Error; the caller must then discard every write made on the txn (the ledger
+// stages them in an overlay).
 #pragma once
 
 #include <optional>
@@ -16,23 +16,9 @@
 
 #include "events/event.hpp"
 #include "events/result.hpp"
-#include "projections/registry.hpp"
-#include "projections/status.hpp"
+#include "ledger/projection_txn.hpp"
 
 namespace filingd {
-
-// Read-your-writes access to the projections column family, staged until committed.
-class ProjectionTxn {
- public:
-  virtual ~ProjectionTxn() = default;
-  virtual std::optional<std::string> get(std::string_view key) = 0;
-  virtual void put(std::string_view key, std::string value) = 0;
-  virtual void del(std::string_view key) = 0;
-};
-
-// The status of `filing_id`, or a status with state `none` if it does not exist.
-Result<FilingStatus> load_status(ProjectionTxn& txn, std::string_view filing_id);
-Result<std::optional<RegistryRecord>> load_record(ProjectionTxn& txn, std::string_view number);
 
 // Checks the cross-filing rules for `e` against `before` (the filing's status before it) and,
 // if they hold, writes the event's effects on all projections. Returns the status after.

@@ -1,0 +1,241 @@
+#include "daemon/router.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+#include "daemon/api.hpp"
+#include "projections/state_machine.hpp"
+
+namespace filingd {
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace {
+
+Error malformed(std::string msg, std::string field = {}) {
+  return make_error(ErrorCode::malformed, std::move(msg), std::move(field));
+}
+
+// Matches decoded path segments against a template; fills the "{…}" parameters.
+bool match(std::string_view pattern, const std::vector<std::string>& segments,
+           std::vector<std::string>& params) {
+  params.clear();
+  std::size_t i = 0;
+  pattern.remove_prefix(1);
+  while (!pattern.empty()) {
+    const auto slash = pattern.find('/');
+    const std::string_view part = pattern.substr(0, slash);
+    if (i >= segments.size()) return false;
+    if (part.starts_with('{')) {
+      if (segments[i].empty()) return false;
+      params.push_back(segments[i]);
+    } else if (part != segments[i]) {
+      return false;
+    }
+    ++i;
+    pattern = slash == std::string_view::npos ? std::string_view() : pattern.substr(slash + 1);
+  }
+  return i == segments.size();
+}
+
+HttpResponse unauthorized() {
+  HttpResponse r = error_response(make_error(
+      ErrorCode::unauthorized, "a valid bearer token is required (Authorization: Bearer ...)"));
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+}  // namespace
+
+// ---- Query -----------------------------------------------------------------------------------
+
+Result<Query> Query::parse(std::vector<std::pair<std::string, std::string>> items,
+                           std::span<const QueryParam> declared) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string& name = items[i].first;
+    const auto decl = std::find_if(declared.begin(), declared.end(),
+                                   [&](const QueryParam& p) { return p.name == name; });
+    if (decl == declared.end()) return malformed("unknown query parameter " + name, name);
+    if (!decl->repeatable) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (items[j].first == name)
+          return malformed("query parameter " + name + " is given more than once", name);
+      }
+    }
+  }
+  Query q;
+  q.items_ = std::move(items);
+  return q;
+}
+
+bool Query::has(std::string_view name) const {
+  return std::any_of(items_.begin(), items_.end(), [&](const auto& p) { return p.first == name; });
+}
+
+std::optional<std::string_view> Query::get(std::string_view name) const {
+  for (const auto& [k, v] : items_) {
+    if (k == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> Query::all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& [k, v] : items_) {
+    if (k == name) out.emplace_back(v);
+  }
+  return out;
+}
+
+Result<std::size_t> Query::limit(std::size_t fallback, std::size_t max) const {
+  const auto text = get("limit");
+  if (!text) return fallback;
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc() || p != text->data() + text->size() || n == 0 || n > max)
+    return malformed("limit must be an integer from 1 to " + std::to_string(max), "limit");
+  return n;
+}
+
+Result<std::optional<std::uint64_t>> Query::uint(std::string_view name) const {
+  const auto text = get(name);
+  if (!text) return std::optional<std::uint64_t>{};
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (text->empty() || ec != std::errc() || p != text->data() + text->size())
+    return malformed(std::string(name) + " must be a non-negative integer", std::string(name));
+  return std::optional<std::uint64_t>(n);
+}
+
+Result<std::optional<Timestamp>> Query::time(std::string_view name) const {
+  const auto text = get(name);
+  if (!text) return std::optional<Timestamp>{};
+  auto t = parse_rfc3339(*text);
+  if (!t)
+    return malformed(std::string(name) + " must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z",
+                     std::string(name));
+  return std::optional<Timestamp>(*t);
+}
+
+// ---- responses -------------------------------------------------------------------------------
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  r.body.push_back('\n');
+  return r;
+}
+
+int http_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::malformed:
+      return 400;
+    case ErrorCode::unauthorized:
+      return 401;
+    case ErrorCode::forbidden:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::conflict:
+      return 409;
+    case ErrorCode::too_large:
+      return 413;
+    case ErrorCode::invalid:
+    case ErrorCode::transition_not_allowed:
+      return 422;
+    case ErrorCode::io:
+    case ErrorCode::internal:
+      return 500;
+    case ErrorCode::unavailable:
+      return 503;
+  }
+  return 500;
+}
+
+HttpResponse error_response(const Error& e) {
+  json::object o{{"error", to_string(e.code)}, {"message", e.message}};
+  if (!e.field.empty()) o["field"] = e.field;
+  if (e.state) {
+    // The state that refused the event, as the ledger decided it: not read again, so it is the
+    // state the refusal is about even while other appends move the filing on.
+    o["state"] = to_string(*e.state);
+    json::array allowed;
+    for (EventType t : allowed_events(*e.state)) allowed.emplace_back(to_string(t));
+    o["allowed_events"] = std::move(allowed);
+  }
+  return json_response(http_status(e.code), json::serialize(o));
+}
+
+// ---- the dispatcher --------------------------------------------------------------------------
+
+const std::vector<Route>& all_routes() {
+  static const std::vector<Route> routes = [] {
+    std::vector<Route> all;
+    for (auto part : {filing_routes(), list_routes(), record_routes(), ledger_routes()})
+      all.insert(all.end(), part.begin(), part.end());
+    return all;
+  }();
+  return routes;
+}
+
+// A named coroutine rather than a lambda: GCC 12 mishandles temporaries inside co_await
+// expressions.
+asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& request,
+                                       std::size_t& route_index) {
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) co_return error_response(malformed("bad request target"));
+  std::vector<std::string> segments;
+  for (auto seg : url->segments()) segments.push_back(seg);
+
+  const auto& routes = all_routes();
+  std::vector<std::string> params;
+  std::string allow;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    const Route& route = routes[i];
+    if (!match(route.pattern, segments, params)) continue;
+    if (route.method != request.method) {
+      if (allow.find(route.method) == std::string::npos)
+        allow += (allow.empty() ? "" : ", ") + std::string(route.method);
+      continue;
+    }
+    route_index = i;
+    Principal who;
+    if (route.permission != 0) {
+      auto p = ctx.auth.authenticate(request.authorization);
+      if (!p) co_return unauthorized();
+      if ((p->permissions & route.permission) == 0)
+        co_return error_response(make_error(
+            ErrorCode::forbidden, "token " + p->name + " may not use " + std::string(route.name)));
+      who = std::move(*p);
+    }
+    std::vector<std::pair<std::string, std::string>> items;
+    for (auto p : url->params()) items.emplace_back(p.key, p.value);
+    auto query = Query::parse(std::move(items), route.params);
+    if (!query) co_return error_response(query.error());
+    Ledger* ledger = ctx.ledger.load();
+    if (route.needs_ledger && ledger == nullptr)
+      co_return error_response(make_error(
+          ErrorCode::unavailable, "the ledger is not open yet: " + ctx.readiness.reason()));
+    Call call{request, who, std::move(params), std::move(*query), ctx, ledger};
+    Reply reply = co_await route.handler(call);
+    co_return reply ? std::move(*reply) : error_response(reply.error());
+  }
+  if (!allow.empty()) {
+    HttpResponse r = json_response(
+        405, json::serialize(json::object{
+                 {"error", "method_not_allowed"},
+                 {"message", "method " + request.method + " is not allowed here; allowed: " +
+                                 allow}}));
+    r.headers.emplace_back("Allow", allow);
+    co_return r;
+  }
+  co_return error_response(make_error(ErrorCode::not_found, "no such endpoint"));
+}
+
+}  // namespace filingd

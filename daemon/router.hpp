@@ -1,0 +1,101 @@
+// The HTTP API's routes and the one dispatcher that applies every cross-cutting policy (SPEC
+// §3.1): the route table is data (method, path template, permission, declared query parameters,
+// handler); the dispatcher matches the path (404, or 405 with `Allow`), authenticates and checks
+// the permission (401, 403), refuses an undeclared or repeated query parameter (400 naming it),
+// answers 503 while the ledger is not open, runs the handler and maps any Error it returns to
+// its JSON error response. Handlers are functions of a Call to a Result; they never build an
+// error response themselves.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/auth.hpp"
+#include "daemon/http.hpp"
+#include "events/result.hpp"
+#include "events/time.hpp"
+
+namespace filingd {
+
+class Ledger;
+struct ApiContext;
+
+struct QueryParam {
+  std::string_view name;
+  bool repeatable = false;  // may be given several times (a filter meaning "any of them")
+};
+
+// The query parameters of one request, checked against its route's declaration.
+class Query {
+ public:
+  // Errors (malformed, naming the parameter): one the route does not declare, or one given twice
+  // that is not repeatable.
+  static Result<Query> parse(std::vector<std::pair<std::string, std::string>> items,
+                             std::span<const QueryParam> declared);
+
+  bool has(std::string_view name) const;
+  bool empty() const { return items_.empty(); }
+  // The value of a parameter given once.
+  std::optional<std::string_view> get(std::string_view name) const;
+  // Every value of a repeatable parameter, in order.
+  std::vector<std::string_view> all(std::string_view name) const;
+  // `limit`, 1..max, `fallback` when absent.
+  Result<std::size_t> limit(std::size_t fallback, std::size_t max) const;
+  Result<std::optional<std::uint64_t>> uint(std::string_view name) const;
+  Result<std::optional<Timestamp>> time(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+struct Call {
+  const HttpRequest& request;
+  const Principal& who;
+  std::vector<std::string> path;  // the {…} segments of the route template, in order
+  Query query;
+  ApiContext& ctx;
+  Ledger* ledger;  // non-null for a route with needs_ledger (the dispatcher checks it is open)
+};
+
+using Reply = Result<HttpResponse>;
+using Handler = boost::asio::awaitable<Reply> (*)(Call&);
+
+struct Route {
+  std::string_view method;
+  std::string_view pattern;  // a template: "{name}" matches one path segment
+  unsigned permission;       // 0: public
+  Handler handler;
+  std::string_view name;  // the metrics label
+  std::span<const QueryParam> params = {};
+  bool needs_ledger = true;
+};
+
+// The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp).
+std::span<const Route> filing_routes();
+std::span<const Route> list_routes();
+std::span<const Route> record_routes();
+std::span<const Route> ledger_routes();
+
+// Every route, in match order.
+const std::vector<Route>& all_routes();
+
+// Matches, authorises and runs `request`; `route_index` is set to the index (in all_routes())
+// of the route that answered, or left as is when none did.
+boost::asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& request,
+                                              std::size_t& route_index);
+
+// ---- responses ---------------------------------------------------------------------------
+
+HttpResponse json_response(int status, std::string body);
+int http_status(ErrorCode code);
+// {"error", "message", "field"?, "state"?, "allowed_events"?} with the status of its code.
+HttpResponse error_response(const Error& error);
+
+}  // namespace filingd

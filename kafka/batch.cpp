@@ -1,0 +1,324 @@
+#include "kafka/batch.hpp"
+
+#include <pthread.h>
+#include <rocksdb/iterator.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "events/codec.hpp"
+#include "events/encoding.hpp"
+#include "events/json.hpp"
+#include "events/json_writer.hpp"
+#include "ledger/format/event_record.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/format/values.hpp"
+#include "projections/state_machine.hpp"
+
+namespace filingd::kafka {
+namespace {
+
+constexpr std::size_t kMinSplit = 32;  // below this, splitting costs more than it saves
+
+}  // namespace
+
+// ---- EncodePool ------------------------------------------------------------------------------
+
+EncodePool::EncodePool(unsigned workers) {
+  for (unsigned i = 0; i < workers; ++i)
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "kafka-encode");
+      loop();
+    });
+}
+
+EncodePool::~EncodePool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  start_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void EncodePool::run_parts(std::size_t n, const Part& fn) {
+  if (threads_.empty() || n < kMinSplit) {
+    fn(0, n);
+    return;
+  }
+  launch(n, fn, threads_.size() + 1);
+  drain();
+  wait();
+}
+
+void EncodePool::start_parts(std::size_t n, Part fn) {
+  job_ = std::move(fn);
+  launch(n, job_, threads_.size());
+}
+
+void EncodePool::wait() {
+  std::unique_lock lock(mu_);
+  done_.wait(lock, [&] { return busy_ == 0; });
+  fn_ = nullptr;
+}
+
+void EncodePool::launch(std::size_t n, const Part& fn, std::size_t parts) {
+  {
+    std::lock_guard lock(mu_);
+    fn_ = &fn;
+    n_ = n;
+    parts_ = parts;
+    next_ = 0;
+    busy_ = threads_.size();
+    ++generation_;
+  }
+  start_.notify_all();
+}
+
+// Takes parts until none is left (a thread that wakes late may find none).
+void EncodePool::drain() {
+  for (std::size_t p; (p = next_.fetch_add(1)) < parts_;)
+    (*fn_)(p * n_ / parts_, (p + 1) * n_ / parts_);
+}
+
+void EncodePool::loop() {
+  std::uint64_t seen = 0;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (stop_) return;
+    seen = generation_;
+    lock.unlock();
+    drain();
+    lock.lock();
+    if (--busy_ == 0) done_.notify_one();
+  }
+}
+
+// ---- StatusCache -----------------------------------------------------------------------------
+
+BatchReader::StatusCache::StatusCache(std::size_t capacity)
+    : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+FilingStatus* BatchReader::StatusCache::find(const std::string& filing_id) {
+  auto it = index_.find(filing_id);
+  if (it == index_.end()) return nullptr;
+  order_.splice(order_.begin(), order_, it->second);
+  return &it->second->second;
+}
+
+FilingStatus& BatchReader::StatusCache::put(const std::string& filing_id, FilingStatus status) {
+  if (FilingStatus* s = find(filing_id)) return *s = std::move(status);
+  order_.emplace_front(filing_id, std::move(status));
+  index_.emplace(filing_id, order_.begin());
+  if (order_.size() > capacity_) {
+    index_.erase(order_.back().first);
+    order_.pop_back();
+  }
+  return order_.front().second;
+}
+
+void BatchReader::StatusCache::erase(const std::string& filing_id) {
+  auto it = index_.find(filing_id);
+  if (it == index_.end()) return;
+  order_.erase(it->second);
+  index_.erase(it);
+}
+
+void BatchReader::StatusCache::clear() {
+  index_.clear();
+  order_.clear();
+}
+
+// ---- BatchReader -----------------------------------------------------------------------------
+
+namespace {
+
+unsigned encode_workers(unsigned threads) {
+  if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  return threads - 1;
+}
+
+}  // namespace
+
+BatchReader::BatchReader(Ledger& ledger, Progress& progress, Options options)
+    : ledger_(ledger),
+      progress_(progress),
+      options_(options),
+      cache_(options.status_cache),
+      pool_(encode_workers(options.threads)) {}
+
+BatchReader::~BatchReader() { reset(); }
+
+void BatchReader::reset() {
+  if (background_ != nullptr) pool_.wait();
+  background_ = nullptr;
+  cache_.clear();
+}
+
+// Reads items [begin, end) of the batch from the log with one iterator, decodes them, finds out
+// with one MultiGet whether each event is already superseded by a later event of its filing
+// (its stream has version + 1) and, with fingerprints, the original command's fingerprint, and
+// encodes what does not depend on the fold: the event JSON and headers.
+void BatchReader::fill_part(Batch& batch, std::size_t begin, std::size_t end) {
+  Store& store = ledger_.store();
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::log)));
+  std::size_t i = begin;
+  for (it->Seek(keys::seq(Seq(batch.first.value + begin))); i < end && it->Valid();
+       it->Next(), ++i) {
+    Item& item = batch.items[i];
+    item.record.assign(it->value().data(), it->value().size());
+    auto parts = split_record(item.record);
+    Result<Event> e = parts ? decode_body(parts->body) : Result<Event>(parts.error());
+    if (!e) {
+      batch.errors[i] = e.error();
+      break;
+    }
+    item.event = std::move(*e);
+    item.event.prev_hash = parts->prev_hash;
+    item.event.hash = parts->hash;
+    item.body = parts->body;
+  }
+  if (i < end && !batch.errors[i])
+    batch.errors[i] = make_error(ErrorCode::internal,
+                                 it->status().ok() ? std::string("missing from the log")
+                                                   : "log read failed: " + it->status().ToString());
+  it.reset();
+  const std::size_t m = i - begin;
+  if (m == 0) return;
+
+  const std::size_t lookups = options_.fingerprints ? 2 * m : m;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(lookups);
+  std::vector<std::string> next_keys(m);
+  std::vector<rocksdb::Slice> lookup(lookups);
+  for (std::size_t k = 0; k < m; ++k) {
+    const Event& e = batch.items[begin + k].event;
+    next_keys[k] = keys::stream(e.filing_id, e.version.next());
+    cfs[k] = store.cf(Cf::streams);
+    lookup[k] = next_keys[k];
+    if (options_.fingerprints) {
+      cfs[m + k] = store.cf(Cf::idempotency);
+      lookup[m + k] = e.event_id;
+    }
+  }
+  std::vector<rocksdb::PinnableSlice> values(lookups);
+  std::vector<rocksdb::Status> found(lookups);
+  store.db()->MultiGet(rocksdb::ReadOptions(), lookups, cfs.data(), lookup.data(), values.data(),
+                       found.data());
+  for (std::size_t k = 0; k < m; ++k) {
+    Item& item = batch.items[begin + k];
+    item.superseded = found[k].ok();
+    item.fingerprint_hex.clear();
+    if (options_.fingerprints && found[m + k].ok()) {
+      if (const auto entry = decode_idempotency(values[m + k].ToStringView()))
+        item.fingerprint_hex = to_hex(entry->fingerprint);
+    }
+    item.value.clear();  // the strings keep their capacity from batch to batch
+    JsonWriter event(item.value);
+    write_json(event, item.event);
+    // The stored bytes only where the JSON cannot reproduce them: an event stored with an
+    // older schema of its payload (re-encoding it would write the current one).
+    item.body_base64.clear();
+    if (item.event.schema != current_schema(item.event.type()))
+      item.body_base64 = base64(item.body);
+  }
+}
+
+void BatchReader::fill(Batch& batch, Seq first, std::size_t n, bool background) {
+  if (batch.items.size() < n) batch.items.resize(n);
+  batch.errors.assign(n, std::nullopt);
+  batch.first = first;
+  batch.size = n;
+  auto part = [this, &batch](std::size_t begin, std::size_t end) { fill_part(batch, begin, end); };
+  if (background) {
+    background_ = &batch;
+    pool_.start_parts(n, part);
+  } else {
+    pool_.run_parts(n, part);
+  }
+}
+
+Batch* BatchReader::next(Seq after, std::uint64_t head, std::size_t room) {
+  if (room == 0 || head <= after.value) return nullptr;
+  Batch* batch = nullptr;
+  if (background_ != nullptr) {
+    pool_.wait();
+    if (background_->first == after.next()) batch = background_;
+    background_ = nullptr;
+  }
+  if (batch == nullptr) {
+    batch = &batches_[0];
+    fill(*batch, after.next(), std::min<std::size_t>(options_.read_batch, head - after.value),
+         false);
+  }
+
+  // Check that it follows on from `after` without a gap.
+  std::size_t n = std::min(batch->size, room);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Seq expected(after.value + i + 1);
+    if (batch->errors[i] || batch->items[i].event.seq != expected) {
+      const std::string why =
+          batch->errors[i] ? batch->errors[i]->message : "the log is not gapless";
+      progress_.note_error("cannot read seq " + std::to_string(expected.value) + ": " + why);
+      spdlog::error("kafka publisher: cannot read seq {}: {}", expected.value, why);
+      n = i;
+      break;
+    }
+  }
+  batch->usable = n;
+  if (n == 0) return nullptr;
+
+  // Fill the next batch in the background while this one is folded and produced.
+  const std::uint64_t end = after.value + n;
+  if (pool_.has_workers() && head > end)
+    fill(batch == &batches_[0] ? batches_[1] : batches_[0], Seq(end + 1),
+         std::min<std::size_t>(options_.read_batch, head - end), true);
+  return batch;
+}
+
+const FilingStatus* BatchReader::status_after(const Event& e) {
+  FilingStatus* cached = cache_.find(e.filing_id);
+  if (cached == nullptr || cached->version.value + 1 != e.version.value) {
+    // Fold the filing's earlier events: its status as of the event before this one.
+    FilingStatus before;
+    if (e.version.value > 1) {
+      auto events = ledger_.stream(e.filing_id, Version(1), e.version.value - 1);
+      if (!events) {
+        progress_.note_error(events.error().message);
+        return nullptr;
+      }
+      for (const Event& earlier : *events) {
+        if (auto ok = apply_event(before, earlier); !ok) {
+          progress_.note_error("status of " + e.filing_id +
+                               " does not fold: " + ok.error().message);
+          return nullptr;
+        }
+      }
+    }
+    cached = &cache_.put(e.filing_id, std::move(before));
+  }
+  if (auto ok = apply_event(*cached, e); !ok) {
+    progress_.note_error("status of " + e.filing_id + " does not fold at seq " +
+                         std::to_string(e.seq.value) + ": " + ok.error().message);
+    cache_.erase(e.filing_id);
+    return nullptr;
+  }
+  return cached;
+}
+
+void BatchReader::fold_statuses(Batch& batch, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    Item& item = batch.items[i];
+    const FilingStatus* status = status_after(item.event);
+    if (status == nullptr) progress_.client_errors.fetch_add(1);
+    item.with_status = status != nullptr && !item.superseded;
+    if (item.with_status) {
+      item.status_value.clear();
+      JsonWriter writer(item.status_value);
+      write_json(writer, *status, false);
+    }
+  }
+}
+
+}  // namespace filingd::kafka

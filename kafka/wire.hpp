@@ -1,0 +1,29 @@
+// What filingd puts on Kafka, named once: the default topics, the message keys and the header
+// names (SPEC §2.3). The publisher writes them and restore reads them.
+//
+// filing.events   key filing_id, value the event's JSON envelope, headers:
+//                   event_type, event_id, seq, schema    (for consumers)
+//                   body         the stored bytes the hash covers, base64; only for an event
+//                                stored with an older schema of its payload, which re-encoding
+//                                its JSON would not reproduce
+//                   fingerprint  hex idempotency fingerprint of the original command, so a
+//                                restored ledger answers retries exactly as the original
+// filing.status   key filing_id, value the filing's status JSON as of its latest event; header
+//                 seq. Compacted.
+#pragma once
+
+#include <string_view>
+
+namespace filingd::kafka_wire {
+
+inline constexpr std::string_view kEventsTopic = "filing.events";
+inline constexpr std::string_view kStatusTopic = "filing.status";
+
+inline constexpr const char* kEventType = "event_type";
+inline constexpr const char* kEventId = "event_id";
+inline constexpr const char* kSeq = "seq";
+inline constexpr const char* kSchema = "schema";
+inline constexpr const char* kBody = "body";
+inline constexpr const char* kFingerprint = "fingerprint";
+
+}  // namespace filingd::kafka_wire

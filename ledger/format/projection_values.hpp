@@ -1,0 +1,22 @@
+// The stored form of the projections' structured values: a filing's status (keys::status) and a
+// registry record (keys::record). cereal, led by a layout version. Projections are derived data,
+// so a layout change is met by rebuilding them: a decoder refuses any other layout as corrupt
+// (ErrorCode::internal) instead of upcasting it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/result.hpp"
+#include "projections/registry.hpp"
+#include "projections/status.hpp"
+
+namespace filingd {
+
+std::string encode_status(const FilingStatus& s);
+Result<FilingStatus> decode_status(std::string_view bytes);
+
+std::string encode_registry_record(const RegistryRecord& r);
+Result<RegistryRecord> decode_registry_record(std::string_view bytes);
+
+}  // namespace filingd

@@ -1,0 +1,173 @@
+// Pieces shared by the two halves of `verify` (verify_log.hpp, verify_fold.hpp): the problem
+// lists, the per-seq facts, the queue of decoded events between the threads, and the snapshot
+// every read sees. Internal to replay/verify.cpp.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/snapshot.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/encoding.hpp"
+#include "events/event.hpp"
+#include "ledger/store.hpp"
+#include "replay/verify.hpp"
+
+namespace filingd::verify_detail {
+
+// At most this many problems per check: the first one matters, the rest give the extent.
+inline constexpr std::size_t kMaxProblemsPerCheck = 5;
+inline constexpr std::size_t kBatchEvents = 256;
+inline constexpr std::size_t kMaxQueuedBatches = 64;
+inline constexpr std::size_t kCompareBatch = 32;
+
+inline std::string seq_text(std::uint64_t s) { return "seq " + std::to_string(s); }
+
+inline std::string short_hex(const Hash& h) { return to_hex(h).substr(0, 16) + "…"; }
+
+// Key bytes for a message: printable ASCII and UTF-8 as is, other bytes as \xNN.
+inline std::string printable(std::string_view key) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c != 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kDigits[c >> 4]);
+      out.push_back(kDigits[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+inline std::string state_name(std::uint8_t s) {
+  return std::string(to_string(static_cast<FilingState>(s)));
+}
+
+// The problems of one check, capped.
+struct Check {
+  std::vector<VerifyProblem> problems;
+  void add(Seq seq, std::string what) {
+    if (problems.size() < kMaxProblemsPerCheck) problems.push_back({seq, std::move(what)});
+  }
+  bool clean() const { return problems.empty(); }
+};
+
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// What the index checks need to know about each event, by seq - 1.
+struct SeqInfo {
+  std::uint64_t event_id_hash = 0;
+  std::uint32_t filing = 0;  // index into LogChecker::filings_
+  std::uint32_t version = 0;
+  std::uint8_t recorded_state = 0;  // from its idempotency entry
+  bool has_stream = false;
+  bool has_idempotency = false;
+};
+
+// A decoded event on its way to the folder.
+struct Decoded {
+  Event event;
+  std::uint32_t filing = 0;
+};
+
+// Batches from the log checker to the folder. Bounded, so the checker cannot run away with
+// memory; stop() releases a checker whose folder gave up.
+class BatchQueue {
+ public:
+  // False once the consumer stopped.
+  bool push(std::vector<Decoded>&& batch) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopped_ || q_.size() < kMaxQueuedBatches; });
+    if (stopped_) return false;
+    q_.push_back(std::move(batch));
+    cv_.notify_all();
+    return true;
+  }
+  // Empty once the producer closed the queue and everything was taken.
+  std::vector<Decoded> pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !q_.empty(); });
+    if (q_.empty()) return {};
+    std::vector<Decoded> batch = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return batch;
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  void stop() {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    q_.clear();
+    cv_.notify_all();
+  }
+
+  // Consumed batches go back to the producer, which frees their events (they were allocated
+  // on its thread, and it has time to spare) and reuses the vectors.
+  void recycle(std::vector<Decoded>&& batch) {
+    std::lock_guard lock(mu_);
+    if (used_.size() < kMaxQueuedBatches) used_.push_back(std::move(batch));
+  }
+  std::vector<Decoded> reuse() {
+    std::vector<Decoded> batch;
+    {
+      std::lock_guard lock(mu_);
+      if (!used_.empty()) {
+        batch = std::move(used_.back());
+        used_.pop_back();
+      }
+    }
+    batch.clear();
+    batch.reserve(kBatchEvents);
+    return batch;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<Decoded>> q_;
+  std::vector<std::vector<Decoded>> used_;
+  bool closed_ = false;
+  bool stopped_ = false;
+};
+
+class Snapshot {
+ public:
+  // One point of the database for every read. A secondary instance refuses explicit
+  // snapshots, but its view is already frozen since it was opened.
+  explicit Snapshot(const Store& store)
+      : db_(store.db()), snap_(store.secondary() ? nullptr : db_->GetSnapshot()) {}
+  ~Snapshot() {
+    if (snap_) db_->ReleaseSnapshot(snap_);
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+struct Reads {
+  const Store& store;
+  rocksdb::ReadOptions point;  // snapshot
+  rocksdb::ReadOptions scan;   // snapshot, sequential, not cached
+};
+
+}  // namespace filingd::verify_detail
