@@ -35,7 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bench/workload.hpp"
+#include "tests/samples/samples.hpp"
 #include "kafka/embedded_cluster.hpp"
 #include "kafka/publisher.hpp"
 #include "ledger/ledger.hpp"
@@ -78,7 +78,7 @@ long rss_mib() {
 AppendCommand submission(std::uint64_t n) {
   AppendCommand c;
   c.filing_id = "F" + std::to_string(n);
-  c.data = bench::submission(n, "bench-kafka.cn");
+  c.data = samples::submission(n, "bench-kafka.cn");
   c.actor = "desk-1";
   return c;
 }
@@ -86,7 +86,7 @@ AppendCommand submission(std::uint64_t n) {
 AppendCommand photo_rejected(std::uint64_t n) {
   AppendCommand c;
   c.filing_id = "F" + std::to_string(n);
-  c.data = bench::photo_rejected();
+  c.data = samples::photo_rejected();
   c.actor = "rev-1";
   return c;
 }

@@ -43,7 +43,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench/workload.hpp"
+#include "tests/samples/samples.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
 #include "ledger/format/keys.hpp"
@@ -162,8 +162,8 @@ double db_stat(rocksdb::DB* db, std::string_view what) {
 
 std::string filing_id(std::uint64_t n) { return "F" + std::to_string(n); }
 constexpr std::string_view kDomains = "bench-filing.cn";
-FilingSubmitted submission(std::uint64_t n) { return bench::submission(n, kDomains); }
-using bench::photo_rejected;
+FilingSubmitted submission(std::uint64_t n) { return samples::submission(n, kDomains); }
+using samples::photo_rejected;
 
 AppendCommand command(const std::string& fid, Payload data, std::optional<Version> expected) {
   AppendCommand c;
@@ -466,7 +466,7 @@ void lifecycle(Ledger& ledger, std::uint64_t n, FirstError& err) {
   review_ok.reviewer = "rev-1";
   BureauApproved approved;
   approved.subject_record_number = subject_number;
-  approved.websites = {WebsiteNumber{bench::domain_of(n, kDomains), subject_number + "-1"}};
+  approved.websites = {WebsiteNumber{samples::domain_of(n, kDomains), subject_number + "-1"}};
   std::vector<Payload> steps = {submission(n),       photo_rejected(),   photo_ok,       review_ok,
                                 SubmittedToBureau{}, SmsAttemptFailed{}, SmsConfirmed{}, approved};
   static_assert(kLifecycleEvents == 8);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/addresses.hpp"
 #include "config/calendar.hpp"
 #include "config/sms_policy.hpp"
 #include "events/result.hpp"
@@ -22,30 +23,32 @@ struct TokenConfig {
   std::string sha256_hex;  // lower-case hex SHA-256 of the bearer token
 };
 
+// The values of the keys of config_keys.hpp, which holds their defaults and docs: a Config
+// comes from parse_config() or default_config(), never from its own initializers.
 struct KafkaConfig {
-  std::string mode = "embedded";  // "embedded", "off", or a broker list host:port,...
-  std::string events_topic = "filing.events";
-  std::string status_topic = "filing.status";
+  std::string mode;  // "embedded", "off", or a broker list host:port,...
+  std::string events_topic;
+  std::string status_topic;
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
 };
 
 struct LimitsConfig {
-  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_body_bytes = 0;
   // Request bodies being received at once, summed (declared lengths; a chunked body counts as
   // max_body_bytes): without it, memory could reach max_connections x max_body_bytes.
-  std::size_t max_bodies_in_flight_bytes = 64 << 20;
-  std::uint32_t header_timeout_ms = 10'000;
-  std::uint32_t read_timeout_ms = 30'000;
-  std::uint32_t idle_timeout_ms = 60'000;
-  std::uint32_t max_connections = 10'000;
-  std::uint32_t http_threads = 2;
+  std::size_t max_bodies_in_flight_bytes = 0;
+  std::uint32_t header_timeout_ms = 0;
+  std::uint32_t read_timeout_ms = 0;
+  std::uint32_t idle_timeout_ms = 0;
+  std::uint32_t max_connections = 0;
+  std::uint32_t http_threads = 0;
 };
 
 struct Config {
-  std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8080;
-  std::string data_dir = "./data";
-  std::string log_level = "info";
+  std::string listen_host;
+  std::uint16_t listen_port = 0;
+  std::string data_dir;
+  std::string log_level;
   KafkaConfig kafka;
   SmsPolicies sms_policies;
   WorkCalendar calendar;  // empty: weekends only
@@ -66,10 +69,7 @@ struct FlagOverrides {
 };
 Status apply_flags(Config& config, const FlagOverrides& flags);
 
-// 127.0.0.0/8, ::1 and "localhost": where the daemon may run without tokens.
-bool is_loopback(std::string_view host);
-
-// Built-in defaults with the default 24 h SMS policy; what tests and tools use without a file.
+// The configuration table's defaults; what tests and tools use without a file.
 Config default_config();
 
 }  // namespace filingd

@@ -408,9 +408,13 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
     }
   }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(ErrorCode::invalid, "bad listen address " + host + ": " + ec.message());
-  const tcp::endpoint endpoint(address, port);
+  // An address, or a name such as localhost: its first address is the one listened on.
+  tcp::resolver resolver(impl_->io);
+  const auto resolved = resolver.resolve(host, std::to_string(port),
+                                         tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+  if (ec || resolved.empty())
+    return make_error(ErrorCode::invalid, "bad listen address " + host + ": " + ec.message());
+  const tcp::endpoint endpoint = resolved.begin()->endpoint();
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);

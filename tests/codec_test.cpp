@@ -2,6 +2,7 @@
 
 #include "events/codec.hpp"
 #include "events/hash.hpp"
+#include "tests/samples/samples.hpp"
 #include "tests/test_util.hpp"
 #include "ledger/format/event_record.hpp"
 
@@ -18,7 +19,7 @@ Event sample_event() {
   e.occurred_at = Timestamp{1'795'852'800'000'000};
   e.recorded_at = Timestamp{1'795'852'800'123'456};
   e.actor = "ops-7";
-  e.data = test::sample_submission(1);
+  e.data = samples::submission(1);
   return e;
 }
 

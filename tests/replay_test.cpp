@@ -160,7 +160,7 @@ TEST_F(Replay, HistoryLinesAreReadableWithChineseTextIntact) {
   EXPECT_NE(rejected.find(format_rfc3339((*events)[1].occurred_at)), std::string::npos);
   const std::string submitted = history_line((*events)[0]);
   EXPECT_NE(submitted.find("province=京"), std::string::npos) << submitted;
-  EXPECT_NE(submitted.find("测试公司0"), std::string::npos) << submitted;
+  EXPECT_NE(submitted.find("北京测试科技有限公司0"), std::string::npos) << submitted;
   EXPECT_NE(submitted.find("site0.cn"), std::string::npos) << submitted;
   auto withdrawn = filing_events(*store, "F1");
   ASSERT_TRUE(withdrawn);

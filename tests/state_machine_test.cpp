@@ -4,6 +4,7 @@
 #include <set>
 
 #include "projections/state_machine.hpp"
+#include "tests/samples/samples.hpp"
 #include "tests/test_util.hpp"
 
 namespace filingd {
@@ -32,8 +33,8 @@ FilingStatus in_state(S state) {
   s.filing_id = "F1";
   s.state = state;
   if (state != S::none) {
-    s.subject = test::sample_submission(1).subject;
-    s.websites = test::sample_submission(1).websites;
+    s.subject = samples::submission(1).subject;
+    s.websites = samples::submission(1).websites;
   }
   return s;
 }
@@ -42,7 +43,7 @@ Event event_of(E type) {
   Event e;
   e.filing_id = "F1";
   e.data = make_payload(type);
-  if (type == E::filing_submitted) e.data = test::sample_submission(1);
+  if (type == E::filing_submitted) e.data = samples::submission(1);
   if (type == E::sms_attempt_failed) std::get<SmsAttemptFailed>(e.data).attempt = 1;
   return e;
 }

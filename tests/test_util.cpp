@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "events/validation.hpp"
+#include "tests/samples/samples.hpp"
 
 namespace filingd::test {
 
@@ -18,36 +18,10 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string resident_id(int n) {
-  // 110101 + birth date 19900101 + 3-digit sequence from n, then the GB 11643 check digit.
-  std::string id = "11010119900101";
-  char seq[8];
-  std::snprintf(seq, sizeof seq, "%03d", n % 1000);
-  id += seq;
-  id += resident_id_check_char(id);
-  return id;
-}
-
-FilingSubmitted sample_submission(int n, FilingType type) {
-  FilingSubmitted f;
-  f.filing_type = type;
-  f.province = "京";
-  f.provider = "jdcloud";
-  // Subjects are told apart by certificate number; enterprise codes have no check digit.
-  f.subject = Subject{"enterprise", "测试公司" + std::to_string(n), "uscc",
-                      "91110000" + std::to_string(1000000000 + n), "北京市海淀区中关村大街1号"};
-  Website w;
-  w.name = "网站" + std::to_string(n);
-  w.domains = {"site" + std::to_string(n) + ".cn", "www.site" + std::to_string(n) + ".cn"};
-  w.responsible = Person{"张三", "resident_id", resident_id(n), "13800138000", "zs@example.cn"};
-  f.websites.push_back(std::move(w));
-  return f;
-}
-
 AppendCommand submit(std::string filing_id, int n, FilingType type) {
   AppendCommand c;
   c.filing_id = std::move(filing_id);
-  c.data = sample_submission(n, type);
+  c.data = samples::submission(static_cast<std::uint64_t>(n), "cn", type);
   c.actor = "desk-1";
   return c;
 }

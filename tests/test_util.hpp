@@ -22,16 +22,10 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A valid first_filing submission for subject number `n` (distinct n = distinct subjects and
-// domains), province 京.
-FilingSubmitted sample_submission(int n, FilingType type = FilingType::first_filing);
-
+// samples::submission(n) (tests/samples) as a command of actor desk-1.
 AppendCommand submit(std::string filing_id, int n, FilingType type = FilingType::first_filing);
 AppendCommand action(std::string filing_id, Payload data,
                      std::optional<Version> expected = std::nullopt);
-
-// A GB 11643-valid resident ID derived from n.
-std::string resident_id(int n);
 
 // A stored record (body || prev_hash || hash) of a schema 1 filing_withdrawn, written once by
 // the schema 1 encoder: seq 7, F2026-000123 v2, event_id 5f0c7c0e-0000-4000-8000-00000000000a,

@@ -1,11 +1,11 @@
-#include "bench/workload.hpp"
+#include "tests/samples/samples.hpp"
 
 #include <chrono>
 #include <cstdio>
 
 #include "events/validation.hpp"
 
-namespace filingd::bench {
+namespace filingd::samples {
 
 // Region 110101, a birth date and sequence number derived from n, then the check character.
 std::string resident_id(std::uint64_t n) {
@@ -22,12 +22,12 @@ std::string resident_id(std::uint64_t n) {
 }
 
 std::string domain_of(std::uint64_t n, std::string_view suffix) {
-  return "s" + std::to_string(n) + "." + std::string(suffix);
+  return "site" + std::to_string(n) + "." + std::string(suffix);
 }
 
-FilingSubmitted submission(std::uint64_t n, std::string_view domain_suffix) {
+FilingSubmitted submission(std::uint64_t n, std::string_view domain_suffix, FilingType type) {
   FilingSubmitted f;
-  f.filing_type = FilingType::first_filing;
+  f.filing_type = type;
   f.province = "京";
   f.provider = "jdcloud";
   char uscc[32];
@@ -52,4 +52,4 @@ PhotoRejected photo_rejected() {
   return p;
 }
 
-}  // namespace filingd::bench
+}  // namespace filingd::samples
