@@ -442,6 +442,19 @@ TEST_F(KafkaTest, WithoutResumeEverythingIsPublishedAgain) {
   expect_complete_and_ordered(read_topic((*fresh)->bootstraps(), kEvents), ledger_->head().seq);
 }
 
+// stop() from several threads at once (a signal handler's shutdown and a destructor, say): one
+// of them stops the publisher, the others return once it is stopped; nothing joins twice.
+TEST_F(KafkaTest, StopFromSeveralThreadsAtOnce) {
+  for (int round = 0; round < 20; ++round) {
+    auto pub = publisher(options());
+    ASSERT_TRUE(pub);
+    std::vector<std::thread> stoppers;
+    for (int i = 0; i < 4; ++i) stoppers.emplace_back([&] { pub->stop(); });
+    for (auto& t : stoppers) t.join();
+    pub->stop();  // and again, afterwards
+  }
+}
+
 TEST_F(KafkaTest, ARefusedPropertyIsNamed) {
   auto o = options();
   o.properties = {{"no.such.property", "1"}};

@@ -1,5 +1,9 @@
 // Whole filing lives through the ledger on a real RocksDB in a temp dir.
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <condition_variable>
+#include <mutex>
 
 #include "events/record_number.hpp"
 #include "tests/test_util.hpp"
@@ -109,6 +113,39 @@ TEST_F(LedgerTest, FirstFilingRunsToApprovalAndIssuesNumbers) {
   auto subject = ledger_->records_of_subject("京ICP备2026000001号");
   ASSERT_TRUE(subject);
   EXPECT_EQ(subject->size(), 2u);
+}
+
+// Commit listeners run on the sync thread, after the batch is durable, with no ledger lock held:
+// one that reads the ledger (its head, a status) sees the batch and does not deadlock.
+TEST_F(LedgerTest, ACommitListenerMayReadTheLedger) {
+  struct Seen {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::pair<Seq, Seq>> heads;  // (listener's seq, head() inside the listener)
+    std::string thread;
+    bool status_found = false;
+  };
+  auto seen = std::make_shared<Seen>();
+  Ledger* ledger = ledger_.get();
+  ledger_->add_commit_listener([seen, ledger](Seq seq) {
+    const LedgerHead head = ledger->head();
+    auto status = ledger->status("F1");
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    std::lock_guard lock(seen->mu);
+    seen->heads.emplace_back(seq, head.seq);
+    seen->thread = name;
+    seen->status_found = status && status->has_value();
+    seen->cv.notify_all();
+  });
+  ok(test::submit("F1", 1));
+  std::unique_lock lock(seen->mu);
+  ASSERT_TRUE(seen->cv.wait_for(lock, std::chrono::seconds(10), [&] { return !seen->heads.empty(); }))
+      << "the listener never ran (deadlocked?)";
+  EXPECT_EQ(seen->heads.front().first, Seq(1));
+  EXPECT_EQ(seen->heads.front().second, Seq(1)) << "the head is published before the listener";
+  EXPECT_EQ(seen->thread, "ledger-sync");
+  EXPECT_TRUE(seen->status_found);
 }
 
 TEST_F(LedgerTest, UnknownFilingIsNotFoundAndDuplicateFilingIdConflicts) {

@@ -1,6 +1,12 @@
 #include "tests/test_util.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <random>
+
+#include "daemon/api.hpp"
 
 #include "tests/samples/samples.hpp"
 
@@ -33,6 +39,13 @@ AppendCommand action(std::string filing_id, Payload data, std::optional<Version>
   c.expected_version = expected;
   c.actor = "rev-1";
   return c;
+}
+
+HttpResponse call_api(Api& api, HttpRequest request) {
+  boost::asio::io_context io;
+  auto response = boost::asio::co_spawn(io, api.handle(std::move(request)), boost::asio::use_future);
+  io.run();
+  return response.get();
 }
 
 std::string v1_withdrawn_record() {

@@ -4,8 +4,12 @@
 #include <filesystem>
 #include <string>
 
+#include "daemon/http.hpp"
 #include "ledger/ledger.hpp"
 
+namespace filingd {
+class Api;
+}
 namespace filingd::test {
 
 // A fresh directory under the system temp dir, removed on destruction.
@@ -26,6 +30,9 @@ class TempDir {
 AppendCommand submit(std::string filing_id, int n, FilingType type = FilingType::first_filing);
 AppendCommand action(std::string filing_id, Payload data,
                      std::optional<Version> expected = std::nullopt);
+
+// Runs `request` through the API, as the HTTP server would, and returns its response.
+HttpResponse call_api(Api& api, HttpRequest request);
 
 // A stored record (body || prev_hash || hash) of a schema 1 filing_withdrawn, written once by
 // the schema 1 encoder: seq 7, F2026-000123 v2, event_id 5f0c7c0e-0000-4000-8000-00000000000a,

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "daemon/api.hpp"
 #include "test_util.hpp"
 
 namespace filingd {
@@ -110,6 +111,29 @@ struct ControlledDisk {
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   Ledger::Options options() const { return {.data_dir = dir.str(), .env = env.get()}; }
 };
+
+// /readyz says 503 while the ledger cannot be written: a load balancer stops sending appends to
+// a daemon whose disk failed, instead of every append failing behind a 200.
+TEST(LedgerWriteFailure, ReadinessFailsWhileTheLedgerCannotBeWritten) {
+  ControlledDisk disk;
+  auto ledger = Ledger::open(disk.options());
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  SystemClock clock;
+  WorkCalendar calendar;
+  Api api(Authenticator({}), calendar, clock);
+  api.attach_ledger(**ledger);
+  api.context().readiness.set(Readiness::Phase::serving);
+  ASSERT_TRUE((*ledger)->append(test::submit("F-ok", 0)));
+  EXPECT_TRUE((*ledger)->writable());
+  EXPECT_EQ(test::call_api(api, {"GET", "/readyz"}).status, 200);
+
+  disk.fs->wal.fail_writes = true;
+  EXPECT_FALSE((*ledger)->append(test::submit("F-bad", 1)));
+  EXPECT_FALSE((*ledger)->writable());
+  const HttpResponse r = test::call_api(api, {"GET", "/readyz"});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("cannot be written"), std::string::npos) << r.body;
+}
 
 TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
   ControlledDisk disk;

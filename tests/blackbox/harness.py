@@ -311,14 +311,14 @@ class Daemon:
     """A filingd process on 127.0.0.1:<free port> with its own temp data dir and config."""
 
     def __init__(self, *, tokens=None, limits=None, listen="127.0.0.1:0", threads=None,
-                 extra_config=""):
+                 extra_config="", kafka_mode="off"):
         self._tmp = tempfile.TemporaryDirectory(prefix="filingd-bb-")
         self.dir = self._tmp.name
         self.data_dir = os.path.join(self.dir, "data")
         self.config = os.path.join(self.dir, "filingd.toml")
         self.listen = listen
         write_config(self.config, tokens=tokens, limits=limits, threads=threads,
-                     extra=extra_config)
+                     extra=extra_config, kafka_mode=kafka_mode)
         self.proc = None
         self.port = None
         self._out = bytearray()

@@ -6,10 +6,11 @@ import datetime
 import json
 import os
 import re
+import shutil
 import subprocess
 import unittest
 
-from harness import (SHIPPED_SMS_POLICIES, DaemonTestCase, bad_resident_id, filing_fields,
+from harness import (SHIPPED_SMS_POLICIES, Daemon, DaemonTestCase, bad_resident_id, filing_fields,
                      gb11643_check_digit, new_filing, quote, resident_id, subject_number, unique,
                      website)
 
@@ -835,6 +836,31 @@ class EventsMetricsReadiness(DaemonTestCase):
             if line and not line.startswith("#"):
                 self.assertRegex(line, r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [0-9.eE+-]+$|'
                                        r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (\+Inf|NaN)$')
+
+    def test_metrics_follow_prometheus_naming_rules(self):
+        """promtool (Prometheus' own checker) accepts /metrics, with every module's metrics in
+        it: the publisher's too (embedded Kafka), after appends, errors and a timer."""
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool is missing: scripts/install-deps installs it")
+        d = Daemon(kafka_mode="embedded")
+        d.start()
+        try:
+            c = d.client()
+            n = unique()
+            self.assertEqual(c.post("/v1/filings", new_filing(n, filing_id=f"PM-{n}")).status, 201)
+            c.get("/v1/filings/PM-missing")
+            c.get("/nowhere")
+            text = c.get("/metrics").body
+            for family in ("filingd_http_requests_total", "filingd_kafka_lag_events",
+                           "filingd_timer_fired_total", "filingd_filings",
+                           "filingd_http_connections"):
+                self.assertIn(family.encode(), text)
+            check = subprocess.run([promtool, "check", "metrics"], input=text,
+                                   capture_output=True, timeout=60)
+            self.assertEqual(check.returncode, 0, (check.stdout + check.stderr).decode())
+            d.assert_stops_cleanly(self)
+        finally:
+            d.cleanup()
 
     def test_as_of_gives_the_state_then(self):
         n = unique()

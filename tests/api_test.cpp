@@ -1,0 +1,179 @@
+// The API's dispatcher and policies, through Api::handle (no sockets): routes, declared query
+// parameters, 405 with Allow, readiness, and the state a refused transition reports.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include <atomic>
+#include <barrier>
+#include <set>
+#include <thread>
+
+#include "daemon/api.hpp"
+#include "daemon/router.hpp"
+#include "ledger/ledger.hpp"
+#include "projections/state_machine.hpp"
+#include "tests/test_util.hpp"
+
+namespace filingd {
+namespace {
+
+namespace json = boost::json;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Ledger::open({.data_dir = dir_.str()});
+    ASSERT_TRUE(opened) << opened.error().message;
+    ledger_ = std::move(*opened);
+    api_.attach_ledger(*ledger_);
+    api_.context().readiness.set(Readiness::Phase::serving);
+  }
+
+  HttpResponse get(const std::string& target) { return test::call_api(api_, {"GET", target}); }
+  HttpResponse post(const std::string& target, const std::string& body) {
+    return test::call_api(api_, {"POST", target, "", body});
+  }
+
+  test::TempDir dir_;
+  SystemClock clock_;
+  WorkCalendar calendar_;
+  Api api_{Authenticator({}), calendar_, clock_};
+  std::unique_ptr<Ledger> ledger_;
+};
+
+json::object body_of(const HttpResponse& r) { return json::parse(r.body).as_object(); }
+
+TEST_F(ApiTest, AnUnknownQueryParameterIsA400NamingIt) {
+  const HttpResponse r = get("/v1/filings?state=approved&colour=red");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(body_of(r)["field"], "colour");
+  EXPECT_NE(r.body.find("unknown query parameter colour"), std::string::npos) << r.body;
+}
+
+TEST_F(ApiTest, ARepeatedParameterIsA400UnlessDeclaredRepeatable) {
+  const HttpResponse r = get("/v1/events?after_seq=1&after_seq=2");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(body_of(r)["field"], "after_seq");
+}
+
+TEST_F(ApiTest, AWrongMethodIsA405ListingTheAllowedOnes) {
+  const HttpResponse r = test::call_api(api_, {"DELETE", "/v1/filings"});
+  EXPECT_EQ(r.status, 405) << r.body;
+  std::set<std::string> allow;
+  for (const auto& [name, value] : r.headers)
+    if (name == "Allow") allow.insert(value);
+  EXPECT_EQ(allow, (std::set<std::string>{"POST, GET"}));
+  EXPECT_EQ(test::call_api(api_, {"POST", "/v1/filings/F1"}).status, 405);
+}
+
+TEST_F(ApiTest, AnUnknownPathIsA404) {
+  EXPECT_EQ(get("/v1/nothing").status, 404);
+  EXPECT_EQ(get("/v1/filings/F1/events/extra").status, 404);
+}
+
+// Query accessors answer "absent" for a parameter that was not given (they read it safely).
+TEST(QueryTest, AbsentParametersAreAbsentNotACrash) {
+  constexpr QueryParam declared[] = {{"a"}, {"b", true}};
+  auto q = Query::parse({{"b", "1"}, {"b", "2"}}, declared);
+  ASSERT_TRUE(q) << q.error().message;
+  auto n = q->uint("a");
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(n->has_value());
+  auto t = q->time("a");
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->has_value());
+  EXPECT_EQ(q->all("b"), (std::vector<std::string_view>{"1", "2"}));
+  auto bad = q->uint("b");  // a repeatable parameter read as one value: its first
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(**bad, 1u);
+  EXPECT_FALSE(Query::parse({{"a", "x"}}, declared)->uint("a"));
+}
+
+// ---- readiness ---------------------------------------------------------------------------------
+
+TEST(ApiReadiness, NotReadyUntilTheLedgerIsAttachedThenUntilStopping) {
+  test::TempDir dir;
+  SystemClock clock;
+  WorkCalendar calendar;
+  Api api(Authenticator({}), calendar, clock);
+  api.context().readiness.set(Readiness::Phase::starting, "rebuilding projections");
+  HttpResponse r = test::call_api(api, {"GET", "/readyz"});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(body_of(r)["reason"], "rebuilding projections");
+  EXPECT_EQ(test::call_api(api, {"GET", "/healthz"}).status, 200);
+  r = test::call_api(api, {"GET", "/v1/filings"});
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("rebuilding projections"), std::string::npos) << r.body;
+
+  auto ledger = Ledger::open({.data_dir = dir.str()});
+  ASSERT_TRUE(ledger);
+  api.attach_ledger(**ledger);
+  api.context().readiness.set(Readiness::Phase::serving);
+  EXPECT_EQ(test::call_api(api, {"GET", "/readyz"}).status, 200);
+  EXPECT_EQ(test::call_api(api, {"GET", "/v1/filings"}).status, 200);
+
+  api.context().readiness.set(Readiness::Phase::stopping, "shutting down");
+  r = test::call_api(api, {"GET", "/readyz"});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(body_of(r)["reason"], "shutting down");
+}
+
+// ---- a refused transition ----------------------------------------------------------------------
+
+// The 422 names the state that refused the event and the events allowed in it, as the ledger
+// decided them, even while another append moves the filing on: a refusal never reports a state
+// in which the refused event is allowed. Each filing has its photo approved; then, at once, one
+// client approves the initial review (to ready_for_bureau) and another submits to the bureau,
+// which is refused if decided first. Reading the status after the refusal (as the API once did)
+// reported ready_for_bureau, where submitted_to_bureau is allowed, in most of those refusals.
+TEST_F(ApiTest, ARefusalReportsTheStateThatRefusedItUnderConcurrentAppends) {
+  constexpr int kFilings = 200;
+  for (int i = 0; i < kFilings; ++i) {
+    const std::string id = "F" + std::to_string(i);
+    ASSERT_TRUE(ledger_->append(test::submit(id, i)));
+    ASSERT_TRUE(ledger_->append(test::action(id, PhotoApproved{})));
+  }
+  std::barrier both(2);
+  std::thread mover([&] {
+    for (int i = 0; i < kFilings; ++i) {
+      both.arrive_and_wait();
+      post("/v1/filings/F" + std::to_string(i) + "/events", R"({"type":"initial_review_approved"})");
+    }
+  });
+  int refusals = 0, contradictions = 0;
+  for (int i = 0; i < kFilings; ++i) {
+    both.arrive_and_wait();
+    const HttpResponse r =
+        post("/v1/filings/F" + std::to_string(i) + "/events", R"({"type":"submitted_to_bureau"})");
+    if (r.status != 422) continue;
+    ++refusals;
+    json::object b = body_of(r);
+    ASSERT_TRUE(b.contains("state")) << r.body;
+    const auto state = parse_filing_state(b["state"].as_string());
+    ASSERT_TRUE(state) << r.body;
+    json::array allowed;
+    for (EventType t : allowed_events(*state)) {
+      allowed.emplace_back(to_string(t));
+      if (t == EventType::submitted_to_bureau) ++contradictions;
+    }
+    EXPECT_EQ(b["allowed_events"], json::value(allowed)) << r.body;
+  }
+  mover.join();
+  EXPECT_GT(refusals, 0) << "the race never happened: the test proves nothing";
+  EXPECT_EQ(contradictions, 0) << "of " << refusals << " refusals";
+}
+
+TEST_F(ApiTest, ARefusalNamesTheStateAndItsAllowedEvents) {
+  ASSERT_TRUE(ledger_->append(test::submit("F1", 1)));
+  auto r = ledger_->append(test::action("F1", SmsConfirmed{}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::transition_not_allowed);
+  EXPECT_EQ(r.error().state, FilingState::provider_review);
+  const HttpResponse h = post("/v1/filings/F1/events", R"({"type":"bureau_approved"})");
+  EXPECT_EQ(h.status, 422) << h.body;
+  EXPECT_EQ(body_of(h)["state"], "provider_review");
+}
+
+}  // namespace
+}  // namespace filingd
