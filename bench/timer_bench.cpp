@@ -4,6 +4,7 @@
 // consumes it.
 //
 //   timer_bench [--deadlines 1000000] [--cache DIR]
+//   timer_bench --deadlines N --generate DIR    only writes the data set (bench/timer/backlog_gets)
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "daemon/http_server.hpp"
 #include "daemon/timer_service.hpp"
 #include "ledger/ledger.hpp"
+#include "tests/samples/samples.hpp"
 
 using namespace filingd;
 namespace fs = std::filesystem;
@@ -35,21 +37,6 @@ long rss_kib() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return -1;
-}
-
-FilingSubmitted submission(std::uint64_t n) {
-  FilingSubmitted f;
-  f.filing_type = FilingType::first_filing;
-  f.province = "京";
-  f.provider = "bench";
-  f.subject =
-      Subject{"enterprise", "公司", "uscc", "91" + std::to_string(100000000000 + n), "地址"};
-  Website w;
-  w.name = "site";
-  w.domains = {"s" + std::to_string(n) + ".cn"};
-  w.responsible = Person{"张三", "resident_id", "110101199003074514", "13800138000", ""};
-  f.websites.push_back(std::move(w));
-  return f;
 }
 
 // N returned filings whose 45-day abandonment deadlines have all passed: submission and
@@ -84,7 +71,7 @@ void generate(const std::string& dir, std::uint64_t n) {
       c.actor = "bench";
       c.occurred_at = back;
       if (phase == 0) {
-        c.data = submission(i);
+        c.data = samples::submission(i, "bench-timer.cn");
       } else {
         c.data = InitialReviewRejected{};
       }
@@ -104,10 +91,16 @@ void generate(const std::string& dir, std::uint64_t n) {
 int main(int argc, char** argv) {
   std::uint64_t n = 1'000'000;
   std::string cache = (fs::temp_directory_path() / "filingd-bench-deadlines").string();
+  std::string generate_only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--deadlines") n = std::stoull(argv[i + 1]);
     if (flag == "--cache") cache = argv[i + 1];
+    if (flag == "--generate") generate_only = argv[i + 1];
+  }
+  if (!generate_only.empty()) {
+    generate(generate_only, n);
+    return 0;
   }
   const std::string pristine = cache + "-" + std::to_string(n);
   if (!fs::exists(pristine + "/CURRENT")) {
@@ -130,7 +123,7 @@ int main(int argc, char** argv) {
   WorkCalendar calendar;
   Api api(Authenticator({}), calendar, clock);
   api.attach_ledger(**ledger);
-  HttpServer server(api, LimitsConfig{});
+  HttpServer server(api, default_config().limits);
   if (!server.start("127.0.0.1", 0, 2)) return 1;
   TimerService timers(**ledger, clock);
   const double ready = seconds_since(t0);

@@ -48,11 +48,4 @@ std::optional<std::string> canonical_province(std::string_view input) {
   return std::nullopt;
 }
 
-std::string_view province_name(std::string_view abbreviation) {
-  for (const auto& p : kProvinces) {
-    if (p.abbr == abbreviation) return p.name;
-  }
-  return {};
-}
-
 }  // namespace filingd

@@ -12,7 +12,5 @@ namespace filingd {
 // 滇→云, 陇→甘) or a full name (北京, 北京市, 广东省, 内蒙古自治区, ...); nullopt if unknown.
 std::optional<std::string> canonical_province(std::string_view input);
 
-// The short full name (北京) of a canonical abbreviation (京); empty if unknown.
-std::string_view province_name(std::string_view abbreviation);
 
 }  // namespace filingd

@@ -69,6 +69,12 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, Listene
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"message.timeout.ms", "0"},  // infinite: an outage delays delivery, never fails it
+      // One produce request in flight per broker. With more, a request that fails followed by
+      // one that succeeds for the same partition makes librdkafka report the failed one's
+      // messages delivered ("implicit ack"), trusting the broker to refuse a sequence gap;
+      // librdkafka 2.0.2's mock broker accepts the gap and has lost them
+      // (tests/kafka/mock_implicit_ack_loss.cpp).
+      {"max.in.flight.requests.per.connection", "1"},
       // Room for every in-flight event and its status message.
       {"queue.buffering.max.messages",
        std::to_string(std::min<std::size_t>(2 * config.max_in_flight + 16, 10'000'000))},
@@ -108,9 +114,15 @@ Producer::~Producer() {
 void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   if (self->discarding_) return;
-  const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-  self->listener_.delivered(seq_of_opaque(msg->_private), ok,
-                            ok ? nullptr : rd_kafka_err2str(msg->err));
+  // A success without an offset was inferred by librdkafka (an implicit ack, a duplicate
+  // sequence), not confirmed by a broker that stored the message: it is sent again (a duplicate
+  // at worst) rather than trusted.
+  const bool delivered = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  const bool confirmed = delivered && msg->offset >= 0;
+  self->listener_.delivered(seq_of_opaque(msg->_private), confirmed,
+                            confirmed   ? nullptr
+                            : delivered ? "reported delivered without an offset (not confirmed)"
+                                        : rd_kafka_err2str(msg->err));
 }
 
 void Producer::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {

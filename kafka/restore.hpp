@@ -63,10 +63,4 @@ struct RestoreOptions {
 // hold a valid chain: a gap, an altered event, a broken link; the message names the seq), io.
 Result<RestoreStats> restore_from_kafka(const RestoreOptions& options);
 
-inline Result<RestoreStats> restore_from_kafka(
-    const std::string& brokers, const std::string& topic, const std::string& data_dir,
-    const std::vector<std::pair<std::string, std::string>>& properties = {}) {
-  return restore_from_kafka(RestoreOptions{brokers, topic, data_dir, properties});
-}
-
 }  // namespace filingd

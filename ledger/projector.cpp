@@ -137,15 +137,9 @@ Result<std::optional<RegistryRecord>> load_record(ProjectionTxn& txn, std::strin
 }
 
 Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, const Event& e) {
-  auto after = project_all_but_status(txn, before, e);
-  if (after) txn.put(keys::status(after->filing_id), encode_status(*after));
-  return after;
-}
-
-Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
-                                            const Event& e) {
   FilingStatus after = before;
   if (auto ok = project_in_place(txn, after, e); !ok) return ok.take_error();
+  txn.put(keys::status(after.filing_id), encode_status(after));
   return after;
 }
 

@@ -23,10 +23,6 @@ namespace filingd {
 // Checks the cross-filing rules for `e` against `before` (the filing's status before it) and,
 // if they hold, writes the event's effects on all projections. Returns the status after.
 Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, const Event& e);
-// The same without writing the filing's own status entry (keys::status), which nothing else
-// reads: a fold that keeps statuses decoded writes each one once, at the end.
-Result<FilingStatus> project_all_but_status(ProjectionTxn& txn, const FilingStatus& before,
-                                            const Event& e);
 // The derived entries: the list indexes, deadlines and SLA clocks of each filing and the
 // counters of filings per state and deadlines per kind. They follow from each filing's status
 // alone and the projector never reads them, so a fold may leave them out and write them once,

@@ -442,6 +442,32 @@ TEST_F(KafkaTest, WithoutResumeEverythingIsPublishedAgain) {
   expect_complete_and_ordered(read_topic((*fresh)->bootstraps(), kEvents), ledger_->head().seq);
 }
 
+// A produce request that fails (its response delayed) while later requests for the same
+// partitions could already be on the wire: librdkafka must not report the failed request's
+// messages delivered on the strength of the later ones (its "implicit ack"), which the mock
+// broker, accepting the sequence gap, has not stored (tests/kafka/mock_implicit_ack_loss.cpp).
+TEST_F(KafkaTest, AFailedRequestBeforeLaterOnesLosesNothing) {
+  auto pub = publisher(options());
+  ASSERT_TRUE(pub);
+  append_interleaved(1, 8, 1);
+  ASSERT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait));
+  for (int round = 0; round < 4; ++round) {
+    for (int broker = 1; broker <= 3; ++broker)
+      rd_kafka_mock_broker_push_request_error_rtts(kafka_->cluster(), broker, 0 /* Produce */, 1,
+                                                   RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 300);
+    // Two waves: the second is produced while the first's (failing) requests are outstanding.
+    const std::uint64_t first_wave = ledger_->head().seq.value + 8;
+    append_interleaved(1, 8, 1, 2 + 2 * round);
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (pub->stats().produced < first_wave && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    ASSERT_GE(pub->stats().produced, first_wave);
+    append_interleaved(1, 8, 1, 3 + 2 * round);
+  }
+  ASSERT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait)) << pub->stats().last_error;
+  expect_complete_and_ordered(read_topic(kafka_->bootstraps(), kEvents), ledger_->head().seq);
+}
+
 // stop() from several threads at once (a signal handler's shutdown and a destructor, say): one
 // of them stops the publisher, the others return once it is stopped; nothing joins twice.
 TEST_F(KafkaTest, StopFromSeveralThreadsAtOnce) {

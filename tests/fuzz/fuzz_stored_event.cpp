@@ -16,6 +16,7 @@
 
 #include "events/codec.hpp"
 #include "events/json.hpp"
+#include "ledger/format/event_record.hpp"
 #include "tests/fuzz/fuzz_util.hpp"
 
 namespace {

@@ -14,6 +14,7 @@
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "ledger/format/event_record.hpp"
 #include "events/validation.hpp"
 
 namespace {
