@@ -15,7 +15,7 @@ constexpr ConfigKey kKeys[] = {
      "host:port to listen on; port 0 picks a free port (logged); IPv6 as \"[::1]:8080\"; "
      "localhost is loopback; a non-loopback address requires [[auth.tokens]]"},
     {"server.data_dir", K::string, R"("./data")",
-     "the ledger's RocksDB directory, created (mode 0700) if missing"},
+     "the ledger's RocksDB directory, created if missing"},
     {"server.log_level", K::string, R"("info")", "trace, debug, info, warn or error"},
     {"server.threads", K::integer, "2", "HTTP I/O threads", 1, 256},
     {"limits.max_body_bytes", K::integer, "1048576", "a larger request body gets 413", 1,
