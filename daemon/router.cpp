@@ -73,10 +73,6 @@ Result<Query> Query::parse(std::vector<std::pair<std::string, std::string>> item
   return q;
 }
 
-bool Query::has(std::string_view name) const {
-  return std::any_of(items_.begin(), items_.end(), [&](const auto& p) { return p.first == name; });
-}
-
 std::optional<std::string_view> Query::get(std::string_view name) const {
   for (const auto& [k, v] : items_) {
     if (k == name) return std::string_view(v);

@@ -40,7 +40,6 @@ class Query {
   static Result<Query> parse(std::vector<std::pair<std::string, std::string>> items,
                              std::span<const QueryParam> declared);
 
-  bool has(std::string_view name) const;
   bool empty() const { return items_.empty(); }
   // The value of a parameter given once.
   std::optional<std::string_view> get(std::string_view name) const;

@@ -49,11 +49,20 @@ int fail(const Error& e) {
 
 void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n'; }
 
-std::optional<Timestamp> parse_time_option(const std::string& text, const char* flag, int& rc) {
-  auto t = parse_rfc3339(text);
-  if (!t)
-    rc = fail(std::string(flag) + " must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z", kUsage);
-  return t;
+// A point of the log from a time flag (`flag`, empty if not given) and a seq flag; nullopt
+// (after printing why) for a time that does not parse.
+std::optional<ReplayPoint> replay_point(const std::string& time, const char* flag,
+                                        std::optional<std::uint64_t> seq) {
+  ReplayPoint point;
+  if (!time.empty()) {
+    point.until = parse_rfc3339(time);
+    if (!point.until) {
+      fail(std::string(flag) + " must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z", kUsage);
+      return std::nullopt;
+    }
+  }
+  if (seq) point.until_seq = Seq(*seq);
+  return point;
 }
 
 // ---- readable statuses -----------------------------------------------------------------
@@ -130,11 +139,9 @@ struct HistoryArgs {
 };
 
 int run_history(const HistoryArgs& a) {
-  int rc = kOk;
-  ReplayPoint point;
-  if (!a.as_of.empty()) point.until = parse_time_option(a.as_of, "--as-of", rc);
-  if (rc != kOk) return rc;
-  if (a.as_of_seq) point.until_seq = Seq(*a.as_of_seq);
+  const auto parsed = replay_point(a.as_of, "--as-of", a.as_of_seq);
+  if (!parsed) return kUsage;
+  const ReplayPoint& point = *parsed;
   auto store = open_for_reading(a.data_dir);
   if (!store) return fail(store.error());
   auto events = filing_events(**store, a.filing_id);
@@ -173,11 +180,9 @@ struct ReplayArgs {
 };
 
 int run_replay(const ReplayArgs& a) {
-  int rc = kOk;
-  ReplayPoint point;
-  if (!a.until.empty()) point.until = parse_time_option(a.until, "--until", rc);
-  if (rc != kOk) return rc;
-  if (a.until_seq) point.until_seq = Seq(*a.until_seq);
+  const auto parsed = replay_point(a.until, "--until", a.until_seq);
+  if (!parsed) return kUsage;
+  const ReplayPoint& point = *parsed;
   auto store = open_for_reading(a.data_dir);
   if (!store) return fail(store.error());
   std::optional<std::string_view> only;

@@ -131,8 +131,6 @@ struct Effects {
 
 }  // namespace
 
-std::span<const Transition> transition_table() { return kTable; }
-
 std::vector<EventType> allowed_events(FilingState state) {
   std::vector<EventType> out;
   for (const auto& t : kTable) {

@@ -4,7 +4,6 @@
 // rebuild and the error messages ("allowed events here are …") all read this table.
 #pragma once
 
-#include <span>
 #include <vector>
 
 #include "events/event.hpp"
@@ -20,8 +19,6 @@ struct Transition {
   // Rows of the same (from, event) are tried in table order; nullptr matches always.
   bool (*guard)(const FilingStatus& before, const Event& e);
 };
-
-std::span<const Transition> transition_table();
 
 // Distinct event types allowed in `state`, in table order.
 std::vector<EventType> allowed_events(FilingState state);
