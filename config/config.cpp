@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <set>
 
@@ -24,6 +25,16 @@ void read_server(TomlReader& r, const Section& root, Config& c) {
   r.string(s, "data_dir", c.data_dir);
   r.one_of(s, "log_level", c.log_level, {"trace", "debug", "info", "warn", "error"});
   r.integer(s, "threads", c.limits.http_threads);
+  std::string access_log;
+  if (r.string(s, "access_log", access_log)) c.access_log = access_log;
+  bool public_metrics = false;
+  if (r.boolean(s, "public_metrics", public_metrics)) c.public_metrics = public_metrics;
+}
+
+void read_privacy(TomlReader& r, const Section& root, Config& c) {
+  const Section s = r.table(root, "privacy");
+  std::string path;
+  if (r.string(s, "master_key_file", path)) c.master_key_file = path;
 }
 
 void read_limits(TomlReader& r, const Section& root, LimitsConfig& l) {
@@ -74,17 +85,33 @@ void read_kafka(TomlReader& r, const Section& root, KafkaConfig& k) {
   if (const toml::node* n = r.string(s, "mode", k.mode)) {
     if (auto problem = normalize_kafka_mode(k.mode)) r.fail(n, "kafka.mode", *problem);
   }
-  const toml::node* topic_node = nullptr;
-  for (auto [key, topic] :
-       {std::pair{"events_topic", &k.events_topic}, std::pair{"status_topic", &k.status_topic}}) {
-    if (const toml::node* n = r.string(s, key, *topic)) {
-      topic_node = n;
-      if (!valid_topic(*topic))
-        r.fail(n, join_key("kafka", key), "a topic name is 1..249 of [A-Za-z0-9._-]");
+  const toml::node* nodes[3] = {};
+  const std::pair<const char*, std::string*> topics[3] = {{"events_topic", &k.events_topic},
+                                                          {"status_topic", &k.status_topic},
+                                                          {"keys_topic", &k.keys_topic}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto [key, topic] = topics[i];
+    if ((nodes[i] = r.string(s, key, *topic)) && !valid_topic(*topic))
+      r.fail(nodes[i], join_key("kafka", key), "a topic name is 1..249 of [A-Za-z0-9._-]");
+  }
+  for (std::size_t i = 1; i < 3 && r.ok(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (*topics[i].second == *topics[j].second)
+        r.fail(nodes[i] ? nodes[i] : nodes[j], join_key("kafka", topics[i].first),
+               "must differ from " + join_key("kafka", topics[j].first));
     }
   }
-  if (r.ok() && k.events_topic == k.status_topic)
-    r.fail(topic_node, "kafka.status_topic", "must differ from kafka.events_topic");
+  std::string personal;
+  if (const toml::node* n = r.string(s, "personal_data", personal)) {
+    if (personal == "masked")
+      k.personal_data = PersonalView::masked;
+    else if (personal == "omitted")
+      k.personal_data = PersonalView::omitted;
+    else if (personal == "clear")
+      k.personal_data = PersonalView::clear;
+    else
+      r.fail(n, "kafka.personal_data", "must be masked, omitted or clear (got \"" + personal + "\")");
+  }
   if (const Section props = r.table(s, "properties"); props.table)
     read_properties(r, *props.table, "", k.properties);
 }
@@ -153,10 +180,11 @@ void read_auth(TomlReader& r, const Section& root, std::vector<TokenConfig>& tok
         r.fail(n, join_key(item.path, "name"), "duplicate token name \"" + t.name + "\"");
     }
     std::string role;
-    r.one_of(item, "role", role, {"operator", "auditor", "reader"});
-    t.role = role == "operator"  ? Role::operator_
-             : role == "auditor" ? Role::auditor
-                                 : Role::reader;
+    r.one_of(item, "role", role, {"operator", "auditor", "reader", "privacy_officer"});
+    t.role = role == "operator"          ? Role::operator_
+             : role == "auditor"         ? Role::auditor
+             : role == "privacy_officer" ? Role::privacy_officer
+                                         : Role::reader;
     if (const toml::node* n = r.string(item, "sha256", t.sha256_hex)) {
       bool hex = t.sha256_hex.size() == 64;
       for (char& ch : t.sha256_hex) {
@@ -201,6 +229,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
   TomlReader r(source, doc);
   const Section root = r.root();
   read_server(r, root, c);
+  read_privacy(r, root, c);
   read_limits(r, root, c.limits);
   read_kafka(r, root, c.kafka);
   read_sms(r, root, c);
@@ -229,6 +258,34 @@ Config default_config() {
   // The configuration table's defaults, through the same reads as a file.
   auto c = parse_config("", "<defaults>");
   return std::move(c).value();
+}
+
+namespace {
+
+// A file next to the data directory, not in it: a copy of the directory alone reveals nobody,
+// and the log of accesses is not part of the ledger.
+std::string beside_data_dir(const std::string& data_dir, const char* name) {
+  std::filesystem::path dir = std::filesystem::absolute(data_dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "data/"
+  return (dir.parent_path() / name).string();
+}
+
+}  // namespace
+
+std::string default_master_key_path(const std::string& data_dir) {
+  return beside_data_dir(data_dir, "filingd.key");
+}
+
+std::string master_key_path(const Config& c) {
+  return c.master_key_file.value_or(default_master_key_path(c.data_dir));
+}
+
+std::string access_log_path(const Config& c) {
+  return c.access_log.value_or(beside_data_dir(c.data_dir, "access.log"));
+}
+
+bool metrics_are_public(const Config& c) {
+  return c.public_metrics.value_or(is_loopback(c.listen_host));
 }
 
 Status apply_flags(Config& config, const FlagOverrides& flags) {

@@ -11,11 +11,12 @@
 #include "config/addresses.hpp"
 #include "config/calendar.hpp"
 #include "config/sms_policy.hpp"
+#include "events/personal.hpp"
 #include "events/result.hpp"
 
 namespace filingd {
 
-enum class Role : std::uint8_t { reader, auditor, operator_ };
+enum class Role : std::uint8_t { reader, auditor, operator_, privacy_officer };
 
 struct TokenConfig {
   std::string name;
@@ -29,6 +30,8 @@ struct KafkaConfig {
   std::string mode;  // "embedded", "off", or a broker list host:port,...
   std::string events_topic;
   std::string status_topic;
+  std::string keys_topic;
+  PersonalView personal_data = PersonalView::masked;  // SPEC §5.5
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
 };
 
@@ -49,6 +52,10 @@ struct Config {
   std::uint16_t listen_port = 0;
   std::string data_dir;
   std::string log_level;
+  // Computed from data_dir when the file does not set them (resolved_paths()).
+  std::optional<std::string> master_key_file;
+  std::optional<std::string> access_log;  // "": no access log
+  std::optional<bool> public_metrics;     // default: true on loopback
   KafkaConfig kafka;
   SmsPolicies sms_policies;
   WorkCalendar calendar;  // empty: weekends only
@@ -71,5 +78,13 @@ Status apply_flags(Config& config, const FlagOverrides& flags);
 
 // The configuration table's defaults; what tests and tools use without a file.
 Config default_config();
+
+// The keys whose default depends on another one: privacy.master_key_file and
+// server.access_log beside the data directory (not in it), server.public_metrics on loopback.
+std::string master_key_path(const Config& c);
+std::string access_log_path(const Config& c);
+bool metrics_are_public(const Config& c);
+// The default master key file of a data directory: filingd.key beside it.
+std::string default_master_key_path(const std::string& data_dir);
 
 }  // namespace filingd

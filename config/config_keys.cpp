@@ -18,6 +18,13 @@ constexpr ConfigKey kKeys[] = {
      "the ledger's RocksDB directory, created if missing"},
     {"server.log_level", K::string, R"("info")", "trace, debug, info, warn or error"},
     {"server.threads", K::integer, "2", "HTTP I/O threads", 1, 256},
+    {"server.access_log", K::string, "",
+     "JSON-lines access log (time, request id, principal, address, route, filing, status, bytes, "
+     "µs; no bodies, no personal data); absent: access.log beside the data directory; \"\": off",
+     0, 0, true, true},
+    {"server.public_metrics", K::boolean, "",
+     "whether /metrics and /readyz answer without a token; absent: true on a loopback address",
+     0, 0, true},
     {"limits.max_body_bytes", K::integer, "1048576", "a larger request body gets 413", 1,
      std::int64_t{1} << 30},
     {"limits.max_bodies_in_flight_bytes", K::integer, "67108864",
@@ -38,6 +45,11 @@ constexpr ConfigKey kKeys[] = {
     {"kafka.events_topic", K::string, R"("filing.events")", "every event, keyed by filing_id"},
     {"kafka.status_topic", K::string, R"("filing.status")",
      "each filing's latest status (compacted), keyed by filing_id"},
+    {"kafka.keys_topic", K::string, R"("filing.keys")",
+     "each subject's wrapped data key (compacted), keyed by subject_ref; a tombstone on erasure"},
+    {"kafka.personal_data", K::string, R"("masked")",
+     "personal fields on Kafka: masked (as a reader sees them), omitted, or clear (a trusted "
+     "cluster)"},
     {"kafka.properties", K::table, "{}",
      "librdkafka properties passed through (TLS, SASL, linger.ms, ...)"},
     {"sms.policies", K::tables, R"([{ id = "default-24h" }])",
@@ -56,10 +68,15 @@ constexpr ConfigKey kKeys[] = {
     {"calendar.holidays", K::strings, "[]",
      "statutory holidays, \"YYYY-MM-DD\" in Asia/Shanghai: not working days"},
     {"calendar.workdays", K::strings, "[]", "weekend days that are make-up working days (调休)"},
+    {"privacy.master_key_file", K::string, "",
+     "the master key of personal data (created 0600 if missing; refused if group or others can "
+     "read it); absent: filingd.key beside the data directory",
+     0, 0, true},
     {"auth.tokens", K::tables, "[]",
      "bearer tokens; none: loopback only, every request has full access"},
     {"auth.tokens[].name", K::string, "", "the token's name, shown as who acted"},
-    {"auth.tokens[].role", K::string, R"("reader")", "operator, auditor or reader"},
+    {"auth.tokens[].role", K::string, R"("reader")",
+     "operator, auditor, reader or privacy_officer"},
     {"auth.tokens[].sha256", K::string, "", "hex SHA-256 of the token"},
 };
 

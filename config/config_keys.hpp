@@ -24,6 +24,7 @@ struct ConfigKey {
   std::int64_t min = 0;  // integers: the bounds, inclusive
   std::int64_t max = 0;
   bool optional = false;
+  bool empty_ok = false;  // strings: "" is a meaningful value (e.g. "off")
 };
 
 std::span<const ConfigKey> config_keys();

@@ -159,7 +159,17 @@ const toml::node* TomlReader::string(const Section& s, std::string_view key, std
   }
   const auto* v = n->as_string();
   if (!v) return wrong_type(n, name, "a string");
-  if (v->get().empty()) return fail(n, name, "must not be empty");
+  const ConfigKey* spec = find_config_key(join_key(s.spec, key));
+  if (v->get().empty() && !(spec && spec->empty_ok)) return fail(n, name, "must not be empty");
+  out = v->get();
+  return n;
+}
+
+const toml::node* TomlReader::boolean(const Section& s, std::string_view key, bool& out) {
+  const toml::node* n = get(s, key);
+  if (!n) return nullptr;
+  const auto* v = n->as_boolean();
+  if (!v) return wrong_type(n, join_key(s.path, key), "a boolean");
   out = v->get();
   return n;
 }

@@ -52,8 +52,9 @@ class TomlReader {
     if (n) out = static_cast<T>(v);
     return n;
   }
-  // Strings are never allowed empty: no key has a meaningful empty value.
+  // Strings are refused empty, unless the key's `empty_ok` says "" means something.
   const toml::node* string(const Section& s, std::string_view key, std::string& out);
+  const toml::node* boolean(const Section& s, std::string_view key, bool& out);
   const toml::node* one_of(const Section& s, std::string_view key, std::string& out,
                            std::initializer_list<std::string_view> allowed);
   const toml::array* strings(const Section& s, std::string_view key,

@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "daemon/router.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/personal_data.hpp"
 
 namespace filingd {
 namespace {
@@ -52,15 +54,28 @@ Api::Api(Authenticator auth, const WorkCalendar& calendar, const Clock& clock)
 
 Api::~Api() = default;
 
-void Api::attach_ledger(Ledger& ledger) { ctx_->ledger.store(&ledger); }
+void Api::attach_ledger(Ledger& ledger) {
+  personal_ = std::make_unique<PersonalData>(ledger.store(), ledger.keyring());
+  ctx_->keyring = ledger.keyring();
+  ctx_->personal_.store(personal_.get());
+  ctx_->ledger.store(&ledger);
+}
 
-boost::asio::awaitable<HttpResponse> Api::handle(HttpRequest request) {
+boost::asio::awaitable<HttpResponse> Api::handle(Admission admission, HttpRequest request) {
   const auto start = std::chrono::steady_clock::now();
-  std::size_t route_index = all_routes().size();  // "unmatched"
-  HttpResponse response = co_await dispatch(*ctx_, request, route_index);
+  const std::size_t route_index =
+      admission.route_index < all_routes().size() ? admission.route_index
+                                                  : all_routes().size();  // "unmatched"
+  HttpResponse response = co_await dispatch(*ctx_, admission, request);
   ctx_->metrics.observe_request(
       route_index, response.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  co_return response;
+}
+
+boost::asio::awaitable<HttpResponse> Api::handle(HttpRequest request) {
+  Admission admission = admit(request);
+  HttpResponse response = co_await handle(std::move(admission), std::move(request));
   co_return response;
 }
 

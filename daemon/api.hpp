@@ -21,11 +21,14 @@
 #include "config/calendar.hpp"
 #include "daemon/auth.hpp"
 #include "daemon/http.hpp"
+#include "daemon/router.hpp"
 #include "metrics/http_metrics.hpp"
 
 namespace filingd {
 
 class Ledger;
+class Keyring;
+class PersonalData;
 
 // What /readyz reports besides the ledger's own health.
 class Readiness {
@@ -51,6 +54,11 @@ struct ApiContext {
   Authenticator auth;
   HttpMetrics metrics;
   std::atomic<Ledger*> ledger{nullptr};  // null until attach_ledger()
+  std::shared_ptr<Keyring> keyring;       // set with the ledger
+  // server.public_metrics: /readyz and /metrics without a token. Set before serving.
+  bool public_metrics = true;
+  // Opens stored personal data for the responses; set with the ledger.
+  const PersonalData* personal() const { return personal_.load(); }
   Readiness readiness;
 
   // Further /metrics sections (server, timer service, publisher), added while serving.
@@ -62,6 +70,8 @@ struct ApiContext {
   bool check_dependencies(boost::json::object& out) const;
 
  private:
+  friend class Api;
+  std::atomic<const PersonalData*> personal_{nullptr};
   mutable std::mutex hooks_mu_;
   std::vector<std::function<void(prometheus::Writer&)>> extra_metrics_;  // guarded by hooks_mu_
   std::function<bool(boost::json::object&)> dependencies_;                // guarded by hooks_mu_
@@ -73,13 +83,21 @@ class Api {
   Api(Authenticator auth, const WorkCalendar& calendar, const Clock& clock);
   ~Api();
 
-  // Makes the /v1 routes available and the daemon ready. The ledger must outlive the Api.
+  // Makes the /v1 routes available. The ledger must outlive the Api. Without the ledger's keyring
+  // sealed fields read "[encrypted]" and nobody can be erased.
   void attach_ledger(Ledger& ledger);
+
+  // What the request's headers decide (router.hpp), before its body is read.
+  Admission admit(const HttpRequest& headers) const { return filingd::admit(*ctx_, headers); }
+  // Runs an admitted request with its body.
+  boost::asio::awaitable<HttpResponse> handle(Admission admission, HttpRequest request);
+  // Both at once, for a request already read whole.
   boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
   ApiContext& context() { return *ctx_; }
 
  private:
   std::unique_ptr<ApiContext> ctx_;
+  std::unique_ptr<PersonalData> personal_;
 };
 
 }  // namespace filingd

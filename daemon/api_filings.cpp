@@ -30,33 +30,15 @@ Status read_envelope(const json::object& body, const Principal& who, AppendComma
   if (!env) return env.take_error();
   cmd.event_id = std::move(env->event_id);
   cmd.actor = env->actor.empty() ? who.name : std::move(env->actor);
+  cmd.principal = who.name;
   cmd.occurred_at = env->occurred_at;
   cmd.expected_version = env->expected_version;
   return {};
 }
 
-// Completes on the caller's executor once the ledger has made the append durable.
-asio::awaitable<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
-  auto executor = co_await asio::this_coro::executor;
-  // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
-  auto initiation = [&ledger, executor](auto handler, AppendCommand c) {
-    auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    ledger.append_async(std::move(c), [h, executor](Result<AppendResult> r) {
-      asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-    });
-  };
-  Result<AppendResult> result =
-      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<AppendResult>)>(
-          initiation, asio::use_awaitable, std::move(cmd));
-  co_return result;
-}
-
 // Appends and answers 201 (or 200 for an idempotent retry).
 asio::awaitable<Reply> append(Call& call, AppendCommand cmd) {
-  const auto start = std::chrono::steady_clock::now();
-  auto r = co_await async_append(*call.ledger, std::move(cmd));
-  call.ctx.metrics.observe_append(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  auto r = co_await append_command(call, std::move(cmd));
   if (!r) co_return r.take_error();
   json::object o{{"filing_id", r->filing_id},
                  {"event_id", r->event_id},
@@ -171,7 +153,7 @@ asio::awaitable<Reply> filing_events(Call& call) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("filing_id").string(id).key("items").begin_array();
-  for (const Event& e : *events) write_json(w, e);
+  for (Event& e : *events) write_event(w, call, std::move(e));
   w.end_array().end_object();
   co_return json_response(200, std::move(body));
 }

@@ -26,7 +26,7 @@ asio::awaitable<Reply> global_events(Call& call) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("items").begin_array();
-  for (const Event& e : *events) write_json(w, e);
+  for (Event& e : *events) write_event(w, call, std::move(e));
   w.end_array();
   w.key("next_after_seq").number(events->empty() ? from : events->back().seq.value);
   w.end_object();
@@ -96,8 +96,8 @@ constexpr Route kRoutes[] = {
     {"GET", "/v1/events", kReadHistory, global_events, "events", kEventsParams},
     {"GET", "/v1/ledger/head", kReadProjections, ledger_head, "ledger_head"},
     {"GET", "/healthz", 0, healthz, "healthz", {}, false},
-    {"GET", "/readyz", 0, readyz, "readyz", {}, false},
-    {"GET", "/metrics", 0, metrics, "metrics", {}, false},
+    {"GET", "/readyz", kOperational, readyz, "readyz", {}, false},
+    {"GET", "/metrics", kOperational, metrics, "metrics", {}, false},
 };
 
 }  // namespace

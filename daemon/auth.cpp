@@ -10,18 +10,21 @@ namespace filingd {
 unsigned permissions_of(Role role) {
   switch (role) {
     case Role::operator_:
-      return kReadProjections | kReadHistory | kUnmasked | kAppend;
+      return kOperational | kReadProjections | kReadHistory | kUnmasked | kAppend;
     case Role::auditor:
-      return kReadProjections | kReadHistory | kUnmasked;
+      return kOperational | kReadProjections | kReadHistory | kUnmasked;
     case Role::reader:
-      return kReadProjections;
+      return kOperational | kReadProjections;
+    case Role::privacy_officer:
+      return kOperational | kReadProjections | kErase;
   }
   return 0;
 }
 
 std::optional<Principal> Authenticator::authenticate(std::string_view authorization) const {
   if (tokens_.empty())
-    return Principal{"local", kReadProjections | kReadHistory | kUnmasked | kAppend};
+    return Principal{"local",  // ledger.hpp kLocalPrincipal
+                     kOperational | kReadProjections | kReadHistory | kUnmasked | kAppend | kErase};
   constexpr std::string_view kBearer = "Bearer ";
   if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer)
     return std::nullopt;

@@ -12,12 +12,17 @@
 namespace filingd {
 
 // What a role may do. operator: append and read everything; auditor: read everything,
-// including history and unmasked personal data; reader: projections, personal data masked.
+// including history and unmasked personal data; reader: projections, personal data masked;
+// privacy_officer: erase a subject's personal data, and read projections masked.
 enum Permission : unsigned {
   kReadProjections = 1,
   kReadHistory = 2,
   kUnmasked = 4,
   kAppend = 8,
+  kErase = 16,
+  // Health details and metrics (/readyz, /metrics): every role; nobody needs a token for them
+  // while server.public_metrics is on.
+  kOperational = 32,
 };
 
 unsigned permissions_of(Role role);

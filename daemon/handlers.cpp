@@ -1,8 +1,16 @@
 #include "daemon/handlers.hpp"
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
+#include <chrono>
+
 #include "daemon/api.hpp"
+#include "ledger/ledger.hpp"
+#include "ledger/personal_data.hpp"
 #include "projections/sla.hpp"
 
 namespace filingd {
@@ -15,16 +23,56 @@ Result<boost::json::object> parse_body(const HttpRequest& request) {
   return std::move(v.as_object());
 }
 
-void write_status(JsonWriter& w, const Call& call, const FilingStatus& s) {
-  const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
-  write_json(w, s, !(call.who.permissions & kUnmasked), sla ? &*sla : nullptr);
+namespace {
+
+namespace asio = boost::asio;
+
+// Completes on the caller's executor once the ledger has made the append durable.
+asio::awaitable<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
+  auto executor = co_await asio::this_coro::executor;
+  // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
+  auto initiation = [&ledger, executor](auto handler, AppendCommand c) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    ledger.append_async(std::move(c), [h, executor](Result<AppendResult> r) {
+      asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+    });
+  };
+  Result<AppendResult> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<AppendResult>)>(
+          initiation, asio::use_awaitable, std::move(cmd));
+  co_return result;
 }
 
-std::string status_text(const Call& call, const FilingStatus& s) {
+}  // namespace
+
+asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = co_await async_append(*call.ledger, std::move(cmd));
+  call.ctx.metrics.observe_append(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  co_return r;
+}
+
+PersonalView view_of(const Call& call) {
+  return (call.who.permissions & kUnmasked) ? PersonalView::clear : PersonalView::masked;
+}
+
+void write_status(JsonWriter& w, const Call& call, FilingStatus s) {
+  const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
+  call.ctx.personal()->open(s);
+  write_json(w, s, view_of(call), sla ? &*sla : nullptr);
+}
+
+std::string status_text(const Call& call, FilingStatus s) {
   std::string out;
   JsonWriter w(out);
-  write_status(w, call, s);
+  write_status(w, call, std::move(s));
   return out;
+}
+
+void write_event(JsonWriter& w, const Call& call, Event e) {
+  call.ctx.personal()->open(e);
+  write_json(w, e, view_of(call));
 }
 
 Error unknown_filing(std::string_view id) {

@@ -8,6 +8,8 @@
 #include <boost/json/object.hpp>
 
 #include "daemon/router.hpp"
+#include "ledger/ledger.hpp"
+#include "events/json.hpp"
 #include "events/json_writer.hpp"
 #include "projections/status.hpp"
 
@@ -16,9 +18,19 @@ namespace filingd {
 // The request body as a JSON object. Errors: malformed.
 Result<boost::json::object> parse_body(const HttpRequest& request);
 
-// A filing's status JSON with its SLA as of now, masked for a caller without kUnmasked.
-void write_status(JsonWriter& w, const Call& call, const FilingStatus& s);
-std::string status_text(const Call& call, const FilingStatus& s);
+// Appends `cmd` and completes on the caller's executor once the ledger has made it durable (or
+// refused it); the append latency goes to the metrics.
+boost::asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
+
+// How the caller may see personal data: in clear with kUnmasked, masked otherwise.
+PersonalView view_of(const Call& call);
+
+// A filing's status JSON with its SLA as of now, its personal data opened and shown as the
+// caller may see it.
+void write_status(JsonWriter& w, const Call& call, FilingStatus s);
+std::string status_text(const Call& call, FilingStatus s);
+// An event's JSON, its personal data opened and shown as the caller may see it.
+void write_event(JsonWriter& w, const Call& call, Event e);
 
 Error unknown_filing(std::string_view id);
 Error malformed(std::string message, std::string field = {});

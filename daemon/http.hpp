@@ -13,6 +13,8 @@ struct HttpRequest {
   std::string target;  // origin-form: path and query, percent-encoded
   std::string authorization;
   std::string body;
+  std::string remote;      // the peer's address, for the access log
+  std::string request_id;  // X-Request-Id: the client's, or one the server made
 };
 
 struct HttpResponse {
@@ -20,6 +22,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;      // close the connection after it (the request stream is not trusted)
+  std::string filing_id;   // the filing it concerns, for the access log; empty: none or many
 };
 
 }  // namespace filingd

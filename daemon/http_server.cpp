@@ -4,63 +4,27 @@
 #include <sys/resource.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <limits>
-#include <list>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <unordered_set>
-#include <utility>
-#include <vector>
 
-#include "daemon/api.hpp"
-#include "daemon/router.hpp"
+#include "daemon/http_server_impl.hpp"
 #include "metrics/prometheus.hpp"
 
 namespace filingd {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using namespace http_internal;
 
 namespace {
 
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-// The first bytes of each request are read into a buffer this size in the connection's frame;
-// between requests a connection holds no heap read buffer, so idle clients cost little.
-constexpr std::size_t kFirstRead = 512;
 // After an accept failed for want of descriptors or memory, accepting pauses this long (the
 // pending connections wait in the listen backlog) rather than failing again at once in a loop.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Accept failures and a full connection table are logged at most once per period.
 constexpr auto kLogPeriod = std::chrono::seconds(5);
-
-struct Connection : std::enable_shared_from_this<Connection> {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool idle = true;  // waiting for the next request; touched only on the connection's strand
-  // Guarded by HttpServer::Impl::mu.
-  bool waiting = false;  // in Impl::waiting: no request header in hand yet (evictable)
-  bool evicted = false;  // closed to make room at the connection cap
-  std::list<Connection*>::iterator waiting_pos;
-};
 
 bool out_of_resources(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors ||
@@ -73,136 +37,24 @@ std::uint64_t reserved_fds(std::uint64_t open_files) {
   return std::clamp<std::uint64_t>(open_files / 4, 64, 1024);
 }
 
-// For a warning logged at most once per kLogPeriod: tick() at each occurrence returns how many
-// occurrences to report now (this one included), or 0 to stay quiet.
-class RateLimitedLog {
- public:
-  std::uint64_t tick() {
-    std::lock_guard lock(mu_);
-    ++count_;
-    const auto now = std::chrono::steady_clock::now();
-    if (logged_ && now - last_ < kLogPeriod) return 0;
-    logged_ = true;
-    last_ = now;
-    return std::exchange(count_, 0);
-  }
-
- private:
-  std::mutex mu_;
-  bool logged_ = false;
-  std::chrono::steady_clock::time_point last_;
-  std::uint64_t count_ = 0;
-};
-
 }  // namespace
 
-struct HttpServer::Impl {
-  Impl(Api& a, const LimitsConfig& l) : api(a), limits(l), max_connections(l.max_connections) {}
-
-  Api& api;
-  LimitsConfig limits;
-  std::uint64_t max_connections;  // limits.max_connections, or less if descriptors are short
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
-  tcp::acceptor acceptor{accept_strand};
-  asio::steady_timer accept_pause{accept_strand};
-  std::vector<std::thread> threads;
-  std::atomic<bool> stopping{false};
-
-  std::mutex mu;
-  std::unordered_set<std::shared_ptr<Connection>> connections;  // guarded by mu
-  // Connections without a request header in hand (idle keep-alive, or headers still coming),
-  // the longest waiting first: at the cap the front one is closed to admit a new connection.
-  std::list<Connection*> waiting;  // guarded by mu
-
-  std::atomic<std::uint64_t> accepted{0}, evicted{0}, refused{0}, accept_errors{0};
-  std::atomic<std::uint64_t> body_bytes{0};  // reserved by bodies being received
-  std::atomic<std::uint64_t> bodies_refused{0};
-  RateLimitedLog accept_log, full_log;
-
-  asio::awaitable<void> accept_loop();
-  asio::awaitable<void> serve(std::shared_ptr<Connection> c);
-  asio::awaitable<bool> write(Connection& c, http::response<http::string_body>& res);
-  asio::awaitable<void> reject(Connection& c, Error e, http::status status);
-  // Admits a new connection, evicting the longest-waiting one at the cap. False: refused.
-  bool admit(const std::shared_ptr<Connection>& c);
-  // c waits for a request (joins the back of `waiting` unless already in it: a new connection
-  // waits from its admission). False if c was evicted meanwhile.
-  bool begin_wait(Connection& c);
-  // c has a request header in hand (or gave up): leaves `waiting`. False if c was evicted.
-  bool end_wait(Connection& c);
-
-  // A share of limits.max_bodies_in_flight_bytes, held while one request body is received and
-  // handled. Empty if the budget has no room.
-  class BodyGrant {
-   public:
-    BodyGrant() = default;
-    BodyGrant(Impl& impl, std::uint64_t bytes) {
-      std::uint64_t now = impl.body_bytes.load();
-      do {
-        if (now + bytes > impl.limits.max_bodies_in_flight_bytes) return;
-      } while (!impl.body_bytes.compare_exchange_weak(now, now + bytes));
-      impl_ = &impl;
-      bytes_ = bytes;
-    }
-    BodyGrant(BodyGrant&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)), bytes_(o.bytes_) {}
-    BodyGrant& operator=(BodyGrant&& o) noexcept {
-      std::swap(impl_, o.impl_);
-      std::swap(bytes_, o.bytes_);
-      return *this;
-    }
-    ~BodyGrant() {
-      if (impl_) impl_->body_bytes -= bytes_;
-    }
-    explicit operator bool() const { return impl_ != nullptr; }
-
-   private:
-    Impl* impl_ = nullptr;
-    std::uint64_t bytes_ = 0;
-  };
-};
-
-namespace {
-
-std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
-
-http::response<http::string_body> to_beast(HttpResponse r, unsigned version, bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "filingd");
-  res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.body() = std::move(r.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
-}
-
-}  // namespace
-
-asio::awaitable<bool> HttpServer::Impl::write(Connection& c,
-                                              http::response<http::string_body>& res) {
-  boost::system::error_code ec;
-  c.stream.expires_after(ms(limits.read_timeout_ms));
-  co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
-  co_return !ec;
-}
-
-// Answers a request we could not read (too large, malformed) and closes the connection: the
-// rest of the stream cannot be trusted to be in step.
-asio::awaitable<void> HttpServer::Impl::reject(Connection& c, Error e, http::status status) {
-  HttpResponse r = error_response(e);
-  r.status = static_cast<int>(status);
-  if (status == http::status::service_unavailable) r.headers.emplace_back("Retry-After", "1");
-  auto res = to_beast(std::move(r), 11, false);
-  co_await write(c, res);
+std::uint64_t http_internal::RateLimitedLog::tick() {
+  std::lock_guard lock(mu_);
+  ++count_;
+  const auto now = std::chrono::steady_clock::now();
+  if (logged_ && now - last_ < kLogPeriod) return 0;
+  logged_ = true;
+  last_ = now;
+  return std::exchange(count_, 0);
 }
 
 bool HttpServer::Impl::begin_wait(Connection& c) {
   std::lock_guard lock(mu);
   if (c.evicted) return false;
   if (!c.waiting) {  // (a new connection waits from its admission on)
-    c.waiting_pos = waiting.insert(waiting.end(), &c);
+    auto& list = c.authenticated ? known : anonymous;
+    c.waiting_pos = list.insert(list.end(), &c);
     c.waiting = true;
   }
   return true;
@@ -210,9 +62,21 @@ bool HttpServer::Impl::begin_wait(Connection& c) {
 
 bool HttpServer::Impl::end_wait(Connection& c) {
   std::lock_guard lock(mu);
-  if (c.waiting) waiting.erase(c.waiting_pos);
+  if (c.waiting) (c.authenticated ? known : anonymous).erase(c.waiting_pos);
   c.waiting = false;
   return !c.evicted;
+}
+
+void HttpServer::Impl::mark_authenticated(Connection& c) {
+  std::lock_guard lock(mu);
+  c.authenticated = true;  // not waiting now: it has a request in hand
+}
+
+void HttpServer::Impl::forget(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(mu);
+  if (c->waiting) (c->authenticated ? known : anonymous).erase(c->waiting_pos);
+  c->waiting = false;
+  connections.erase(c);
 }
 
 bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
@@ -220,15 +84,16 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   {
     std::lock_guard lock(mu);
     if (connections.size() >= max_connections) {
-      if (waiting.empty()) return false;  // every connection is busy with a request
-      Connection* v = waiting.front();
-      waiting.pop_front();
+      auto& list = !anonymous.empty() ? anonymous : known;
+      if (list.empty()) return false;  // every connection is busy with a request
+      Connection* v = list.front();
+      list.pop_front();
       v->waiting = false;
       v->evicted = true;
       victim = v->shared_from_this();  // alive: `connections` holds it until serve() ends
     }
     connections.insert(c);
-    c->waiting_pos = waiting.insert(waiting.end(), c.get());  // no request in hand yet
+    c->waiting_pos = anonymous.insert(anonymous.end(), c.get());  // no request in hand yet
     c->waiting = true;
   }
   if (victim) {
@@ -237,103 +102,6 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
     asio::post(victim->stream.get_executor(), [victim] { victim->stream.cancel(); });
   }
   return true;
-}
-
-asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
-  beast::flat_buffer buffer;
-  std::array<char, kFirstRead> first;
-  boost::system::error_code ec;
-  for (;;) {
-    c->idle = true;
-    if (stopping) break;
-    if (buffer.size() == 0) {
-      // No request in hand: wait for the first bytes of the next one with the idle timeout,
-      // holding no heap buffer meanwhile. Until its header is complete, the connection may be
-      // closed to make room at the connection cap. (Pipelined requests already read are in
-      // hand: they are parsed at once.)
-      if (!begin_wait(*c)) break;
-      buffer.shrink_to_fit();
-      c->stream.expires_after(ms(limits.idle_timeout_ms));
-      const std::size_t n = co_await c->stream.async_read_some(
-          asio::buffer(first), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
-    }
-    c->idle = false;
-    // ...then the whole header must arrive within the header timeout (slowloris).
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(limits.max_body_bytes);
-    c->stream.expires_after(ms(limits.header_timeout_ms));
-    co_await http::async_read_header(c->stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
-    BodyGrant body;
-    if (!ec && !parser.is_done()) {
-      body = BodyGrant(*this, parser.content_length().value_or(limits.max_body_bytes));
-      if (!body) {
-        ++bodies_refused;
-        co_await reject(*c,
-                        make_error(ErrorCode::unavailable,
-                                   "too many request bodies are being received; retry shortly"),
-                        http::status::service_unavailable);
-        break;
-      }
-      c->stream.expires_after(ms(limits.read_timeout_ms));
-      co_await http::async_read(c->stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec == http::error::body_limit) {
-      co_await reject(
-          *c,
-          make_error(ErrorCode::too_large,
-                     "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes"),
-          http::status::payload_too_large);
-      break;
-    }
-    if (ec == http::error::header_limit) {
-      co_await reject(*c, make_error(ErrorCode::too_large, "request header too large"),
-                      http::status::request_header_fields_too_large);
-      break;
-    }
-    if (ec == beast::error::timeout && buffer.size() > 0) {
-      co_await reject(*c, make_error(ErrorCode::malformed, "request not received in time"),
-                      http::status::request_timeout);
-      break;
-    }
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
-        ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      co_await reject(*c, make_error(ErrorCode::malformed, "malformed HTTP: " + ec.message()),
-                      http::status::bad_request);
-      break;
-    }
-    if (ec) break;
-
-    auto& req = parser.get();
-    HttpRequest request{std::string(req.method_string()), std::string(req.target()),
-                        std::string(req[http::field::authorization]), std::move(req.body())};
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
-    HttpResponse response;
-    bool failed = false;
-    try {
-      response = co_await api.handle(std::move(request));
-    } catch (const std::exception& ex) {
-      // A bug or an exhausted resource in one handler costs that request, not the daemon nor
-      // the connection's bookkeeping below.
-      spdlog::error("request handler failed: {}", ex.what());
-      failed = true;
-    }
-    if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
-    auto res = to_beast(std::move(response), version, keep_alive && !stopping);
-    if (!co_await write(*c, res) || !res.keep_alive()) break;
-  }
-  c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  c->stream.close();
-  std::lock_guard lock(mu);
-  if (c->waiting) waiting.erase(c->waiting_pos);
-  c->waiting = false;
-  connections.erase(c);
 }
 
 asio::awaitable<void> HttpServer::Impl::accept_loop() {
@@ -355,7 +123,9 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
       continue;
     }
     ++accepted;
-    auto c = std::make_shared<Connection>(std::move(socket));
+    const auto peer = socket.remote_endpoint(ec);
+    auto c = std::make_shared<Connection>(std::move(socket),
+                                          ec ? std::string() : peer.address().to_string());
     if (!admit(c)) {
       ++refused;
       if (const auto n = full_log.tick())
@@ -388,8 +158,8 @@ std::uint64_t raise_open_files_limit() {
   return rl.rlim_cur == RLIM_INFINITY ? std::numeric_limits<std::uint64_t>::max() : rl.rlim_cur;
 }
 
-HttpServer::HttpServer(Api& api, const LimitsConfig& limits)
-    : impl_(std::make_unique<Impl>(api, limits)) {}
+HttpServer::HttpServer(Api& api, const LimitsConfig& limits, AccessLog* access_log)
+    : impl_(std::make_unique<Impl>(api, limits, access_log)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -459,6 +229,10 @@ void HttpServer::render_metrics(prometheus::Writer& w) const {
   w.counter("filingd_http_bodies_refused_total",
             "Requests answered 503: limits.max_bodies_in_flight_bytes was reached.",
             impl_->bodies_refused.load());
+  w.counter("filingd_http_refused_unread_total",
+            "Requests refused from their headers (401, 403, 404, ...) and answered without "
+            "reading their body; their connections were closed.",
+            impl_->refused_unread.load());
 }
 
 std::uint16_t HttpServer::port() const {

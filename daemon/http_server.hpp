@@ -28,6 +28,7 @@
 
 namespace filingd {
 
+class AccessLog;
 class Api;
 namespace prometheus {
 class Writer;
@@ -39,7 +40,8 @@ std::uint64_t raise_open_files_limit();
 
 class HttpServer {
  public:
-  HttpServer(Api& api, const LimitsConfig& limits);
+  // `access_log` (may be null) must outlive the server.
+  HttpServer(Api& api, const LimitsConfig& limits, AccessLog* access_log = nullptr);
   ~HttpServer();
 
   // Binds host:port and starts `threads` I/O threads.

@@ -2,17 +2,21 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 
 #include "config/config.hpp"
+#include "daemon/access_log.hpp"
 #include "daemon/api.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/timer_service.hpp"
 #include "kafka/embedded_cluster.hpp"
 #include "kafka/publisher.hpp"
+#include "ledger/keyring.hpp"
 #include "ledger/ledger.hpp"
+#include "privacy/key_file.hpp"
 #include "replay/rebuild.hpp"
 
 namespace {
@@ -24,17 +28,29 @@ int fail(const std::string& message) {
   return 2;
 }
 
-// Opens the ledger; if a crash interrupted a projection rebuild, finishes it first.
+// The keys of personal data, from the master key file (created on first start).
+Result<std::shared_ptr<Keyring>> load_keyring(const std::string& path) {
+  auto loaded = privacy::load_or_create_master_key(path);
+  if (!loaded) return loaded.take_error();
+  if (loaded->created)
+    spdlog::warn("created the master key file {}: back it up, apart from the data directory; "
+                 "without it the personal data in the ledger cannot be read",
+                 path);
+  return Keyring::create(loaded->key);
+}
+
+// Opens the ledger; if a crash interrupted a projection rebuild, or the projections were built
+// in another layout, rebuilds them first.
 Result<std::unique_ptr<Ledger>> open_ledger(Ledger::Options options, Readiness& readiness) {
   auto ledger = Ledger::open(options);
   if (ledger || ledger.error().code != ErrorCode::unavailable) return ledger;
   {
     auto store = Store::open({.path = options.data_dir});
     if (!store) return store.take_error();
-    auto interrupted = rebuild_interrupted(**store);
-    if (!interrupted) return interrupted.take_error();
-    if (!*interrupted) return ledger;
-    spdlog::warn("finishing an interrupted projection rebuild");
+    auto needed = rebuild_needed(**store);
+    if (!needed) return needed.take_error();
+    if (!*needed) return ledger;
+    spdlog::warn("rebuilding the projections (an interrupted rebuild, or another layout)");
     readiness.set(Readiness::Phase::starting, "rebuilding projections");
     auto stats = rebuild_projections(**store);
     if (!stats) return stats.take_error();
@@ -54,7 +70,8 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger) {
   if (config.mode == "off") return k;
   KafkaPublisher::Options po;
   if (config.mode == "embedded") {
-    auto cluster = EmbeddedKafka::start({.topics = {config.events_topic, config.status_topic}});
+    auto cluster = EmbeddedKafka::start(
+        {.topics = {config.events_topic, config.status_topic, config.keys_topic}});
     if (!cluster) return cluster.take_error();
     k.embedded = std::move(*cluster);
     spdlog::info("kafka bootstrap: {}", k.embedded->bootstraps());
@@ -66,6 +83,11 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger) {
   }
   po.events_topic = config.events_topic;
   po.status_topic = config.status_topic;
+  po.keys_topic = config.keys_topic;
+  po.personal_data = config.personal_data;
+  if (config.personal_data == PersonalView::clear)
+    spdlog::warn("kafka.personal_data = \"clear\": the topics carry ID numbers, names and mobile "
+                 "numbers in clear; only for a cluster as trusted as this machine");
   auto started = KafkaPublisher::start(ledger, std::move(po));
   if (!started) return started.take_error();
   k.publisher = std::move(*started);
@@ -91,6 +113,8 @@ int run(int argc, char** argv) {
     return fail("refusing to listen on non-loopback address " + config.listen_host +
                 " without [[auth.tokens]] configured");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Everything the daemon creates (the ledger's files, the key, the access log) is its own.
+  ::umask(077);
   // Connections, RocksDB files and Kafka sockets are all descriptors.
   const std::uint64_t open_files = raise_open_files_limit();
 
@@ -103,25 +127,36 @@ int run(int argc, char** argv) {
 
   // Serving starts before the ledger opens, so that /healthz answers and /readyz says why the
   // daemon is not ready while a projection rebuild runs; /v1 answers 503 until then.
+  if (auto ok = make_private(config.data_dir); !ok) return fail(ok.error().message);
+  auto keyring = load_keyring(master_key_path(config));
+  if (!keyring) return fail(keyring.error().message);
+  std::unique_ptr<AccessLog> access_log;
+  if (const std::string path = access_log_path(config); !path.empty()) {
+    auto opened = AccessLog::open(path);
+    if (!opened) return fail(opened.error().message);
+    access_log = std::move(*opened);
+    spdlog::flush_every(std::chrono::seconds(1));
+  }
+
   SystemClock clock;
   Api api(Authenticator(config.tokens), config.calendar, clock);
+  api.context().public_metrics = metrics_are_public(config);
   Readiness& readiness = api.context().readiness;
   readiness.set(Readiness::Phase::starting, "opening the ledger");
-  HttpServer server(api, config.limits);
+  HttpServer server(api, config.limits, access_log.get());
   if (auto ok = server.start(config.listen_host, config.listen_port, config.limits.http_threads);
       !ok)
     return fail(ok.error().message);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  Ledger::Options ledger_options;
-  ledger_options.data_dir = config.data_dir;
-  ledger_options.sms_policies = config.sms_policies;
   // Past here the server runs: a failure stops it before the ledger it may be using goes.
   const auto stop_and_fail = [&](const std::string& message) {
     server.stop();
     return fail(message);
   };
+  Ledger::Options ledger_options;
+  ledger_options.data_dir = config.data_dir;
+  ledger_options.sms_policies = config.sms_policies;
+  ledger_options.keyring = std::move(*keyring);
   auto ledger = open_ledger(std::move(ledger_options), readiness);
   if (!ledger) return stop_and_fail(ledger.error().message);
   spdlog::info("ledger open at {} (head seq {})", config.data_dir, (*ledger)->head().seq.value);

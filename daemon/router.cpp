@@ -1,20 +1,18 @@
 #include "daemon/router.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <charconv>
 
 #include "daemon/api.hpp"
+#include "events/json.hpp"
+#include "events/json_writer.hpp"
 #include "projections/state_machine.hpp"
 
 namespace filingd {
 namespace asio = boost::asio;
-namespace json = boost::json;
 namespace {
 
 Error malformed(std::string msg, std::string field = {}) {
@@ -154,18 +152,26 @@ int http_status(ErrorCode code) {
   return 500;
 }
 
+// Written with JsonWriter, which never writes invalid UTF-8: a message may quote the request
+// (a query parameter's name, a field path), and the response must stay valid UTF-8 whatever it
+// held.
 HttpResponse error_response(const Error& e) {
-  json::object o{{"error", to_string(e.code)}, {"message", e.message}};
-  if (!e.field.empty()) o["field"] = e.field;
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.key("error").string(to_string(e.code));
+  w.key("message").string(e.message);
+  if (!e.field.empty()) w.key("field").string(e.field);
   if (e.state) {
     // The state that refused the event, as the ledger decided it: not read again, so it is the
     // state the refusal is about even while other appends move the filing on.
-    o["state"] = to_string(*e.state);
-    json::array allowed;
-    for (EventType t : allowed_events(*e.state)) allowed.emplace_back(to_string(t));
-    o["allowed_events"] = std::move(allowed);
+    w.key("state").string(to_string(*e.state));
+    w.key("allowed_events").begin_array();
+    for (EventType t : allowed_events(*e.state)) w.string(to_string(t));
+    w.end_array();
   }
-  return json_response(http_status(e.code), json::serialize(o));
+  w.end_object();
+  return json_response(http_status(e.code), std::move(body));
 }
 
 // ---- the dispatcher --------------------------------------------------------------------------
@@ -173,65 +179,89 @@ HttpResponse error_response(const Error& e) {
 const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
-    for (auto part : {filing_routes(), list_routes(), record_routes(), ledger_routes()})
+    for (auto part :
+         {filing_routes(), list_routes(), record_routes(), subject_routes(), ledger_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();
   return routes;
 }
 
-// A named coroutine rather than a lambda: GCC 12 mishandles temporaries inside co_await
-// expressions.
-asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& request,
-                                       std::size_t& route_index) {
+Admission admit(const ApiContext& ctx, const HttpRequest& request) {
+  Admission a;
+  auto refuse = [&a](HttpResponse r) {
+    a.refusal = std::move(r);
+    return std::move(a);
+  };
   auto url = boost::urls::parse_origin_form(request.target);
-  if (!url) co_return error_response(malformed("bad request target"));
+  if (!url) return refuse(error_response(malformed("bad request target")));
   std::vector<std::string> segments;
   for (auto seg : url->segments()) segments.push_back(seg);
 
   const auto& routes = all_routes();
-  std::vector<std::string> params;
   std::string allow;
   for (std::size_t i = 0; i < routes.size(); ++i) {
     const Route& route = routes[i];
-    if (!match(route.pattern, segments, params)) continue;
+    if (!match(route.pattern, segments, a.params)) continue;
     if (route.method != request.method) {
       if (allow.find(route.method) == std::string::npos)
         allow += (allow.empty() ? "" : ", ") + std::string(route.method);
       continue;
     }
-    route_index = i;
-    Principal who;
-    if (route.permission != 0) {
+    a.route_index = i;
+    unsigned needed = route.permission;
+    if (needed == kOperational && ctx.public_metrics) needed = 0;
+    if (needed != 0) {
       auto p = ctx.auth.authenticate(request.authorization);
-      if (!p) co_return unauthorized();
-      if ((p->permissions & route.permission) == 0)
-        co_return error_response(make_error(
-            ErrorCode::forbidden, "token " + p->name + " may not use " + std::string(route.name)));
-      who = std::move(*p);
+      if (!p) return refuse(unauthorized());
+      a.who = std::move(*p);
+      if ((a.who.permissions & needed) == 0)
+        return refuse(error_response(make_error(
+            ErrorCode::forbidden, "token " + a.who.name + " may not use " + std::string(route.name))));
     }
     std::vector<std::pair<std::string, std::string>> items;
     for (auto p : url->params()) items.emplace_back(p.key, p.value);
     auto query = Query::parse(std::move(items), route.params);
-    if (!query) co_return error_response(query.error());
-    Ledger* ledger = ctx.ledger.load();
-    if (route.needs_ledger && ledger == nullptr)
-      co_return error_response(make_error(
-          ErrorCode::unavailable, "the ledger is not open yet: " + ctx.readiness.reason()));
-    Call call{request, who, std::move(params), std::move(*query), ctx, ledger};
-    Reply reply = co_await route.handler(call);
-    co_return reply ? std::move(*reply) : error_response(reply.error());
+    if (!query) return refuse(error_response(query.error()));
+    a.query = std::move(*query);
+    return a;
   }
   if (!allow.empty()) {
-    HttpResponse r = json_response(
-        405, json::serialize(json::object{
-                 {"error", "method_not_allowed"},
-                 {"message", "method " + request.method + " is not allowed here; allowed: " +
-                                 allow}}));
+    std::string body;
+    JsonWriter w(body);
+    w.begin_object().key("error").string("method_not_allowed");
+    w.key("message").string("method " + request.method + " is not allowed here; allowed: " + allow);
+    w.end_object();
+    HttpResponse r = json_response(405, std::move(body));
     r.headers.emplace_back("Allow", allow);
-    co_return r;
+    return refuse(std::move(r));
   }
-  co_return error_response(make_error(ErrorCode::not_found, "no such endpoint"));
+  return refuse(error_response(make_error(ErrorCode::not_found, "no such endpoint")));
+}
+
+// A named coroutine rather than a lambda: GCC 12 mishandles temporaries inside co_await
+// expressions.
+asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admission,
+                                       const HttpRequest& request) {
+  if (admission.refusal) co_return std::move(*admission.refusal);
+  const Route& route = all_routes()[admission.route_index];
+  // Two parsers of this body could disagree on which of two equal keys counts: refused, and the
+  // connection not trusted further.
+  if (!request.body.empty()) {
+    if (auto key = find_duplicate_key(request.body)) {
+      HttpResponse r = error_response(malformed("the request body has a duplicate key " + *key));
+      r.close = true;
+      co_return r;
+    }
+  }
+  Ledger* ledger = ctx.ledger.load();
+  if (route.needs_ledger && ledger == nullptr)
+    co_return error_response(make_error(ErrorCode::unavailable,
+                                        "the ledger is not open yet: " + ctx.readiness.reason()));
+  Call call{request, admission.who, std::move(admission.params), std::move(admission.query),
+            ctx, ledger};
+  Reply reply = co_await route.handler(call);
+  co_return reply ? std::move(*reply) : error_response(reply.error());
 }
 
 }  // namespace filingd

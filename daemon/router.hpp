@@ -76,19 +76,32 @@ struct Route {
   bool needs_ledger = true;
 };
 
-// The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp).
+// The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
+// api_subjects.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
 std::span<const Route> ledger_routes();
+std::span<const Route> subject_routes();
 
 // Every route, in match order.
 const std::vector<Route>& all_routes();
 
-// Matches, authorises and runs `request`; `route_index` is set to the index (in all_routes())
-// of the route that answered, or left as is when none did.
-boost::asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, const HttpRequest& request,
-                                              std::size_t& route_index);
+// What a request's headers decide before its body is read (SPEC §5.7): its route, its caller and
+// its query, or the refusal to answer without reading the body (404, 405, 401, 403, 400).
+struct Admission {
+  std::size_t route_index = SIZE_MAX;  // in all_routes(); SIZE_MAX: no route matched
+  std::optional<HttpResponse> refusal;
+  Principal who;  // empty for a public route
+  std::vector<std::string> params;
+  Query query;
+  bool authenticated() const { return !who.name.empty(); }
+};
+Admission admit(const ApiContext& ctx, const HttpRequest& headers);
+
+// Runs an admitted request (or answers its refusal).
+boost::asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admission,
+                                              const HttpRequest& request);
 
 // ---- responses ---------------------------------------------------------------------------
 

@@ -76,7 +76,8 @@ FireReport TimerService::fire_chunk(const std::vector<DeadlineEntry>& due) {
     }
     cmd.expected_version = (*status)->version;
     cmd.event_id = deadline_event_id(d, (*status)->version);
-    cmd.actor = "system";
+    cmd.actor = std::string(kSystemPrincipal);
+    cmd.principal = std::string(kSystemPrincipal);
     cmd.occurred_at = d.due;
     ledger_.append_async(std::move(cmd), [d, finish_one](Result<AppendResult> r) {
       if (!r && r.error().code != ErrorCode::conflict)

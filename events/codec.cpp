@@ -2,17 +2,18 @@
 
 #include <cereal/types/variant.hpp>
 
+#include "events/personal.hpp"
 #include "events/serialize.hpp"
 
 // Schema versions of the payload types. Bump one when its serialize() learns a new field, and
 // read the new field only `if (version >= N)` so older events still decode (upcast).
-CEREAL_CLASS_VERSION(filingd::FilingSubmitted, 1)
+CEREAL_CLASS_VERSION(filingd::FilingSubmitted, 2)  // 2: + personal (sealed personal fields)
 CEREAL_CLASS_VERSION(filingd::InitialReviewApproved, 1)
 CEREAL_CLASS_VERSION(filingd::InitialReviewRejected, 1)
 CEREAL_CLASS_VERSION(filingd::PhotoApproved, 1)
 CEREAL_CLASS_VERSION(filingd::PhotoRejected, 1)
 CEREAL_CLASS_VERSION(filingd::SubmittedToBureau, 1)
-CEREAL_CLASS_VERSION(filingd::SmsConfirmed, 1)
+CEREAL_CLASS_VERSION(filingd::SmsConfirmed, 2)  // 2: + personal
 CEREAL_CLASS_VERSION(filingd::SmsAttemptFailed, 1)
 CEREAL_CLASS_VERSION(filingd::SmsExpired, 1)
 CEREAL_CLASS_VERSION(filingd::BureauApproved, 1)
@@ -20,6 +21,7 @@ CEREAL_CLASS_VERSION(filingd::BureauRejected, 1)
 CEREAL_CLASS_VERSION(filingd::FilingWithdrawn, 2)  // 2: + reason_code
 CEREAL_CLASS_VERSION(filingd::FilingAbandoned, 1)
 CEREAL_CLASS_VERSION(filingd::RecordCancelled, 1)
+CEREAL_CLASS_VERSION(filingd::SubjectErased, 1)
 
 namespace filingd {
 
@@ -33,12 +35,26 @@ void fields(A& ar, PhotoDecision& p) {
   ar(p.reviewer, p.method, p.reason);
 }
 
+// Schema 2 stores the personal fields sealed (SealedPersonal) and, in their places, empty
+// strings: the clear values an event holds in memory never reach the stored bytes.
 template <class A>
-void serialize(A& ar, FilingSubmitted& f, std::uint32_t v) {
+void save(A& ar, const FilingSubmitted& f, std::uint32_t v) {
+  Subject subject = f.subject;
+  std::vector<Website> websites = f.websites;
+  if (!f.personal.box.empty()) for_each_personal(subject, websites, [](std::string& s) { s.clear(); });
+  ar(f.filing_type, f.province, f.provider);
+  fields(ar, subject, v);
+  fields(ar, websites, v);
+  ar(f.existing_record_number);
+  if (v >= 2) ar(f.personal.subject_ref, f.personal.generation, f.personal.box);
+}
+template <class A>
+void load(A& ar, FilingSubmitted& f, std::uint32_t v) {
   ar(f.filing_type, f.province, f.provider);
   fields(ar, f.subject, v);
   fields(ar, f.websites, v);
   ar(f.existing_record_number);
+  if (v >= 2) ar(f.personal.subject_ref, f.personal.generation, f.personal.box);
 }
 
 template <class A>
@@ -63,8 +79,14 @@ void serialize(A& ar, SubmittedToBureau& s, std::uint32_t) {
   ar(s.sms_deadline, s.policy_id);
 }
 template <class A>
-void serialize(A& ar, SmsConfirmed& s, std::uint32_t) {
+void save(A& ar, const SmsConfirmed& s, std::uint32_t v) {
+  ar(s.personal.box.empty() ? s.phone : std::string());
+  if (v >= 2) ar(s.personal.subject_ref, s.personal.generation, s.personal.box);
+}
+template <class A>
+void load(A& ar, SmsConfirmed& s, std::uint32_t v) {
   ar(s.phone);
+  if (v >= 2) ar(s.personal.subject_ref, s.personal.generation, s.personal.box);
 }
 template <class A>
 void serialize(A& ar, SmsAttemptFailed& s, std::uint32_t) {
@@ -97,10 +119,13 @@ template <class A>
 void serialize(A& ar, RecordCancelled& r, std::uint32_t) {
   ar(r.record_number, r.reason);
 }
+template <class A>
+void serialize(A& ar, SubjectErased& e, std::uint32_t) {
+  ar(e.subject_ref, e.reason);
+}
 
 namespace {
 
-constexpr std::uint8_t kBodyFormat = 1;
 
 Error corrupt(const std::string& what) {
   return make_error(ErrorCode::internal, "corrupt stored event: " + what);
@@ -121,8 +146,10 @@ std::uint32_t current_schema(EventType type) {
 
 std::string encode_body(const Event& e) {
   return cereal_encode([&](auto& ar) {
-    ar(kBodyFormat, e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema, e.occurred_at,
-       e.recorded_at, e.actor, e.data);
+    ar(e.format, e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema, e.occurred_at,
+       e.recorded_at, e.actor);
+    if (e.format >= 2) ar(e.principal);
+    ar(e.data);
   });
 }
 
@@ -132,15 +159,17 @@ std::string encode_payload(const Payload& p) {
 
 Result<Event> decode_body(std::string_view body) {
   Event e;
-  std::uint8_t format = 0;
   std::string error;
   const bool ok = cereal_decode(
       body,
       [&](auto& ar) {
-        ar(format);
-        if (format != kBodyFormat) throw std::runtime_error("unknown body format");
+        ar(e.format);
+        if (e.format < 1 || e.format > kCurrentEventFormat)
+          throw std::runtime_error("unknown body format");
         ar(e.seq.value, e.filing_id, e.version.value, e.event_id, e.schema, e.occurred_at,
-           e.recorded_at, e.actor, e.data);
+           e.recorded_at, e.actor);
+        if (e.format >= 2) ar(e.principal);
+        ar(e.data);
       },
       &error);
   if (!ok) return corrupt(error);

@@ -16,7 +16,7 @@ constexpr std::array<std::string_view, kEventTypeCount> kEventTypes = {
     "filing_submitted", "initial_review_approved", "initial_review_rejected", "photo_approved",
     "photo_rejected",   "submitted_to_bureau",     "sms_confirmed",           "sms_attempt_failed",
     "sms_expired",      "bureau_approved",         "bureau_rejected",         "filing_withdrawn",
-    "filing_abandoned", "record_cancelled"};
+    "filing_abandoned", "record_cancelled",        "subject_erased"};
 constexpr std::array<std::string_view, 3> kReviewFlags = {"pending", "approved", "rejected"};
 constexpr std::array<std::string_view, 5> kReturnCauses = {
     "none", "initial_review_rejected", "sms_expired", "sms_failed", "bureau_rejected"};

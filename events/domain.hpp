@@ -47,8 +47,9 @@ enum class EventType : std::uint8_t {
   filing_withdrawn,
   filing_abandoned,
   record_cancelled,
+  subject_erased,
 };
-inline constexpr int kEventTypeCount = 14;
+inline constexpr int kEventTypeCount = 15;
 
 // Sub-flags of `provider_review`: both must be approved before `ready_for_bureau`.
 enum class ReviewFlag : std::uint8_t { pending, approved, rejected };

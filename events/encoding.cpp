@@ -16,6 +16,8 @@ int hex_digit(char ch) {
 
 }  // namespace
 
+bool is_hex_digit(char c) { return hex_digit(c) >= 0; }
+
 std::string to_hex(std::string_view bytes) {
   std::string out(2 * bytes.size(), '\0');
   char* p = out.data();

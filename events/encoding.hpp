@@ -13,6 +13,7 @@
 
 namespace filingd {
 
+bool is_hex_digit(char c);
 std::string to_hex(std::string_view bytes);
 std::string to_hex(const Hash& h);
 void to_hex(const Hash& h, char* out);  // 2 * kHashSize chars, no terminator

@@ -41,6 +41,17 @@ struct Website {
   std::string record_number;  // access / change / cancel_website: the website's existing number
 };
 
+// The personal fields of a payload as stored (SPEC §5.2): encoded and sealed under the data key
+// of the subject `subject_ref` names, in place of their clear values. Events stored before
+// personal data was encrypted carry an empty ref and box, and their fields in clear.
+struct SealedPersonal {
+  std::string subject_ref;  // keyed hash of the subject's certificate (64 hex digits)
+  // Which of the subject's data keys sealed it: the subject's erasures before. A box older than
+  // the subject's latest erasure reads "[erased]", even once the subject files again.
+  std::uint32_t generation = 0;
+  std::string box;  // AES-256-GCM of the personal fields; empty: none sealed
+};
+
 // ---- payloads, one per EventType, in EventType order ------------------------------------
 
 struct FilingSubmitted {
@@ -50,6 +61,7 @@ struct FilingSubmitted {
   Subject subject;
   std::vector<Website> websites;
   std::string existing_record_number;  // the subject's number (access, add_website, change, cancel)
+  SealedPersonal personal;             // schema 2; set by the ledger
 };
 
 struct ReviewDecision {
@@ -74,7 +86,8 @@ struct SubmittedToBureau {
 };
 
 struct SmsConfirmed {
-  std::string phone;  // masked
+  std::string phone;        // masked
+  SealedPersonal personal;  // schema 2; set by the ledger
 };
 
 struct SmsAttemptFailed {
@@ -112,10 +125,18 @@ struct RecordCancelled {
   std::string reason;
 };
 
+// A subject's personal data erased (PIPL art. 47): its data key is destroyed in the same batch.
+// Recorded in the stream subject_stream(subject_ref), not a filing's.
+struct SubjectErased {
+  std::string subject_ref;
+  std::string reason;
+};
+
 using Payload =
     std::variant<FilingSubmitted, InitialReviewApproved, InitialReviewRejected, PhotoApproved,
                  PhotoRejected, SubmittedToBureau, SmsConfirmed, SmsAttemptFailed, SmsExpired,
-                 BureauApproved, BureauRejected, FilingWithdrawn, FilingAbandoned, RecordCancelled>;
+                 BureauApproved, BureauRejected, FilingWithdrawn, FilingAbandoned, RecordCancelled,
+                 SubjectErased>;
 static_assert(std::variant_size_v<Payload> == kEventTypeCount);
 
 inline EventType type_of(const Payload& p) { return static_cast<EventType>(p.index()); }
@@ -124,6 +145,7 @@ inline EventType type_of(const Payload& p) { return static_cast<EventType>(p.ind
 Payload make_payload(EventType type);
 
 inline constexpr std::size_t kHashSize = 32;  // SHA-256
+inline constexpr std::uint8_t kCurrentEventFormat = 2;
 using Hash = std::array<std::uint8_t, kHashSize>;
 
 // One ledger event. Everything but `prev_hash`/`hash` is the canonical body that is hashed.
@@ -133,9 +155,13 @@ struct Event {
   Version version;
   std::string event_id;
   std::uint32_t schema = 1;  // schema version of the payload type as stored
+  // The envelope's stored layout: 1 before events recorded their principal, 2 since. Re-encoding
+  // an event writes the layout it was stored with, so its hash still holds.
+  std::uint8_t format = kCurrentEventFormat;
   Timestamp occurred_at;
   Timestamp recorded_at;
-  std::string actor;
+  std::string actor;      // what the client says; "system" only for the daemon's timers
+  std::string principal;  // who appended it: the token's name, "local" or "system" (format 2)
   Payload data;
   Hash prev_hash{};
   Hash hash{};

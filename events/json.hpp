@@ -15,17 +15,21 @@
 #include <boost/json/value.hpp>
 
 #include "events/event.hpp"
+#include "events/personal.hpp"
 #include "events/result.hpp"
 
 namespace filingd {
 
+// The masked form of a personal value; markers stay as they are.
+std::string mask_personal(std::string_view value);
+
 // The JSON text of an event (the envelope with its `data`) and of a payload alone. These are the
 // encoders; the *_to_json forms parse that text back, for callers that compose or inspect it.
 class JsonWriter;
-void write_json(JsonWriter& w, const Event& e);
-void write_json(JsonWriter& w, const Payload& p);
-std::string event_json(const Event& e);
-std::string payload_json(const Payload& p);
+void write_json(JsonWriter& w, const Event& e, PersonalView view = PersonalView::clear);
+void write_json(JsonWriter& w, const Payload& p, PersonalView view = PersonalView::clear);
+std::string event_json(const Event& e, PersonalView view = PersonalView::clear);
+std::string payload_json(const Payload& p, PersonalView view = PersonalView::clear);
 boost::json::object payload_to_json(const Payload& p);
 boost::json::object event_to_json(const Event& e);
 
@@ -54,5 +58,10 @@ Result<Envelope> envelope_from_json(const boost::json::object& body);
 Result<FilingSubmitted> submission_from_json(const boost::json::object& body,
                                              std::initializer_list<std::string_view> envelope_keys,
                                              std::string_view path = "");
+
+// The first key that appears twice in one object of the JSON text, with the keys of its
+// enclosing objects ("websites.name"), or nothing. Text that is not JSON has none (the parse that
+// follows reports it).
+std::optional<std::string> find_duplicate_key(std::string_view text);
 
 }  // namespace filingd

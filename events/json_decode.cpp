@@ -310,6 +310,11 @@ Result<Event> event_from_json(const json::value& envelope) {
   auto actor = read_string(*o, "actor");
   if (!actor) return actor.take_error();
   e.actor = std::move(*actor);
+  if (field(*o, "principal") != nullptr) {
+    auto principal = read_string(*o, "principal");
+    if (!principal) return principal.take_error();
+    e.principal = std::move(*principal);
+  }
   static const json::value kNull;
   const json::value* data = field(*o, "data");
   auto payload = payload_from_json(*type, data ? *data : kNull);

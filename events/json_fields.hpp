@@ -14,9 +14,11 @@ namespace filingd::json_fields {
 struct Rule {
   bool required = false;    // decoding: absence is ErrorCode::invalid
   bool omit_empty = false;  // encoding: an empty string is left out
+  bool personal = false;    // encoding: personal data (events/personal.hpp), masked or omitted
 };
 constexpr Rule kRequired{.required = true};
 constexpr Rule kOmitEmpty{.omit_empty = true};
+constexpr Rule kPersonal{.personal = true};
 
 // S is T or const T (or, for the shared decision payloads, a type derived from T).
 template <class S, class T>
@@ -24,20 +26,22 @@ concept Of = std::derived_from<std::remove_const_t<S>, T>;
 
 template <class F, Of<Person> S>
 void describe(F& f, S& s) {
-  f("name", s.name);
+  f("name", s.name, kPersonal);
   f("id_type", s.id_type);
-  f("id_number", s.id_number);
-  f("mobile", s.mobile);
-  f("email", s.email);
+  f("id_number", s.id_number, kPersonal);
+  f("mobile", s.mobile, kPersonal);
+  f("email", s.email, kPersonal);
 }
 
+// An organisation's name, address and certificate number are public registry data.
 template <class F, Of<Subject> S>
 void describe(F& f, S& s) {
+  const Rule personal{.personal = s.kind == "individual"};
   f("kind", s.kind);
-  f("name", s.name);
+  f("name", s.name, personal);
   f("id_type", s.id_type);
-  f("id_number", s.id_number);
-  f("address", s.address);
+  f("id_number", s.id_number, personal);
+  f("address", s.address, personal);
 }
 
 template <class F, Of<Website> S>
@@ -62,6 +66,7 @@ void describe(F& f, S& s) {
   f("subject", s.subject, kRequired);
   f("websites", s.websites, kRequired);
   f("existing_record_number", s.existing_record_number, kOmitEmpty);
+  f("subject_ref", s.personal.subject_ref, kOmitEmpty);  // schema 2
 }
 
 template <class F, Of<ReviewDecision> S>
@@ -86,7 +91,8 @@ void describe(F& f, S& s) {
 
 template <class F, Of<SmsConfirmed> S>
 void describe(F& f, S& s) {
-  f("phone", s.phone);
+  f("phone", s.phone, kPersonal);
+  f("subject_ref", s.personal.subject_ref, kOmitEmpty);  // schema 2
 }
 
 template <class F, Of<SmsAttemptFailed> S>
@@ -123,6 +129,12 @@ void describe(F&, S&) {}
 template <class F, Of<RecordCancelled> S>
 void describe(F& f, S& s) {
   f("record_number", s.record_number, kRequired);
+  f("reason", s.reason);
+}
+
+template <class F, Of<SubjectErased> S>
+void describe(F& f, S& s) {
+  f("subject_ref", s.subject_ref, kRequired);
   f("reason", s.reason);
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "events/encoding.hpp"
 #include "events/provinces.hpp"
 #include "events/record_number.hpp"
 #include "events/validation.hpp"
@@ -330,6 +331,13 @@ Status check(const RecordCancelled& r) {
   auto rn = parse_record_number(r.record_number, data_field("record_number"));
   if (!rn) return rn.take_error();
   return {};
+}
+
+Status check(const SubjectErased& e) {
+  if (e.subject_ref.size() != 64 ||
+      !std::all_of(e.subject_ref.begin(), e.subject_ref.end(), is_hex_digit))
+    return invalid(data_field("subject_ref"), "data.subject_ref must be 64 hex digits");
+  return check_text({e.reason, data_field("reason"), kMaxLongText});
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -20,6 +22,8 @@
 
 #include "events/encoding.hpp"
 #include "events/json.hpp"
+#include "filingctl/key_option.hpp"
+#include "filingctl/output.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/export.hpp"
 #include "replay/history.hpp"
@@ -32,6 +36,7 @@ namespace filingd {
 namespace {
 
 namespace json = boost::json;
+using namespace ctl;
 
 constexpr int kOk = 0;
 constexpr int kFailed = 1;  // verification failed, or not found
@@ -65,73 +70,11 @@ std::optional<ReplayPoint> replay_point(const std::string& time, const char* fla
   return point;
 }
 
-// ---- readable statuses -----------------------------------------------------------------
-
-std::string returned_text(const FilingStatus& s) {
-  if (s.state != FilingState::returned) return {};
-  std::string out = std::string(to_string(s.return_cause));
-  if (!s.return_reason_code.empty()) out += " " + s.return_reason_code;
-  if (!s.return_reason.empty()) out += ": " + s.return_reason;
-  return out;
-}
-
-void print_status(const FilingStatus& s) {
-  auto line = [](const char* label, const std::string& value) {
-    if (!value.empty()) std::printf("  %-22s %s\n", label, value.c_str());
-  };
-  std::printf("filing %s\n", s.filing_id.c_str());
-  line("state", std::string(to_string(s.state)));
-  line("returned", returned_text(s));
-  line("filing_type", std::string(to_string(s.filing_type)));
-  line("province / provider", s.province + " / " + s.provider);
-  line("version / last seq",
-       std::to_string(s.version.value) + " / " + std::to_string(s.last_seq.value));
-  line("attempt", std::to_string(s.attempt));
-  line("initial review / photo",
-       std::string(to_string(s.initial_review)) + " / " + std::string(to_string(s.photo)));
-  line("subject", s.subject.name + " (" + s.subject.id_type + " " + s.subject.id_number + ")");
-  for (const auto& w : s.websites) {
-    std::string domains;
-    for (const auto& d : w.domains) domains += (domains.empty() ? "" : ", ") + d;
-    line("website",
-         w.name + " [" + domains + "]" + (w.record_number.empty() ? "" : " " + w.record_number));
-  }
-  line("existing record number", s.existing_record_number);
-  line("subject record number", s.subject_record_number);
-  if (s.sms_deadline) line("sms deadline", format_rfc3339(*s.sms_deadline));
-  if (s.abandon_at) line("abandon deadline", format_rfc3339(*s.abandon_at));
-  line("submitted at", format_rfc3339(s.submitted_at));
-  line("updated at", format_rfc3339(s.updated_at));
-}
-
-std::string status_line(const FilingStatus& s) {
-  std::string out = s.filing_id + "  " + std::string(to_string(s.state)) + "  v" +
-                    std::to_string(s.version.value) + "  seq " + std::to_string(s.last_seq.value) +
-                    "  " + format_rfc3339(s.updated_at);
-  if (const std::string r = returned_text(s); !r.empty()) out += "  (" + r + ")";
-  if (!s.subject_record_number.empty()) out += "  " + s.subject_record_number;
-  return out;
-}
-
-std::string point_text(const ReplayPoint& p) {
-  std::string out;
-  if (p.until) out += "as of " + format_rfc3339(*p.until);
-  if (p.until_seq)
-    out += std::string(out.empty() ? "" : ", ") + "up to seq " + std::to_string(p.until_seq->value);
-  return out.empty() ? "at the head" : out;
-}
-
-json::object point_json(const ReplayPoint& p) {
-  json::object o;
-  o["as_of"] = p.until ? json::value(format_rfc3339(*p.until)) : json::value(nullptr);
-  o["until_seq"] = p.until_seq ? json::value(p.until_seq->value) : json::value(nullptr);
-  return o;
-}
-
 // ---- subcommands -------------------------------------------------------------------------
 
 struct HistoryArgs {
   std::string data_dir;
+  std::string key_file;
   std::string filing_id;
   std::string as_of;
   std::optional<std::uint64_t> as_of_seq;
@@ -144,16 +87,19 @@ int run_history(const HistoryArgs& a) {
   const ReplayPoint& point = *parsed;
   auto store = open_for_reading(a.data_dir);
   if (!store) return fail(store.error());
+  auto personal = open_personal(**store, a.data_dir, a.key_file);
+  if (!personal) return fail(personal.error());
   auto events = filing_events(**store, a.filing_id);
   if (!events) return fail(events.error());
   if (events->empty()) return fail("filing " + a.filing_id + " not found", kFailed);
+  for (Event& e : *events) (*personal)->open(e);
 
   if (point.until || point.until_seq) {
     auto s = fold_filing(*events, point);
     if (!s) return fail(s.error());
     if (!*s) return fail("filing " + a.filing_id + " did not exist " + point_text(point), kFailed);
     if (a.json) {
-      print_json(status_to_json(**s, false));
+      print_json(status_to_json(**s, PersonalView::clear));
     } else {
       print_status(**s);
       std::printf("  %-22s %s\n", "point", point_text(point).c_str());
@@ -173,6 +119,7 @@ int run_history(const HistoryArgs& a) {
 
 struct ReplayArgs {
   std::string data_dir;
+  std::string key_file;
   std::string until;
   std::optional<std::uint64_t> until_seq;
   std::string filing;
@@ -187,13 +134,17 @@ int run_replay(const ReplayArgs& a) {
   if (!store) return fail(store.error());
   std::optional<std::string_view> only;
   if (!a.filing.empty()) only = a.filing;
+  auto personal = open_personal(**store, a.data_dir, a.key_file);
+  if (!personal) return fail(personal.error());
   auto statuses = replay_log(**store, point, only);
   if (!statuses) return fail(statuses.error());
+  for (auto& [id, s] : *statuses) (*personal)->open(s);
   if (only && statuses->empty())
     return fail("filing " + a.filing + " did not exist " + point_text(point), kFailed);
   if (a.json) {
     json::array items;
-    for (const auto& [id, s] : *statuses) items.emplace_back(status_to_json(s, false));
+    for (const auto& [id, s] : *statuses)
+      items.emplace_back(status_to_json(s, PersonalView::clear));
     json::object o = point_json(point);
     o["count"] = statuses->size();
     o["filings"] = std::move(items);
@@ -235,6 +186,7 @@ int run_verify(const VerifyArgs& a) {
     o["stream_entries"] = r.stream_entries;
     o["idempotency_entries"] = r.idempotency_entries;
     o["projection_entries"] = r.projection_entries;
+    o["clear_personal_events"] = r.clear_personal;
     o["projections_digest"] =
         r.live_digest ? json::value(to_hex(*r.live_digest)) : json::value(nullptr);
     o["rebuilt_digest"] =
@@ -266,6 +218,9 @@ int run_verify(const VerifyArgs& a) {
       std::printf(", projections not compared");
     }
     std::printf("; %.2f s, %.0f events/s\n", r.seconds, rate);
+    if (r.clear_personal > 0)
+      std::printf("  %llu events hold personal data in clear (stored before it was encrypted)\n",
+                  static_cast<unsigned long long>(r.clear_personal));
   } else {
     const VerifyProblem& first = r.problems.front();
     if (first.seq.value != 0) {
@@ -308,12 +263,21 @@ int run_rebuild(const std::string& data_dir, bool as_json) {
   return kOk;
 }
 
-int run_export(const std::string& data_dir, const std::string& format_name,
-               const std::string& output) {
-  auto format = parse_export_format(format_name);
+struct ExportArgs {
+  std::string data_dir;
+  std::string key_file;
+  std::string format;
+  std::string output;
+};
+
+int run_export(const ExportArgs& a) {
+  auto format = parse_export_format(a.format);
   if (!format) return fail("--format must be jsonl or csv", kUsage);
-  auto store = open_for_reading(data_dir);
+  auto store = open_for_reading(a.data_dir);
   if (!store) return fail(store.error());
+  auto personal = open_personal(**store, a.data_dir, a.key_file);
+  if (!personal) return fail(personal.error());
+  const std::string& output = a.output;
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (!output.empty() && output != "-") {
@@ -321,7 +285,7 @@ int run_export(const std::string& data_dir, const std::string& format_name,
     if (!file) return fail("cannot write " + output, kUsage);
     out = &file;
   }
-  auto n = export_events(**store, *format, *out);
+  auto n = export_events(**store, *format, *out, personal->get());
   if (!n) return fail(n.error());
   if (file.is_open()) {
     file.close();
@@ -341,10 +305,16 @@ int run(int argc, char** argv) {
   auto data_dir_option = [](CLI::App* sub, std::string& dir) {
     sub->add_option("--data-dir", dir, "the ledger's data directory")->required();
   };
+  auto key_file_option = [](CLI::App* sub, std::string& file) {
+    sub->add_option("--key-file", file,
+                    "the master key that opens personal data (default: filingd.key beside the "
+                    "data directory; without it personal data prints as [encrypted])");
+  };
 
   HistoryArgs history;
   auto* h = app.add_subcommand("history", "a filing's timeline, or its status as of a time");
   data_dir_option(h, history.data_dir);
+  key_file_option(h, history.key_file);
   h->add_option("filing_id", history.filing_id, "the filing")->required();
   h->add_option("--as-of", history.as_of, "RFC 3339 time: the status as of then");
   h->add_option("--as-of-seq", history.as_of_seq, "the status as of this ledger seq");
@@ -353,6 +323,7 @@ int run(int argc, char** argv) {
   ReplayArgs replay;
   auto* r = app.add_subcommand("replay", "every filing's state as of a point of the log");
   data_dir_option(r, replay.data_dir);
+  key_file_option(r, replay.key_file);
   auto* until = r->add_option("--until", replay.until, "RFC 3339 time (business time)");
   auto* until_seq = r->add_option("--until-seq", replay.until_seq, "ledger seq");
   until->excludes(until_seq);
@@ -376,18 +347,24 @@ int run(int argc, char** argv) {
   data_dir_option(b, rebuild_dir);
   b->add_flag("--json", rebuild_json, "JSON output");
 
-  std::string export_dir, export_format, export_output;
+  ExportArgs exported;
   auto* x = app.add_subcommand("export", "every event, as JSON lines or CSV");
-  data_dir_option(x, export_dir);
-  x->add_option("--format", export_format, "jsonl or csv")
+  data_dir_option(x, exported.data_dir);
+  key_file_option(x, exported.key_file);
+  x->add_option("--format", exported.format, "jsonl or csv")
       ->required()
       ->check(CLI::IsMember({"jsonl", "csv"}));
-  x->add_option("--output", export_output, "file to write (default: standard output)");
+  x->add_option("--output", exported.output, "file to write (default: standard output)");
 
   RestoreOptions restore;
-  auto* k = app.add_subcommand("restore", "rebuild a ledger from the Kafka event topic");
+  std::string restore_key;
+  auto* k = app.add_subcommand("restore", "rebuild a ledger from the Kafka topics");
   k->add_option("--from-kafka", restore.brokers, "bootstrap brokers host:port,...")->required();
   k->add_option("--topic", restore.topic, "the event topic (default filing.events)");
+  k->add_option("--keys-topic", restore.keys_topic, "the data keys' topic (default filing.keys)");
+  k->add_option("--key-file", restore_key,
+                "the master key the data keys must unwrap under (checked and recorded; without "
+                "it they are restored unchecked)");
   k->add_option("--data-dir", restore.data_dir, "the NEW ledger directory (must not exist)")
       ->required();
 
@@ -401,8 +378,15 @@ int run(int argc, char** argv) {
   if (r->parsed()) return run_replay(replay);
   if (v->parsed()) return run_verify(verify);
   if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_json);
-  if (x->parsed()) return run_export(export_dir, export_format, export_output);
+  if (x->parsed()) return run_export(exported);
   if (k->parsed()) {
+    if (!restore_key.empty()) {
+      auto keyring = load_keyring(restore_key);
+      if (!keyring) return fail(keyring.error());
+      restore.keyring = std::move(*keyring);
+    }
+    // The restored ledger is as private as the daemon's (SPEC §5.2).
+    ::umask(077);
     auto stats = restore_from_kafka(restore);
     if (!stats)
       return fail(stats.error().message, stats.error().code == ErrorCode::conflict ? 1 : 2);
@@ -412,6 +396,9 @@ int run(int argc, char** argv) {
         static_cast<unsigned long long>(stats->messages),
         static_cast<unsigned long long>(stats->duplicates), restore.data_dir.c_str(),
         static_cast<unsigned long long>(stats->head.seq.value), to_hex(stats->head.hash).c_str());
+    std::printf("%llu data keys, %llu subjects erased\n",
+                static_cast<unsigned long long>(stats->keys),
+                static_cast<unsigned long long>(stats->erased_keys));
     return kOk;
   }
   return kUsage;

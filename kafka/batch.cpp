@@ -10,6 +10,7 @@
 #include "events/encoding.hpp"
 #include "events/json.hpp"
 #include "events/json_writer.hpp"
+#include "events/personal.hpp"
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
@@ -145,6 +146,7 @@ BatchReader::BatchReader(Ledger& ledger, Progress& progress, Options options)
     : ledger_(ledger),
       progress_(progress),
       options_(options),
+      personal_(ledger.store(), ledger.keyring()),
       cache_(options.status_cache),
       pool_(encode_workers(options.threads)) {}
 
@@ -188,39 +190,69 @@ void BatchReader::fill_part(Batch& batch, std::size_t begin, std::size_t end) {
   const std::size_t m = i - begin;
   if (m == 0) return;
 
-  const std::size_t lookups = options_.fingerprints ? 2 * m : m;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs(lookups);
-  std::vector<std::string> next_keys(m);
-  std::vector<rocksdb::Slice> lookup(lookups);
-  for (std::size_t k = 0; k < m; ++k) {
-    const Event& e = batch.items[begin + k].event;
-    next_keys[k] = keys::stream(e.filing_id, e.version.next());
-    cfs[k] = store.cf(Cf::streams);
-    lookup[k] = next_keys[k];
-    if (options_.fingerprints) {
-      cfs[m + k] = store.cf(Cf::idempotency);
-      lookup[m + k] = e.event_id;
-    }
-  }
-  std::vector<rocksdb::PinnableSlice> values(lookups);
-  std::vector<rocksdb::Status> found(lookups);
-  store.db()->MultiGet(rocksdb::ReadOptions(), lookups, cfs.data(), lookup.data(), values.data(),
-                       found.data());
+  // One MultiGet: each event's successor in its stream; with fingerprints, its idempotency
+  // entry; for a sealed submission, its subject's stored data key.
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::vector<std::string> lookup_keys;
+  std::vector<std::size_t> next_at(m), fingerprint_at(m, SIZE_MAX), key_at(m, SIZE_MAX);
+  cfs.reserve(3 * m);
+  lookup_keys.reserve(3 * m);
+  auto want = [&](Cf cf, std::string key) {
+    cfs.push_back(store.cf(cf));
+    lookup_keys.push_back(std::move(key));
+    return lookup_keys.size() - 1;
+  };
   for (std::size_t k = 0; k < m; ++k) {
     Item& item = batch.items[begin + k];
-    item.superseded = found[k].ok();
+    const Event& e = item.event;
+    next_at[k] = want(Cf::streams, keys::stream(e.filing_id, e.version.next()));
+    if (options_.fingerprints) fingerprint_at[k] = want(Cf::idempotency, e.event_id);
+    item.key_ref.clear();
+    item.key_value.reset();
+    if (const auto* erased = std::get_if<SubjectErased>(&e.data)) {
+      item.key_ref = erased->subject_ref;
+    } else if (const auto* f = std::get_if<FilingSubmitted>(&e.data); f && !f->personal.box.empty()) {
+      item.key_ref = f->personal.subject_ref;
+      key_at[k] = want(Cf::keys, item.key_ref);
+    }
+  }
+  std::vector<rocksdb::Slice> lookup(lookup_keys.begin(), lookup_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(lookup.size());
+  std::vector<rocksdb::Status> found(lookup.size());
+  store.db()->MultiGet(rocksdb::ReadOptions(), lookup.size(), cfs.data(), lookup.data(),
+                       values.data(), found.data());
+  const PersonalView view = options_.personal;
+  for (std::size_t k = 0; k < m; ++k) {
+    Item& item = batch.items[begin + k];
+    item.superseded = found[next_at[k]].ok();
     item.fingerprint_hex.clear();
-    if (options_.fingerprints && found[m + k].ok()) {
-      if (const auto entry = decode_idempotency(values[m + k].ToStringView()))
+    if (fingerprint_at[k] != SIZE_MAX && found[fingerprint_at[k]].ok()) {
+      if (const auto entry = decode_idempotency(values[fingerprint_at[k]].ToStringView()))
         item.fingerprint_hex = to_hex(entry->fingerprint);
     }
+    if (key_at[k] != SIZE_MAX) {
+      // Only the key that sealed this submission: a later generation is published by the
+      // submission it sealed, and a destroyed one by nothing (its erasure's tombstone follows).
+      const auto stored = found[key_at[k]].ok()
+                              ? decode_data_key(values[key_at[k]].ToStringView())
+                              : std::nullopt;
+      if (stored && stored->generation == sealed_of(item.event.data)->generation)
+        item.key_value = values[key_at[k]].ToString();
+      else
+        item.key_ref.clear();
+    }
+    const SealedPersonal* sealed = sealed_of(item.event.data);
+    if (sealed != nullptr && view != PersonalView::omitted) personal_.open(item.event);
     item.value.clear();  // the strings keep their capacity from batch to batch
     JsonWriter event(item.value);
-    write_json(event, item.event);
-    // The stored bytes only where the JSON cannot reproduce them: an event stored with an
-    // older schema of its payload (re-encoding it would write the current one).
+    write_json(event, item.event, view);
+    // The stored bytes wherever the JSON cannot reproduce them: sealed personal data (the JSON
+    // shows it opened), personal data shown other than in clear, or an event stored with an
+    // older schema of its payload or an older envelope (re-encoding writes the current ones).
     item.body_base64.clear();
-    if (item.event.schema != current_schema(item.event.type()))
+    if (item.event.schema != current_schema(item.event.type()) ||
+        item.event.format != kCurrentEventFormat ||
+        (sealed != nullptr && (!sealed->box.empty() || view != PersonalView::clear)))
       item.body_base64 = base64(item.body);
   }
 }
@@ -295,6 +327,8 @@ const FilingStatus* BatchReader::status_after(const Event& e) {
           return nullptr;
         }
       }
+      // The batch's events were opened; these earlier ones were read sealed.
+      if (options_.personal != PersonalView::omitted) personal_.open(before);
     }
     cached = &cache_.put(e.filing_id, std::move(before));
   }
@@ -312,11 +346,12 @@ void BatchReader::fold_statuses(Batch& batch, std::size_t n) {
     Item& item = batch.items[i];
     const FilingStatus* status = status_after(item.event);
     if (status == nullptr) progress_.client_errors.fetch_add(1);
-    item.with_status = status != nullptr && !item.superseded;
+    // A subject's erasure has no status: it is no filing's.
+    item.with_status = status != nullptr && status->exists() && !item.superseded;
     if (item.with_status) {
       item.status_value.clear();
       JsonWriter writer(item.status_value);
-      write_json(writer, *status, false);
+      write_json(writer, *status, options_.personal);
     }
   }
 }

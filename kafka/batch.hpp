@@ -8,6 +8,10 @@
 // filing's stream) on the publishing thread. An event whose filing already has a later event in
 // the ledger carries no status: the compacted topic would replace it by the status its
 // successor carries, which is always published after it.
+//
+// Personal data (SPEC §5.5) is opened with the ledger's keyring and shown as Options::personal
+// says; wherever the event JSON is then not the stored form, the stored bytes travel in the
+// `body` header, so a restore still rebuilds the ledger byte for byte.
 #pragma once
 
 #include <atomic>
@@ -25,14 +29,16 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "kafka/progress.hpp"
+#include "events/json.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/personal_data.hpp"
 
 namespace filingd::kafka {
 
 // One event of a batch, ready to produce.
 struct Item {
   std::string record;
-  Event event;
+  Event event;  // its personal data opened as the topics show it
   std::string_view body;  // into record
   std::string body_base64;
   bool superseded = false;   // its filing has a later event: it carries no status
@@ -40,6 +46,10 @@ struct Item {
   std::string fingerprint_hex;
   std::string value;         // the event's JSON
   std::string status_value;  // the status JSON, if with_status
+  // The keys topic's message, if it carries one: a submission, its subject's stored data key
+  // (sent again with each submission: the topic is compacted); an erasure, a tombstone.
+  std::string key_ref;  // empty: none
+  std::optional<std::string> key_value;
 };
 
 struct Batch {
@@ -93,6 +103,7 @@ class BatchReader {
     unsigned threads = 0;            // the publishing one included; 0 = one per core, at most 4
     std::size_t status_cache = 16'384;
     bool fingerprints = true;  // read each event's idempotency fingerprint (a point read)
+    PersonalView personal = PersonalView::masked;  // how the topics show personal data
   };
   BatchReader(Ledger& ledger, Progress& progress, Options options);
   ~BatchReader();
@@ -132,6 +143,7 @@ class BatchReader {
   Ledger& ledger_;
   Progress& progress_;
   Options options_;
+  PersonalData personal_;
   StatusCache cache_;
   EncodePool pool_;
   // Two, so the workers fill one while the other is produced; kept from batch to batch so

@@ -16,12 +16,10 @@ constexpr auto kMaxBackoff = std::chrono::seconds(30);
 constexpr int kAdminTimeoutMs = 10'000;
 constexpr int kCreateAttempts = 3;  // CreateTopics rounds before producing regardless
 
-// Messages carry seq << 1 | is_status as their opaque.
-void* opaque_of(Seq seq, bool status) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>((seq.value << 1) | (status ? 1 : 0)));
-}
+// Messages carry their event's seq as their opaque.
+void* opaque_of(Seq seq) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq.value)); }
 Seq seq_of_opaque(void* opaque) {
-  return Seq(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque)) >> 1);
+  return Seq(static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque)));
 }
 
 bool retriable_admin_error(rd_kafka_resp_err_t err) {
@@ -75,9 +73,9 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, Listene
       // librdkafka 2.0.2's mock broker accepts the gap and has lost them
       // (tests/kafka/mock_implicit_ack_loss.cpp).
       {"max.in.flight.requests.per.connection", "1"},
-      // Room for every in-flight event and its status message.
+      // Room for every in-flight event and its status and key messages.
       {"queue.buffering.max.messages",
-       std::to_string(std::min<std::size_t>(2 * config.max_in_flight + 16, 10'000'000))},
+       std::to_string(std::min<std::size_t>(3 * config.max_in_flight + 16, 10'000'000))},
   };
   props.insert(props.end(), guarantees.begin(), guarantees.end());
   auto conf = make_conf(props);
@@ -90,6 +88,7 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, Listene
   p->rk_ = *rk;
   p->events_rkt_ = rd_kafka_topic_new(p->rk_, config.events_topic.c_str(), nullptr);
   p->status_rkt_ = rd_kafka_topic_new(p->rk_, config.status_topic.c_str(), nullptr);
+  p->keys_rkt_ = rd_kafka_topic_new(p->rk_, config.keys_topic.c_str(), nullptr);
   p->main_queue_ = rd_kafka_queue_get_main(p->rk_);
   // Delivery reports land on the main queue: have librdkafka wake the publishing thread when
   // it goes from empty to non-empty, so the thread never polls on a timer.
@@ -103,6 +102,7 @@ Producer::~Producer() {
   rd_kafka_queue_destroy(main_queue_);
   rd_kafka_topic_destroy(events_rkt_);
   rd_kafka_topic_destroy(status_rkt_);
+  rd_kafka_topic_destroy(keys_rkt_);
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   // Purged messages report (with an error) through the callback; they belong to this producer
   // and are ignored.
@@ -182,7 +182,7 @@ rd_kafka_resp_err_t Producer::produce_event(const EventMessage& m,
             rk_, RD_KAFKA_V_RKT(events_rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(e.filing_id.data(), e.filing_id.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque_of(e.seq, false)),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque_of(e.seq)),
             RD_KAFKA_V_END);
         // On success the message owns the headers; on failure they are still ours.
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_headers_destroy(headers);
@@ -201,7 +201,25 @@ rd_kafka_resp_err_t Producer::produce_status(const Event& e, std::string_view st
             RD_KAFKA_V_KEY(e.filing_id.data(), e.filing_id.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(status_json.data()), status_json.size()),
             RD_KAFKA_V_HEADER(kafka_wire::kSeq, seq.text, seq.len),
-            RD_KAFKA_V_OPAQUE(opaque_of(e.seq, true)), RD_KAFKA_V_END);
+            RD_KAFKA_V_OPAQUE(opaque_of(e.seq)), RD_KAFKA_V_END);
+      },
+      while_full);
+}
+
+rd_kafka_resp_err_t Producer::produce_key(const Event& e, std::string_view subject_ref,
+                                          const std::optional<std::string>& stored_key,
+                                          const std::function<bool()>& while_full) {
+  const SeqText seq(e.seq);
+  // A null value (no RD_KAFKA_V_VALUE) is the tombstone compaction removes the key by.
+  char* value = stored_key ? const_cast<char*>(stored_key->data()) : nullptr;
+  const std::size_t size = stored_key ? stored_key->size() : 0;
+  return produce(
+      [&] {
+        return rd_kafka_producev(
+            rk_, RD_KAFKA_V_RKT(keys_rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(subject_ref.data(), subject_ref.size()), RD_KAFKA_V_VALUE(value, size),
+            RD_KAFKA_V_HEADER(kafka_wire::kSeq, seq.text, seq.len),
+            RD_KAFKA_V_OPAQUE(opaque_of(e.seq)), RD_KAFKA_V_END);
       },
       while_full);
 }
@@ -234,7 +252,7 @@ bool Producer::missing_topics(std::vector<std::string>& missing) {
     return false;
   }
   progress_.brokers_up = true;
-  missing = {config_.events_topic, config_.status_topic};
+  missing = {config_.events_topic, config_.status_topic, config_.keys_topic};
   for (int i = 0; i < md->topic_cnt; ++i) {
     if (md->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     std::erase(missing, std::string(md->topics[i].topic));
@@ -275,7 +293,7 @@ void Producer::ensure_topics(const std::function<bool()>& stop,
         spdlog::warn("kafka publisher: cannot create topic {}: {}", name, errstr);
         continue;
       }
-      if (name == config_.status_topic)
+      if (name == config_.status_topic || name == config_.keys_topic)
         rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
       topics.push_back(t);
     }

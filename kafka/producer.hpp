@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,7 @@ class Producer {
     std::string brokers;
     std::string events_topic;
     std::string status_topic;
+    std::string keys_topic;
     Properties properties;  // applied after the defaults, before the guarantees
     std::size_t max_in_flight = 0;  // events produced but not yet confirmed
     int partitions = -1;            // for CreateTopics; -1 = the broker's default
@@ -64,6 +66,10 @@ class Producer {
   rd_kafka_resp_err_t produce_event(const EventMessage& m, const std::function<bool()>& while_full);
   rd_kafka_resp_err_t produce_status(const Event& e, std::string_view status_json,
                                      const std::function<bool()>& while_full);
+  // A subject's stored data key, or with no value its tombstone, as of event `e`.
+  rd_kafka_resp_err_t produce_key(const Event& e, std::string_view subject_ref,
+                                  const std::optional<std::string>& stored_key,
+                                  const std::function<bool()>& while_full);
 
   // Serves delivery reports and errors for up to `timeout_ms`.
   void poll(int timeout_ms);
@@ -72,7 +78,7 @@ class Producer {
   int queued() const;
   // A metadata round trip: true if the cluster answered.
   bool probe(int timeout_ms);
-  // Creates the topics the cluster lacks (the status topic compacted) through the Admin API,
+  // Creates the topics the cluster lacks (the status and keys topics compacted) through the Admin API,
   // retrying while the cluster is unreachable; gives up on a cluster that cannot create topics
   // (producing then auto-creates them where the broker allows). `stop` ends it early; `pause`
   // waits (at most) the given back-off.
@@ -96,6 +102,7 @@ class Producer {
   rd_kafka_queue_t* main_queue_ = nullptr;
   rd_kafka_topic_t* events_rkt_ = nullptr;
   rd_kafka_topic_t* status_rkt_ = nullptr;
+  rd_kafka_topic_t* keys_rkt_ = nullptr;
   bool discarding_ = false;  // being destroyed: reports are ignored
 };
 

@@ -44,7 +44,8 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
                {.read_batch = opt.read_batch,
                 .threads = opt.encode_threads,
                 .status_cache = opt.status_cache,
-                .fingerprints = opt.fingerprint_header}),
+                .fingerprints = opt.fingerprint_header,
+                .personal = opt.personal_data}),
         delivery(l.store(), progress,
                  {.persist = opt.resume,
                   .persist_every = opt.persist_every,
@@ -76,6 +77,7 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
     auto made = kafka::Producer::create({.brokers = opt.brokers,
                                          .events_topic = opt.events_topic,
                                          .status_topic = opt.status_topic,
+                                         .keys_topic = opt.keys_topic,
                                          .properties = opt.properties,
                                          .max_in_flight = opt.max_in_flight,
                                          .partitions = opt.partitions,
@@ -119,7 +121,8 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
     for (std::size_t i = 0; i < batch->usable; ++i) {
       const kafka::Item& item = batch->items[i];
       const Event& e = item.event;
-      delivery.begin(e, item.with_status ? 2 : 1);
+      const bool with_key = !item.key_ref.empty();
+      delivery.begin(e, 1 + (item.with_status ? 1 : 0) + (with_key ? 1 : 0));
       rd_kafka_resp_err_t err = producer->produce_event(
           {e, item.value, item.body_base64, item.fingerprint_hex}, while_full);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -128,6 +131,10 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
           err = producer->produce_status(e, item.status_value, while_full);
           if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
         }
+      }
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && with_key) {
+        err = producer->produce_key(e, item.key_ref, item.key_value, while_full);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
       }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         delivery.fail();
@@ -138,6 +145,7 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
         return false;
       }
       if (item.with_status) progress.status_messages.fetch_add(1);
+      if (with_key) progress.key_messages.fetch_add(1);
       delivery.queued(e);
       progress.produced.fetch_add(1);
     }
@@ -250,9 +258,9 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::start(Ledger& ledger, Op
     pthread_setname_np(pthread_self(), "kafka-publish");
     raw->run();
   });
-  spdlog::info("kafka publisher: publishing to {} and {} from seq {} (ledger head {})",
-               raw->opt.events_topic, raw->opt.status_topic, cursor.value + 1,
-               ledger.head().seq.value);
+  spdlog::info("kafka publisher: publishing to {}, {} and {} from seq {} (ledger head {})",
+               raw->opt.events_topic, raw->opt.status_topic, raw->opt.keys_topic,
+               cursor.value + 1, ledger.head().seq.value);
   return std::unique_ptr<KafkaPublisher>(new KafkaPublisher(std::move(impl)));
 }
 
@@ -292,6 +300,7 @@ KafkaPublisherStats KafkaPublisher::stats() const {
   s.persisted = Seq(p.persisted.load());
   s.produced = p.produced.load();
   s.status_messages = p.status_messages.load();
+  s.key_messages = p.key_messages.load();
   s.delivered = p.delivered.load();
   s.errors = p.delivery_errors.load() + p.client_errors.load();
   s.rewinds = p.rewinds.load();
@@ -322,6 +331,8 @@ void KafkaPublisher::render_metrics(prometheus::Writer& w) const {
             "Status messages handed to the producer (an event that is its filing's latest "
             "carries one).",
             s.status_messages);
+  w.counter("filingd_kafka_key_messages_total",
+            "Wrapped data keys and their tombstones handed to the producer.", s.key_messages);
   w.counter("filingd_kafka_delivered_events_total",
             "Events confirmed delivered (event and status messages).", s.delivered);
   w.family("filingd_kafka_errors_total", Type::counter,

@@ -3,7 +3,9 @@
 // What it produces, for every event of the ledger in seq order (kafka/wire.hpp names it all):
 // the event to the events topic, and, if no later event of its filing exists yet, the filing's
 // status as of that event to the compacted status topic (kafka/batch.hpp). A steady-state
-// append carries its status; a catch-up publishes each filing's status once.
+// append carries its status; a catch-up publishes each filing's status once. A submission
+// sealed under its subject's data key also sends the wrapped key to the compacted keys topic,
+// and an erasure its tombstone.
 //
 // Delivery: librdkafka's idempotent producer (enable.idempotence=true, acks=all,
 // message.timeout.ms=0 i.e. retry until delivered), so a filing's events, which share a key and
@@ -45,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/json.hpp"
 #include "events/result.hpp"
 #include "kafka/wire.hpp"
 #include "ledger/ledger.hpp"
@@ -60,6 +63,7 @@ struct KafkaPublisherStats {
   Seq persisted;                      // cursor value last written to the meta column family
   std::uint64_t produced = 0;         // events handed to the producer (re-sends included)
   std::uint64_t status_messages = 0;  // status messages handed to the producer
+  std::uint64_t key_messages = 0;     // key messages (and tombstones) handed to the producer
   std::uint64_t delivered = 0;        // events confirmed (their event and status messages)
   std::uint64_t errors = 0;           // failed delivery reports and client errors
   std::uint64_t rewinds = 0;          // times the tail was sent again after an error
@@ -74,6 +78,11 @@ class KafkaPublisher {
     std::string brokers;  // bootstrap.servers
     std::string events_topic{kafka_wire::kEventsTopic};
     std::string status_topic{kafka_wire::kStatusTopic};
+    std::string keys_topic{kafka_wire::kKeysTopic};
+    // How the topics show personal data (SPEC §5.5): masked as the reader role sees it, omitted,
+    // or in clear (for a trusted cluster). The stored form travels in the `body` header where
+    // the JSON is not it, so a restore is byte for byte in every mode.
+    PersonalView personal_data = PersonalView::masked;
     // librdkafka properties applied after the publisher's own defaults (so they may override
     // e.g. linger.ms or compression.type; not the idempotence guarantees, which are re-applied).
     std::vector<std::pair<std::string, std::string>> properties;

@@ -4,17 +4,16 @@
 #include <rocksdb/write_batch.h>
 #include <boost/json/parse.hpp>
 
-#include <chrono>
 #include <filesystem>
 #include <memory>
-#include <random>
+#include <map>
 #include <unordered_map>
 
 #include "events/codec.hpp"
 #include "events/encoding.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
-#include "kafka/client_config.hpp"
+#include "kafka/topic_reader.hpp"
 #include "kafka/wire.hpp"
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
@@ -31,7 +30,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Steady = std::chrono::steady_clock;
+using kafka::header;
+using kafka::where;
 
 // Stored when the original fingerprint is unknown: no client command hashes to it, so any
 // retry of the event_id is refused as a conflict.
@@ -43,49 +43,6 @@ const Hash& marker_fingerprint() {
 Error chain_error(Seq seq, const std::string& what) {
   return make_error(ErrorCode::conflict,
                     "restore refused at seq " + std::to_string(seq.value) + ": " + what);
-}
-
-std::string where(const rd_kafka_message_t* m) {
-  return "partition " + std::to_string(m->partition) + " offset " + std::to_string(m->offset);
-}
-
-std::optional<std::string_view> header(const rd_kafka_message_t* m, const char* name) {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return std::nullopt;
-  if (value == nullptr) return std::nullopt;
-  return std::string_view(static_cast<const char*>(value), size);
-}
-
-struct KafkaHandle {
-  rd_kafka_t* rk = nullptr;
-  ~KafkaHandle() {
-    if (rk != nullptr) {
-      rd_kafka_consumer_close(rk);
-      rd_kafka_destroy(rk);
-    }
-  }
-};
-
-Result<rd_kafka_t*> make_consumer(const RestoreOptions& o) {
-  std::random_device rd;
-  kafka::Properties props = {
-      {"bootstrap.servers", o.brokers},
-      // A consumer needs a group id to poll; nothing is ever committed to it.
-      {"group.id", "filingd-restore-" + std::to_string(rd())},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "true"},
-      {"auto.offset.reset", "earliest"},
-      {"allow.auto.create.topics", "false"},
-  };
-  props.insert(props.end(), o.properties.begin(), o.properties.end());
-  auto conf = kafka::make_conf(props);
-  if (!conf) return conf.take_error();
-  return kafka::make_client(RD_KAFKA_CONSUMER, *conf);
 }
 
 // Phase 1 state: what has been read, and the batch being written.
@@ -125,9 +82,12 @@ class Collector {
       body = std::move(*bytes);
       auto stored = decode_body(body);
       if (!stored) return chain_error(e.seq, "its body header does not decode");
+      // The JSON shows personal data opened, masked or omitted as the publisher was told, and
+      // the stored body holds it sealed: everything else must agree.
       stored->prev_hash = e.prev_hash;
       stored->hash = e.hash;
-      if (encode_body(*stored) != encode_body(e))
+      e.format = stored->format;  // not in the JSON, which renders each format its own way
+      if (event_json(*stored, PersonalView::omitted) != event_json(e, PersonalView::omitted))
         return chain_error(e.seq, "its JSON does not match its stored body (altered)");
     } else {
       body = encode_body(e);
@@ -165,6 +125,45 @@ class Collector {
     return {};
   }
 
+  // A message of the keys topic: a subject's stored data key, or its tombstone.
+  Status add_key(const rd_kafka_message_t* m) {
+    const std::string ref(static_cast<const char*>(m->key), m->key_len);
+    if (m->key == nullptr || ref.empty())
+      return make_error(ErrorCode::conflict,
+                        "restore refused: the key message at " + where(m) + " names no subject");
+    if (m->payload == nullptr) {
+      keys_[ref].reset();
+      return {};
+    }
+    std::string value(static_cast<const char*>(m->payload), m->len);
+    if (!decode_data_key(value))
+      return make_error(ErrorCode::conflict, "restore refused: the data key at " + where(m) +
+                                                 " is truncated (" + std::to_string(m->len) +
+                                                 " bytes)");
+    keys_[ref] = std::move(value);
+    return {};
+  }
+
+  // The subjects' data keys as the keys topic ends; with a keyring, each must unwrap under it.
+  Status put_keys(Keyring* keyring) {
+    for (const auto& [ref, value] : keys_) {
+      if (!value) {
+        ++stats_.erased_keys;
+        continue;
+      }
+      if (keyring != nullptr) {
+        if (auto key = keyring->data_key(ref, *value); !key)
+          return make_error(ErrorCode::invalid,
+                            "the master key given is not the one the data keys on the keys topic "
+                            "are wrapped with (" + key.error().message + ")",
+                            "key_file");
+      }
+      batch_.Put(store_.cf(Cf::keys), ref, *value).PermitUncheckedError();
+      ++stats_.keys;
+    }
+    return flush();
+  }
+
   Status flush() {
     if (batch_.Count() == 0) return {};
     rocksdb::Status s = store_.db()->Write(rocksdb::WriteOptions(), &batch_);
@@ -179,108 +178,31 @@ class Collector {
   rocksdb::WriteBatch batch_;
   std::vector<Hash> seen_;  // by seq: the hash of the copy kept, zero if none yet
   std::unordered_map<std::uint64_t, Hash> overflow_;  // seqs beyond the message count
+  std::map<std::string, std::optional<std::string>> keys_;  // null: erased
 };
 
-// Phase 1: every message of every partition up to the high watermarks.
+// Phase 1: every message of the events topic, and the subjects' data keys from the keys topic
+// (a compacted topic: the last message of a subject wins, a tombstone removes its key).
 Status consume(const RestoreOptions& o, Collector& collector) {
-  auto made = make_consumer(o);
-  if (!made) return made.take_error();
-  KafkaHandle h{*made};
-  rd_kafka_t* rk = h.rk;
-
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 15'000);
-  rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return make_error(ErrorCode::unavailable, "cannot read the metadata of topic " + o.topic +
-                                                  " from " + o.brokers + ": " +
-                                                  rd_kafka_err2str(err));
-  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> md_guard(
-      md, rd_kafka_metadata_destroy);
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      md->topics[0].partition_cnt == 0)
-    return make_error(
-        ErrorCode::not_found,
-        "topic " + o.topic + " does not exist on " + o.brokers +
-            (md->topic_cnt == 1 ? std::string(": ") + rd_kafka_err2str(md->topics[0].err)
-                                : std::string()));
-
-  const int partitions = md->topics[0].partition_cnt;
-  std::vector<std::int64_t> high(static_cast<std::size_t>(partitions), 0);
-  std::vector<bool> done(static_cast<std::size_t>(partitions), true);
-  int remaining = 0;
-  std::uint64_t messages = 0;
-  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
-  for (int i = 0; i < partitions; ++i) {
-    const std::int32_t p = md->topics[0].partitions[i].id;
-    std::int64_t lo = 0, hi = 0;
-    err = rd_kafka_query_watermark_offsets(rk, o.topic.c_str(), p, &lo, &hi, 15'000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_topic_partition_list_destroy(assignment);
-      return make_error(ErrorCode::unavailable, "cannot read the offsets of " + o.topic + "[" +
-                                                    std::to_string(p) +
-                                                    "]: " + rd_kafka_err2str(err));
-    }
-    if (p < 0 || p >= partitions) continue;
-    high[static_cast<std::size_t>(p)] = hi;
-    if (hi > lo) messages += static_cast<std::uint64_t>(hi - lo);
-    if (hi > lo) {
-      rd_kafka_topic_partition_list_add(assignment, o.topic.c_str(), p)->offset = lo;
-      done[static_cast<std::size_t>(p)] = false;
-      ++remaining;
-    }
-  }
-  if (remaining == 0) {
-    rd_kafka_topic_partition_list_destroy(assignment);
-    return make_error(ErrorCode::not_found, "topic " + o.topic + " on " + o.brokers +
-                                                " holds no events: nothing to restore");
-  }
-  collector.set_message_count(messages);
-  err = rd_kafka_assign(rk, assignment);
-  rd_kafka_topic_partition_list_destroy(assignment);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return make_error(ErrorCode::unavailable,
-                      std::string("cannot assign the partitions: ") + rd_kafka_err2str(err));
-
-  auto last_progress = Steady::now();
-  while (remaining > 0) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
-    if (m == nullptr) {
-      if (Steady::now() - last_progress > o.stall_timeout)
-        return make_error(ErrorCode::unavailable,
-                          "no message from " + o.topic + " for " +
-                              std::to_string(o.stall_timeout.count()) +
-                              " ms before reaching its end; is the cluster reachable?");
-      continue;
-    }
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
-        m, rd_kafka_message_destroy);
-    last_progress = Steady::now();
-    const auto p = static_cast<std::size_t>(m->partition);
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (p < done.size() && !done[p] && m->offset >= high[p]) {
-        done[p] = true;
-        --remaining;
-      }
-      continue;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-          m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-          m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
-        return make_error(ErrorCode::unavailable,
-                          "consuming " + o.topic + " failed: " + rd_kafka_message_errstr(m));
-      continue;  // transient (transport, leader change): librdkafka retries
-    }
-    if (p >= done.size() || done[p]) continue;
-    if (auto ok = collector.add(m); !ok) return ok;
-    if (m->offset + 1 >= high[p]) {
-      done[p] = true;
-      --remaining;
-    }
-  }
+  auto consumer = [&](const std::string& topic) {
+    return kafka::TopicReadOptions{.brokers = o.brokers,
+                                   .topic = topic,
+                                   .properties = o.properties,
+                                   .stall_timeout = o.stall_timeout};
+  };
+  auto events = consumer(o.topic);
+  if (auto ok = kafka::read_topic(
+          events, {.on_count = [&](std::uint64_t n) { collector.set_message_count(n); },
+                   .on_message = [&](const rd_kafka_message_t* m) { return collector.add(m); }});
+      !ok)
+    return ok;
+  auto keys_topic = consumer(o.keys_topic);
+  keys_topic.may_be_missing = true;  // a ledger without sealed personal data has none
+  if (auto ok = kafka::read_topic(keys_topic, {.on_message = [&](const rd_kafka_message_t* m) {
+                                                 return collector.add_key(m);
+                                               }});
+      !ok)
+    return ok;
   return collector.flush();
 }
 
@@ -363,6 +285,7 @@ Result<RestoreStats> restore_into(const RestoreOptions& o, const std::string& di
   RestoreStats stats;
   Collector collector(store, stats);
   if (auto ok = consume(o, collector); !ok) return ok.take_error();
+  if (auto ok = collector.put_keys(o.keyring.get()); !ok) return ok.take_error();
   auto head = verify_chain(store, o.topic);
   if (!head) return head.take_error();
   stats.head = *head;
@@ -371,8 +294,12 @@ Result<RestoreStats> restore_into(const RestoreOptions& o, const std::string& di
   if (auto ok = complete_streams(store); !ok) return ok.take_error();
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::Status s =
-      store.db()->Put(sync, store.cf(Cf::meta), keys::kHead, encode_head(stats.head));
+  rocksdb::WriteBatch meta;
+  meta.Put(store.cf(Cf::meta), keys::kHead, encode_head(stats.head)).PermitUncheckedError();
+  if (o.keyring)
+    meta.Put(store.cf(Cf::meta), keys::kMasterKeyCheck, o.keyring->check_value())
+        .PermitUncheckedError();
+  rocksdb::Status s = store.db()->Write(sync, &meta);
   if (!s.ok()) return from_rocksdb(s, "restore write failed");
   auto rebuilt = rebuild_projections(store);
   if (!rebuilt) return rebuilt.take_error();

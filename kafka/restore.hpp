@@ -20,6 +20,9 @@
 // fingerprint is stored: a retry of such an event_id is then refused as a conflict even with
 // the same content (never silently accepted as a new event).
 //
+// The subjects' data keys come from the compacted keys topic as it ends (the last message of a
+// subject wins; a tombstone means erased), wrapped as they were: the master key never travels.
+//
 // The restore writes into `<data_dir>.partial` and renames it to `data_dir` only on success,
 // so a failed or interrupted restore never leaves a directory that looks like a ledger.
 // `data_dir` must not exist or be empty. Nothing is written to the cluster (no group commits).
@@ -27,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +38,7 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "kafka/wire.hpp"
+#include "ledger/keyring.hpp"
 #include "ledger/ledger.hpp"
 
 namespace filingd {
@@ -44,12 +49,19 @@ struct RestoreStats {
   std::uint64_t duplicates = 0;           // re-sent copies skipped
   std::uint64_t reencoded = 0;            // events without a `body` header
   std::uint64_t without_fingerprint = 0;  // idempotency entries given the marker
+  std::uint64_t keys = 0;                 // subjects' data keys restored
+  std::uint64_t erased_keys = 0;          // subjects whose key the keys topic erased
   LedgerHead head;
 };
 
 struct RestoreOptions {
   std::string brokers;  // bootstrap.servers
   std::string topic{kafka_wire::kEventsTopic};
+  std::string keys_topic{kafka_wire::kKeysTopic};
+  // The master key's keyring, to check that the data keys unwrap under it (a restore given
+  // another master key is refused) and to record it. Null: the keys are restored as they are,
+  // and the personal data reads "[encrypted]" until a daemon opens the ledger with its key.
+  std::shared_ptr<Keyring> keyring;
   std::string data_dir;  // the new ledger directory
   // librdkafka properties for the consumer (TLS, SASL, ...); a refused one is named.
   std::vector<std::pair<std::string, std::string>> properties;
@@ -57,7 +69,8 @@ struct RestoreOptions {
   std::chrono::milliseconds stall_timeout{30'000};
 };
 
-// Errors: invalid (a refused property, a non-empty data_dir), not_found (no such topic, or an
+// Errors: invalid (a refused property, a non-empty data_dir, a keyring the data keys do not
+// unwrap under), not_found (no such topic, or an
 // empty one: restoring nothing is never what was meant),
 // unavailable (the cluster is unreachable or the topic stalls), conflict (the topic does not
 // hold a valid chain: a gap, an altered event, a broken link; the message names the seq), io.

@@ -3,13 +3,16 @@
 //
 // filing.events   key filing_id, value the event's JSON envelope, headers:
 //                   event_type, event_id, seq, schema    (for consumers)
-//                   body         the stored bytes the hash covers, base64; only for an event
-//                                stored with an older schema of its payload, which re-encoding
-//                                its JSON would not reproduce
+//                   body         the stored bytes the hash covers, base64; for an event whose
+//                                JSON does not re-encode to them: sealed personal data, an
+//                                older payload schema or envelope format
 //                   fingerprint  hex idempotency fingerprint of the original command, so a
 //                                restored ledger answers retries exactly as the original
 // filing.status   key filing_id, value the filing's status JSON as of its latest event; header
 //                 seq. Compacted.
+// filing.keys     key subject_ref, value the subject's data key wrapped under the master key
+//                 (61 bytes, binary); a tombstone (null value) once the subject is erased.
+//                 Compacted.
 #pragma once
 
 #include <string_view>
@@ -18,6 +21,7 @@ namespace filingd::kafka_wire {
 
 inline constexpr std::string_view kEventsTopic = "filing.events";
 inline constexpr std::string_view kStatusTopic = "filing.status";
+inline constexpr std::string_view kKeysTopic = "filing.keys";
 
 inline constexpr const char* kEventType = "event_type";
 inline constexpr const char* kEventId = "event_id";

@@ -4,6 +4,7 @@
 #include <boost/uuid/uuid_io.hpp>
 
 #include "events/codec.hpp"
+#include "events/mask.hpp"
 #include "events/hash.hpp"
 #include "events/validation.hpp"
 #include "ledger/format/event_record.hpp"
@@ -19,7 +20,8 @@ Error invalid(std::string msg, std::string field) {
 }
 
 // Fields the ledger computes and pins; a client may omit them or repeat the exact value.
-Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& policies) {
+// `sealing`: the personal fields will be sealed (seal_personal_data pins the phone then).
+Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& policies, bool sealing) {
   const std::string when = format_rfc3339(e.occurred_at);
   // Once the SMS deadline has passed, only the expiry may be recorded for the verification.
   if (before.state == FilingState::sms_pending && before.sms_deadline &&
@@ -40,7 +42,7 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
     if (f->attempt != 0 && f->attempt != next)
       return invalid("attempt must be " + std::to_string(next), "data.attempt");
     f->attempt = next;
-  } else if (auto* c = std::get_if<SmsConfirmed>(&e.data)) {
+  } else if (auto* c = std::get_if<SmsConfirmed>(&e.data); c && !sealing) {
     if (c->phone.empty() && !before.websites.empty())
       c->phone = mask_tail(before.websites.front().responsible.mobile);
   } else if (auto* x = std::get_if<SmsExpired>(&e.data)) {
@@ -67,12 +69,17 @@ Status pin_fields(Event& e, const FilingStatus& before, const SmsPolicies& polic
 }  // namespace
 
 Status validate_command(AppendCommand& c) {
-  if (auto ok = validate_filing_id(c.filing_id); !ok) return ok;
+  // An erasure's stream is its subject's (decide checks it), not a filing id a client chose.
+  if (!std::holds_alternative<SubjectErased>(c.data)) {
+    if (auto ok = validate_filing_id(c.filing_id); !ok) return ok;
+  }
   if (!c.event_id.empty()) {
     if (auto ok = validate_event_id(c.event_id); !ok) return ok;
   }
   if (c.actor.empty()) return invalid("actor is required", "actor");
   if (c.actor.size() > kMaxShortText) return invalid("actor is too long", "actor");
+  if (c.actor == kSystemPrincipal && c.principal != kSystemPrincipal)
+    return invalid("actor \"system\" is reserved for the daemon's own events", "actor");
   if (c.must_create && type_of(c.data) != EventType::filing_submitted)
     return invalid("a new filing starts with filing_submitted", "type");
   return validate_payload(c.data);
@@ -89,6 +96,7 @@ Hash command_fingerprint(const AppendCommand& c) {
                                     (c.must_create ? 4 : 0)));
   h.update(c.filing_id).update(std::string_view("\0", 1));
   h.update(c.actor).update(std::string_view("\0", 1));
+  h.update(c.principal).update(std::string_view("\0", 1));
   h.update(fixed).update(encode_payload(c.data));
   return h.finish();
 }
@@ -108,7 +116,7 @@ std::string new_event_id(Timestamp now) {
 }
 
 Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& fingerprint,
-                            const SmsPolicies& policies, Timestamp now, LedgerHead& head) {
+                            const DecideContext& ctx, Timestamp now, LedgerHead& head) {
   if (!cmd.event_id.empty()) {
     auto prior = txn.get(Cf::idempotency, cmd.event_id);
     if (!prior) return prior.take_error();
@@ -131,13 +139,21 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
   }
 
   Staging::ProjectionView view(txn);
+  std::optional<Version> erasure;
+  if (const auto* erased = std::get_if<SubjectErased>(&cmd.data)) {
+    if (cmd.filing_id != keys::subject_stream(erased->subject_ref))
+      return make_error(ErrorCode::internal, "an erasure belongs in its subject's stream");
+    auto version = decide_erasure(txn, ctx.keyring, *erased);
+    if (!version) return version.take_error();
+    erasure = *version;
+  }
   auto before = load_status(view, cmd.filing_id);
   if (!before) return before.take_error();
   if (view.error()) return *view.error();
   if (cmd.must_create && before->exists())
     return make_error(ErrorCode::conflict, "filing " + cmd.filing_id + " already exists",
                       "filing_id");
-  if (!before->exists() && type_of(cmd.data) != EventType::filing_submitted)
+  if (!before->exists() && !erasure && type_of(cmd.data) != EventType::filing_submitted)
     return make_error(ErrorCode::not_found, "filing " + cmd.filing_id + " does not exist",
                       "filing_id");
   if (cmd.expected_version && *cmd.expected_version != before->version)
@@ -157,13 +173,18 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
                    "occurred_at");
   e.seq = head.seq.next();
   e.filing_id = cmd.filing_id;
-  e.version = before->version.next();
+  e.version = erasure ? *erasure : before->version.next();
   e.event_id = cmd.event_id.empty() ? new_event_id(now) : cmd.event_id;
   e.schema = current_schema(type_of(cmd.data));
   e.recorded_at = now;
   e.actor = cmd.actor;
+  e.principal = cmd.principal;
   e.data = cmd.data;
-  if (auto ok = pin_fields(e, *before, policies); !ok) return ok.take_error();
+  if (auto ok = pin_fields(e, *before, ctx.policies, ctx.keyring != nullptr); !ok)
+    return ok.take_error();
+  if (ctx.keyring != nullptr) {
+    if (auto ok = seal_personal_data(txn, *ctx.keyring, e, *before); !ok) return ok.take_error();
+  }
 
   auto after = project(view, *before, e);
   if (!after) return after.take_error();

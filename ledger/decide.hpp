@@ -10,6 +10,7 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "ledger/format/values.hpp"
+#include "ledger/keyring.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
 
@@ -21,10 +22,24 @@ Status validate_command(AppendCommand& c);
 // The idempotency fingerprint of a command: everything the client said.
 Hash command_fingerprint(const AppendCommand& c);
 
+// What deciding reads besides the command and the store.
+struct DecideContext {
+  const SmsPolicies& policies;
+  Keyring* keyring;  // null: personal data is stored in clear
+};
+
 // Decides `cmd` at `now` on top of `head` into `txn`: on success the event and all its effects
 // are staged, `head` moves to it and the result says what was appended (or, for a retried
 // event_id, what was appended before: nothing is staged). On an error `txn` must be discarded.
 Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& fingerprint,
-                            const SmsPolicies& policies, Timestamp now, LedgerHead& head);
+                            const DecideContext& ctx, Timestamp now, LedgerHead& head);
+
+// decide_personal.cpp: seals `e`'s personal fields (a submission's, a confirmation's) under its
+// subject's data key, creating the key with the subject's first filing; refuses a client-sent
+// subject_ref.
+Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const FilingStatus& before);
+// An erasure's checks (SPEC §5.4: 404 unknown, 409 open filing or active record number) and the
+// data key's destruction, staged. Returns the erasure's version in the subject's stream.
+Result<Version> decide_erasure(Staging& txn, Keyring* keyring, const SubjectErased& erased);
 
 }  // namespace filingd

@@ -1,4 +1,6 @@
 #include "ledger/ledger.hpp"
+#include "ledger/format/projection_values.hpp"
+#include "ledger/personal_data.hpp"
 
 #include <pthread.h>
 
@@ -30,6 +32,28 @@ struct Ledger::Batch {
   rocksdb::Status status;  // of the write, set by the sync thread
 };
 
+namespace {
+
+// A ledger holds data keys wrapped under one master key: opening it with another would make
+// every subject's personal data unreadable (and new ones wrapped under a second key). The
+// first keyed open records the key's check value; later opens compare it.
+// The master key must be the ledger's; the first open with one records its check value.
+Status record_master_key(Store& store, Keyring* keyring, const std::string& data_dir) {
+  if (keyring == nullptr) return {};
+  if (auto ok = check_master_key(store, *keyring, data_dir); !ok) return ok;
+  auto stored = store.get(Cf::meta, keys::kMasterKeyCheck);
+  if (!stored) return stored.take_error();
+  if (*stored) return {};
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s =
+      store.db()->Put(wo, store.cf(Cf::meta), keys::kMasterKeyCheck, keyring->check_value());
+  if (!s.ok()) return from_rocksdb(s, "cannot record the master key's check value");
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   auto store = Store::open({.path = options.data_dir, .env = options.env});
   if (!store) return store.take_error();
@@ -39,8 +63,23 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
     return make_error(ErrorCode::unavailable,
                       "projections in " + options.data_dir +
                           " are incomplete (a rebuild was interrupted); rebuild them first");
+  auto layout = projections_layout_current(**store);
+  if (!layout) return layout.take_error();
+  if (!*layout)
+    return make_error(ErrorCode::unavailable,
+                      "projections in " + options.data_dir +
+                          " were built by another version (another layout); rebuild them first");
   auto head = stored_head(**store);
   if (!head) return make_error(head.error().code, head.error().message + " in " + options.data_dir);
+  if (head->seq.value == 0) {
+    // A new ledger: its projections are built in this layout from the first append on.
+    rocksdb::Status s = (*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::meta),
+                                            keys::kProjectionsLayout,
+                                            encode_count(kProjectionsLayoutVersion));
+    if (!s.ok()) return from_rocksdb(s, "cannot record the projections' layout");
+  }
+  if (auto ok = record_master_key(**store, options.keyring.get(), options.data_dir); !ok)
+    return ok.take_error();
   return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), *head));
 }
 
@@ -63,9 +102,19 @@ Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
     pthread_setname_np(pthread_self(), "ledger-answer");
     completion_loop();
   });
+  purger_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "ledger-purge");
+    purge_loop();
+  });
 }
 
 Ledger::~Ledger() {
+  {
+    std::lock_guard lock(purge_mu_);
+    purge_stopping_ = true;
+  }
+  purge_cv_.notify_one();
+  purger_.join();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -79,6 +128,34 @@ Ledger::~Ledger() {
   }
   done_cv_.notify_one();
   completer_.join();
+}
+
+void Ledger::purge_destroyed_keys() {
+  {
+    std::lock_guard lock(purge_mu_);
+    purge_requested_ = true;
+  }
+  purge_cv_.notify_one();
+}
+
+void Ledger::purge_loop() {
+  std::unique_lock lock(purge_mu_);
+  for (;;) {
+    purge_cv_.wait(lock, [&] { return purge_requested_ || purge_stopping_; });
+    if (purge_stopping_) return;
+    purge_requested_ = false;
+    lock.unlock();
+    rocksdb::DB* db = store_->db();
+    std::vector<rocksdb::ColumnFamilyHandle*> all;
+    for (std::size_t i = 0; i < kCfCount; ++i)
+      if (auto* h = store_->cf(static_cast<Cf>(i))) all.push_back(h);
+    rocksdb::Status s = db->Flush(rocksdb::FlushOptions(), all);
+    rocksdb::CompactRangeOptions compact;
+    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    if (s.ok()) s = db->CompactRange(compact, store_->cf(Cf::keys), nullptr, nullptr);
+    if (!s.ok()) spdlog::warn("purging destroyed data keys failed: {}", s.ToString());
+    lock.lock();
+  }
 }
 
 void Ledger::completion_loop() {
@@ -178,7 +255,8 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
   const Timestamp now = clock_->now();
   for (auto& p : taken) {
     Staging savepoint(b.staging);
-    auto r = decide(savepoint, p->cmd, p->fingerprint, options_.sms_policies, now, head_);
+    auto r = decide(savepoint, p->cmd, p->fingerprint,
+                    DecideContext{options_.sms_policies, options_.keyring.get()}, now, head_);
     if (r) savepoint.merge_into_parent();
     b.results.push_back(std::move(r));
     b.pending.push_back(std::move(p));

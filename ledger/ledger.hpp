@@ -37,11 +37,15 @@
 #include "events/time.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
+#include "ledger/keyring.hpp"
 #include "ledger/store.hpp"
 #include "projections/registry.hpp"
 #include "projections/status.hpp"
 
 namespace filingd {
+
+inline constexpr std::string_view kLocalPrincipal = "local";
+inline constexpr std::string_view kSystemPrincipal = "system";
 
 struct AppendCommand {
   std::string filing_id;
@@ -49,6 +53,9 @@ struct AppendCommand {
   std::optional<Version> expected_version;
   std::string event_id;  // empty: the ledger generates a UUID
   std::string actor;
+  // Who appends it: the token's name, kLocalPrincipal without tokens, kSystemPrincipal for the
+  // daemon's timers. Set by the daemon, never by the client.
+  std::string principal{kLocalPrincipal};
   std::optional<Timestamp> occurred_at;  // empty: now
   bool must_create = false;              // POST /v1/filings: an existing filing_id is a conflict
 };
@@ -79,6 +86,8 @@ struct DeadlineEntry {
 // The head stored in `store`; seq 0 for a ledger with no event. Errors: the read's, or internal
 // for a corrupt value.
 Result<LedgerHead> stored_head(const Store& store);
+// Whether `store`'s projections are in this build's layout (an empty ledger's always are).
+Result<bool> projections_layout_current(const Store& store);
 
 // The event_id of an append that names none: a UUIDv7 (RFC 9562) for `now`, i.e. Unix
 // milliseconds in the first 48 bits, the sub-millisecond fraction in the next 12 (its method
@@ -98,6 +107,9 @@ class Ledger {
     SmsPolicies sms_policies;
     std::size_t max_batch = 4096;  // commands per group commit
     rocksdb::Env* env = nullptr;   // null: the default (tests inject I/O faults)
+    // The keys of personal data (ledger/keyring.hpp). Null: personal fields are stored in clear,
+    // as before they were sealed (tests that are not about them).
+    std::shared_ptr<Keyring> keyring;
   };
 
   static Result<std::unique_ptr<Ledger>> open(Options options);
@@ -140,6 +152,8 @@ class Ledger {
   Result<std::optional<std::string>> record_for_domain(std::string_view domain) const;
   // The subject record and its website records.
   Result<std::vector<RegistryRecord>> records_of_subject(std::string_view subject_number) const;
+  // The filings of a subject, by its identity (projections/status.hpp subject_identity).
+  Result<std::vector<std::string>> subject_filings(std::string_view identity) const;
   LedgerHead head() const;
 
   // Registers `listener` to run after every durable batch, with the new head seq, on the sync
@@ -148,6 +162,12 @@ class Ledger {
   // service and the publisher wake up without polling. Thread-safe; there is no removal:
   // register listeners that outlive the ledger, or only call this before work starts.
   void add_commit_listener(std::function<void(Seq)> listener);
+
+  // Asks for the remnants of destroyed data keys (an erasure's) to be purged from the files
+  // RocksDB still holds them in: the memtables are flushed (which retires the WAL that logged the
+  // keys) and the keys column family compacted to its last level. Runs on `ledger-purge`;
+  // returns at once. Thread-safe.
+  void purge_destroyed_keys();
 
   // False after a group commit failed to write (a full disk, an I/O error), until one succeeds:
   // the ledger is not accepting appends. Thread-safe.
@@ -158,6 +178,8 @@ class Ledger {
 
   Store& store() { return *store_; }
   const Clock& clock() const { return *clock_; }
+  // The keys of personal data; null when they are stored in clear.
+  const std::shared_ptr<Keyring>& keyring() const { return options_.keyring; }
 
  private:
   struct Pending;
@@ -213,6 +235,13 @@ class Ledger {
   std::deque<std::unique_ptr<Batch>> done_;  // guarded by done_mu_
   bool done_stopping_ = false;               // guarded by done_mu_
   std::thread completer_;
+
+  std::mutex purge_mu_;
+  std::condition_variable purge_cv_;
+  bool purge_requested_ = false;  // guarded by purge_mu_
+  bool purge_stopping_ = false;   // guarded by purge_mu_
+  std::thread purger_;
+  void purge_loop();
 };
 
 }  // namespace filingd

@@ -9,6 +9,15 @@
 
 namespace filingd {
 
+Result<bool> projections_layout_current(const Store& store) {
+  auto head = stored_head(store);
+  if (!head) return head.take_error();
+  if (head->seq.value == 0) return true;
+  auto layout = store.get(Cf::meta, keys::kProjectionsLayout);
+  if (!layout) return layout.take_error();
+  return *layout && decode_count(**layout) == kProjectionsLayoutVersion;
+}
+
 Result<LedgerHead> stored_head(const Store& store) {
   auto raw = store.get(Cf::meta, keys::kHead);
   if (!raw) return raw.take_error();
@@ -165,6 +174,17 @@ Result<std::vector<RegistryRecord>> Ledger::records_of_subject(
     if (*site) out.push_back(std::move(**site));
   }
   out.insert(out.begin(), std::move(**subject));
+  return out;
+}
+
+Result<std::vector<std::string>> Ledger::subject_filings(std::string_view identity) const {
+  std::vector<std::string> out;
+  auto ok = scan_prefix(*store_, keys::subject_filings_prefix(identity), "",
+                        [&](std::string_view filing_id, std::string_view) {
+                          out.emplace_back(filing_id);
+                          return true;
+                        });
+  if (!ok) return ok.take_error();
   return out;
 }
 

@@ -41,6 +41,7 @@ std::vector<std::string> index_keys(const FilingStatus& s) {
   if (sla_working_days(s.state, s.province) > 0)
     out.push_back(keys::sla(static_cast<char>(s.state), sla_zhejiang(s.province), s.state_since,
                             s.filing_id));
+  out.push_back(keys::subject_filing(s.identity, s.filing_id));
   return out;
 }
 
@@ -94,6 +95,7 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
 FilingStatus index_fields(const FilingStatus& s) {
   FilingStatus f;
   f.filing_id = s.filing_id;
+  f.identity = s.identity;
   index_tie(f) = index_tie(s);
   return f;
 }
@@ -114,9 +116,9 @@ void update_derived(ProjectionTxn& txn, const FilingStatus& before, const Filing
 void update_open_filing(ProjectionTxn& txn, FilingState before, const FilingStatus& after) {
   const bool was_open = before != FilingState::none && is_open(before);
   if (is_open(after.state) && !was_open) {
-    txn.put(keys::open_filing(subject_key(after.subject)), after.filing_id);
+    txn.put(keys::open_filing(after.identity), after.filing_id);
   } else if (was_open && !is_open(after.state)) {
-    txn.del(keys::open_filing(subject_key(after.subject)));
+    txn.del(keys::open_filing(after.identity));
   }
 }
 
@@ -139,18 +141,24 @@ Result<std::optional<RegistryRecord>> load_record(ProjectionTxn& txn, std::strin
 Result<FilingStatus> project(ProjectionTxn& txn, const FilingStatus& before, const Event& e) {
   FilingStatus after = before;
   if (auto ok = project_in_place(txn, after, e); !ok) return ok.take_error();
-  txn.put(keys::status(after.filing_id), encode_status(after));
+  if (after.exists()) txn.put(keys::status(after.filing_id), encode_status(after));
   return after;
 }
 
 Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e, Derived derived) {
+  // An erasure is the subject's, not a filing's: it only marks the subject erased (its stream's
+  // version counts the erasures).
+  if (const auto* erased = std::get_if<SubjectErased>(&e.data)) {
+    txn.put(keys::erased(erased->subject_ref), encode_count(e.version.value));
+    return {};
+  }
   const FilingState state_before = status.state;
   std::optional<FilingStatus> before;
   if (derived == Derived::maintain) before = index_fields(status);
   std::optional<Resubmitted> resubmitted;
   const auto* submission = std::get_if<FilingSubmitted>(&e.data);
   if (submission && status.exists())
-    resubmitted = Resubmitted{status.filing_type, subject_key(status.subject)};
+    resubmitted = Resubmitted{status.filing_type, status.identity};
   if (auto ok = apply_event(status, e); !ok) return ok;
 
   if (submission) {

@@ -11,6 +11,13 @@
 namespace filingd {
 namespace {
 
+// Two identities name different subjects. Keyed and clear identities (a filing stored before
+// personal data was sealed) cannot be compared without the master key: the ledger compares
+// those when it decides the event, in clear (decide.cpp), and a fold takes its word for it.
+bool different_subjects(std::string_view a, std::string_view b) {
+  return is_keyed_identity(a) == is_keyed_identity(b) && a != b;
+}
+
 Error invalid(std::string msg, std::string field) {
   return make_error(ErrorCode::invalid, std::move(msg), std::move(field));
 }
@@ -95,7 +102,7 @@ RegistryRecord new_record(const std::string& number, const std::string& subject_
   r.subject_record_number = subject_number;
   r.domains = std::move(domains);
   r.filing_id = s.filing_id;
-  r.subject_key = subject_key(s.subject);
+  r.subject_key = s.identity;
   r.issued_at = e.occurred_at;
   return r;
 }
@@ -273,14 +280,17 @@ Status record_change(Registry& reg, const FilingStatus& s) {
 
 Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& before,
                         const Event& e, const FilingSubmitted& f) {
-  const std::string key = subject_key(f.subject);
+  const std::string identity = subject_identity(f);
+  // A resubmission keeps its filing's identity in the indexes.
+  const std::string key = before ? before->identity : identity;
   if (before) {
     if (f.filing_type != before->filing_type)
       return invalid("a resubmission cannot change filing_type (was " +
                          std::string(to_string(before->filing_type)) + ")",
                      "data.filing_type");
-    if (key != before->subject_key)
-      return invalid("a resubmission cannot change the subject's certificate", "data.subject.id_number");
+    if (different_subjects(identity, before->identity))
+      return invalid("a resubmission cannot change the subject's certificate",
+                     "data.subject.id_number");
   }
   auto open = txn.get(keys::open_filing(key));
   if (open && *open != e.filing_id)
@@ -304,7 +314,7 @@ Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& be
   if (*subject || !access) {
     auto rec = reg.active(f.existing_record_number, false, "data.existing_record_number");
     if (!rec) return rec.take_error();
-    if (rec->subject_key != key)
+    if (different_subjects(rec->subject_key, key))
       return invalid("record number " + f.existing_record_number + " belongs to another subject",
                      "data.existing_record_number");
   }

@@ -17,7 +17,7 @@ namespace filingd {
 // What a filing was before a resubmission.
 struct Resubmitted {
   FilingType filing_type;
-  std::string subject_key;
+  std::string identity;  // FilingStatus::identity
 };
 
 // A filing_submitted (a resubmission when `before` is set): the subject has no other open

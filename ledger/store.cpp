@@ -4,11 +4,14 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <vector>
 
 #include "ledger/wal_file_system.hpp"
+
+#include <sys/stat.h>
 
 namespace filingd {
 
@@ -61,11 +64,22 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   // consistent record after a crash.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 
+  // A reader (secondary or read-only) cannot create column families: it opens those the ledger
+  // has, and a newer one (a ledger written by an older version) reads as empty.
+  std::vector<std::string> existing;
+  if (options.secondary || options.read_only) {
+    rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing).PermitUncheckedError();
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<Cf> opened;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (std::size_t i = 0; i < kCfCount; ++i) {
     const auto cf = static_cast<Cf>(i);
-    descriptors.emplace_back(std::string(cf_name(cf)), cf_options(cf));
+    const std::string name(cf_name(cf));
+    if (!existing.empty() && std::find(existing.begin(), existing.end(), name) == existing.end())
+      continue;
+    descriptors.emplace_back(name, cf_options(cf));
+    opened.push_back(cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -96,7 +110,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   store->writable_ = !options.secondary && !options.read_only;
   // handles[0] is the default column family, which filingd does not use.
   store->db_->DestroyColumnFamilyHandle(handles[0]);
-  for (std::size_t i = 0; i < kCfCount; ++i) store->handles_[i] = handles[i + 1];
+  for (std::size_t i = 0; i < opened.size(); ++i)
+    store->handles_[static_cast<std::size_t>(opened[i])] = handles[i + 1];
   return store;
 }
 
@@ -124,6 +139,7 @@ Store::~Store() {
 }
 
 Result<std::optional<std::string>> Store::get(Cf which, std::string_view key) const {
+  if (cf(which) == nullptr) return std::optional<std::string>{};  // not in this ledger yet
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(which), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>{};
@@ -197,5 +213,26 @@ void Staging::ProjectionView::put(std::string_view key, std::string value) {
 }
 
 void Staging::ProjectionView::del(std::string_view key) { s_.del(Cf::projections, key); }
+
+Status make_private(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::io, "cannot create " + dir + ": " + ec.message());
+  auto restrict = [](const fs::path& p, mode_t mode) -> Status {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) return {};  // gone, or a link
+    if ((st.st_mode & 07777) != mode && ::chmod(p.c_str(), mode) != 0)
+      return make_error(ErrorCode::io, "cannot restrict the permissions of " + p.string());
+    return {};
+  };
+  if (auto ok = restrict(dir, 0700); !ok) return ok;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const bool is_dir = it->is_directory(ec) && !it->is_symlink(ec);
+    if (auto ok = restrict(it->path(), is_dir ? 0700 : 0600); !ok) return ok;
+  }
+  if (ec) return make_error(ErrorCode::io, "cannot list " + dir + ": " + ec.message());
+  return {};
+}
 
 }  // namespace filingd

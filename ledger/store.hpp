@@ -20,6 +20,11 @@ namespace filingd {
 
 Error from_rocksdb(const rocksdb::Status& s, std::string_view what);
 
+// Makes `dir` (created if missing) readable by its owner only (SPEC §5.2): the directory and
+// those below it 0700, every file 0600, whatever an older version or a umask left. Symbolic
+// links are not followed. Errors: io, naming the path.
+Status make_private(const std::string& dir);
+
 // Owns the DB and its column-family handles. Thread-safe for reads and writes (RocksDB is).
 class Store {
  public:

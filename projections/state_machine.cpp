@@ -64,14 +64,16 @@ void set_returned(FilingStatus& s, const Event& e, ReturnCause cause, std::strin
 struct Effects {
   FilingStatus& s;
   const Event& e;
+  bool resubmission;  // the filing existed before this event
 
   void operator()(const FilingSubmitted& f) const {
-    const bool resubmission = s.exists();
     s.filing_type = f.filing_type;
     s.province = f.province;
     s.provider = f.provider;
     s.subject = f.subject;
     s.websites = f.websites;
+    s.personal = f.personal;
+    if (!resubmission) s.identity = subject_identity(f);
     s.existing_record_number = f.existing_record_number;
     s.attempt = resubmission ? s.attempt + 1 : 1;
     s.initial_review = ReviewFlag::pending;
@@ -127,6 +129,7 @@ struct Effects {
   void operator()(const FilingWithdrawn&) const { s.abandon_at.reset(); }
   void operator()(const FilingAbandoned&) const { s.abandon_at.reset(); }
   void operator()(const RecordCancelled&) const {}
+  void operator()(const SubjectErased&) const {}  // apply_event handles it
 };
 
 }  // namespace
@@ -165,12 +168,22 @@ Result<const Transition*> find_transition(const FilingStatus& before, const Even
 }
 
 Status apply_event(FilingStatus& status, const Event& e) {
+  // A subject's stream, not a filing's: it only counts the subject's erasures.
+  if (std::holds_alternative<SubjectErased>(e.data)) {
+    if (status.exists())
+      return make_error(ErrorCode::transition_not_allowed,
+                        "subject_erased belongs in a subject's stream, not a filing's", "type");
+    status.version = e.version;
+    status.last_seq = e.seq;
+    return {};
+  }
   auto t = find_transition(status, e);
   if (!t) return t.take_error();
-  if (!status.exists()) status.filing_id = e.filing_id;
+  const bool existed = status.exists();
+  if (!existed) status.filing_id = e.filing_id;
   if (status.state != (*t)->to) status.state_since = e.occurred_at;
   status.state = (*t)->to;
-  std::visit(Effects{status, e}, e.data);
+  std::visit(Effects{status, e, existed}, e.data);
   status.version = e.version;
   status.last_seq = e.seq;
   status.updated_at = e.occurred_at;

@@ -15,25 +15,28 @@ void opt_string(JsonWriter& w, const std::string& s) {
     w.string(s);
 }
 
-void maybe_masked(JsonWriter& w, const std::string& s, bool mask) {
-  if (mask)
-    w.string(mask_tail(s));
-  else
-    w.string(s);
+// A personal field as `view` shows it; `personal` false: a field that is public for this subject.
+void field(JsonWriter& w, std::string_view key, const std::string& value, PersonalView view,
+           bool personal = true) {
+  if (!personal || view == PersonalView::clear) {
+    w.key(key).string(value);
+  } else if (view == PersonalView::masked) {
+    w.key(key).string(mask_personal(value));
+  }
 }
 
 }  // namespace
 
-std::string subject_key(const Subject& s) { return s.id_type + ':' + s.id_number; }
-
-std::string mask_tail(std::string_view s) {
-  if (s.size() <= 4) return std::string(s);
-  return std::string(s.size() - 4, '*') + std::string(s.substr(s.size() - 4));
+bool is_keyed_identity(std::string_view identity) {
+  return identity.find(':') == std::string_view::npos;
 }
 
+std::string subject_identity(const FilingSubmitted& f) {
+  if (!f.personal.subject_ref.empty()) return f.personal.subject_ref;
+  return f.subject.id_type + ':' + f.subject.id_number;
+}
 
-
-void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla) {
+void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla) {
   w.begin_object();
   w.key("filing_id").string(s.filing_id);
   w.key("filing_type").string(to_string(s.filing_type));
@@ -57,12 +60,13 @@ void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla)
   w.key("province").string(s.province);
   w.key("provider").string(s.provider);
   w.key("subject").begin_object();
+  const bool individual = s.subject.kind == "individual";
   w.key("kind").string(s.subject.kind);
-  w.key("name").string(s.subject.name);
+  field(w, "name", s.subject.name, view, individual);
   w.key("id_type").string(s.subject.id_type);
-  w.key("id_number");
-  maybe_masked(w, s.subject.id_number, mask);
-  w.key("address").string(s.subject.address);
+  field(w, "id_number", s.subject.id_number, view, individual);
+  field(w, "address", s.subject.address, view, individual);
+  if (!s.personal.subject_ref.empty()) w.key("subject_ref").string(s.personal.subject_ref);
   w.end_object();
   w.key("websites").begin_array();
   for (const auto& site : s.websites) {
@@ -73,13 +77,11 @@ void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla)
     w.end_array();
     const auto& r = site.responsible;
     w.key("responsible").begin_object();
-    w.key("name").string(r.name);
+    field(w, "name", r.name, view);
     w.key("id_type").string(r.id_type);
-    w.key("id_number");
-    maybe_masked(w, r.id_number, mask);
-    w.key("mobile");
-    maybe_masked(w, r.mobile, mask);
-    w.key("email").string(r.email);
+    field(w, "id_number", r.id_number, view);
+    field(w, "mobile", r.mobile, view);
+    field(w, "email", r.email, view);
     w.end_object();
     w.key("record_number");
     opt_string(w, site.record_number);
@@ -110,16 +112,16 @@ void write_json(JsonWriter& w, const FilingStatus& s, bool mask, const Sla* sla)
   w.end_object();
 }
 
-std::string status_json(const FilingStatus& s, bool mask, const Sla* sla) {
+std::string status_json(const FilingStatus& s, PersonalView view, const Sla* sla) {
   std::string out;
   out.reserve(1024);
   JsonWriter w(out);
-  write_json(w, s, mask, sla);
+  write_json(w, s, view, sla);
   return out;
 }
 
-boost::json::object status_to_json(const FilingStatus& s, bool mask, const Sla* sla) {
-  return boost::json::parse(status_json(s, mask, sla)).as_object();
+boost::json::object status_to_json(const FilingStatus& s, PersonalView view, const Sla* sla) {
+  return boost::json::parse(status_json(s, view, sla)).as_object();
 }
 
 }  // namespace filingd

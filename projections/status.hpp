@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include "events/event.hpp"
+#include "events/json.hpp"
 #include "events/result.hpp"
 
 namespace filingd {
@@ -31,6 +32,9 @@ struct FilingStatus {
   std::string provider;
   Subject subject;
   std::vector<Website> websites;  // record_number filled in once issued
+  SealedPersonal personal;        // of the latest submission: sealed personal fields, its subject
+  // The subject in the indexes (subject_identity), fixed by the filing's first submission.
+  std::string identity;
   std::string existing_record_number;
   std::string subject_record_number;
   std::optional<Timestamp> sms_deadline;
@@ -47,20 +51,20 @@ struct FilingStatus {
 // A filing that has not been resubmitted this long after being returned is abandoned.
 inline constexpr std::int64_t kAbandonAfterMicros = 45 * kMicrosPerDay;
 
-// The subject's identity (certificate type + number), the key of "one open filing per subject".
-std::string subject_key(const Subject& s);
+// The subject's identity in the projections' indexes ("one open filing per subject", the
+// registry, the subject's filings): its keyed hash, which every submission has carried since
+// personal data is sealed; for a submission stored before, its certificate type and number.
+std::string subject_identity(const FilingSubmitted& f);
+// A keyed identity (a subject_ref), not a clear one (certificate type and number).
+bool is_keyed_identity(std::string_view identity);
 
-// JSON per SPEC §3.4. With `mask_personal`, ID numbers and phone numbers keep only their last
-// four characters (the reader role). write_json is the encoder; status_to_json parses its text
-// back, for callers that compose or inspect it.
+// JSON per SPEC §3.4, personal fields as `view` says (events/json.hpp). write_json is the
+// encoder; status_to_json parses its text back, for callers that compose or inspect it.
 struct Sla;
 class JsonWriter;
-void write_json(JsonWriter& w, const FilingStatus& s, bool mask_personal, const Sla* sla = nullptr);
-std::string status_json(const FilingStatus& s, bool mask_personal, const Sla* sla = nullptr);
-boost::json::object status_to_json(const FilingStatus& s, bool mask_personal,
+void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla = nullptr);
+std::string status_json(const FilingStatus& s, PersonalView view, const Sla* sla = nullptr);
+boost::json::object status_to_json(const FilingStatus& s, PersonalView view,
                                    const Sla* sla = nullptr);
-
-// "110101199003074514" -> "**************4514"
-std::string mask_tail(std::string_view s);
 
 }  // namespace filingd

@@ -43,13 +43,15 @@ std::string csv_line(const Event& e) {
   field(format_rfc3339(e.occurred_at));
   field(format_rfc3339(e.recorded_at));
   field(e.actor);
+  field(e.principal);
   field(payload_json(e.data));
   field(to_hex(e.prev_hash));
   field(to_hex(e.hash));
   return out;
 }
 
-Result<std::uint64_t> export_events(const Store& store, ExportFormat format, std::ostream& out) {
+Result<std::uint64_t> export_events(const Store& store, ExportFormat format, std::ostream& out,
+                                    const PersonalData* personal) {
   if (format == ExportFormat::csv) out << kCsvHeader << '\n';
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
@@ -59,6 +61,7 @@ Result<std::uint64_t> export_events(const Store& store, ExportFormat format, std
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto e = decode_record(it->value().ToStringView());
     if (!e) return e.take_error();
+    if (personal != nullptr) personal->open(*e);
     if (format == ExportFormat::jsonl) {
       out << event_json(*e) << '\n';
     } else {

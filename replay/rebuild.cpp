@@ -19,6 +19,7 @@
 #include "events/hash.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/format/keys.hpp"
+#include "ledger/format/values.hpp"
 #include "ledger/format/projection_values.hpp"
 #include "ledger/projector.hpp"
 #include "replay/memory_projections.hpp"
@@ -41,12 +42,17 @@ Status flush(Store& store, Staging& staging, bool sync) {
   return {};
 }
 
+// On: the projections are incomplete. Off: they are complete, in this build's layout.
 Status set_marker(Store& store, bool on) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   auto* meta = store.cf(Cf::meta);
-  rocksdb::Status s = on ? store.db()->Put(wo, meta, keys::kRebuildMarker, "")
-                         : store.db()->Delete(wo, meta, keys::kRebuildMarker);
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = on ? batch.Put(meta, keys::kRebuildMarker, "")
+                         : batch.Delete(meta, keys::kRebuildMarker);
+  if (s.ok() && !on)
+    s = batch.Put(meta, keys::kProjectionsLayout, encode_count(kProjectionsLayoutVersion));
+  if (s.ok()) s = store.db()->Write(wo, &batch);
   if (!s.ok()) return from_rocksdb(s, "cannot write the rebuild marker");
   return {};
 }
@@ -233,9 +239,10 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   for (std::size_t t = 0; t < tables.size(); ++t)
     tables[t].path = store.db()->GetName() + "/projections-rebuild-" + std::to_string(t) + ".sst";
   std::thread status_writer([&, statuses = std::move(statuses)] {
-    std::vector<const FilingStatus*> by_key(statuses.size());
-    std::transform(statuses.begin(), statuses.end(), by_key.begin(),
-                   [](const FilingStatus& s) { return &s; });
+    std::vector<const FilingStatus*> by_key;  // filings only: a subject's erasures have none
+    by_key.reserve(statuses.size());
+    for (const FilingStatus& s : statuses)
+      if (s.exists()) by_key.push_back(&s);
     std::sort(by_key.begin(), by_key.end(), [](const FilingStatus* a, const FilingStatus* b) {
       return a->filing_id < b->filing_id;
     });
@@ -322,10 +329,13 @@ Result<RebuildStats> rebuild_streaming(Store& store) {
 
 }  // namespace
 
-Result<bool> rebuild_interrupted(const Store& store) {
+Result<bool> rebuild_needed(const Store& store) {
   auto marker = store.get(Cf::meta, keys::kRebuildMarker);
   if (!marker) return marker.take_error();
-  return marker->has_value();
+  if (marker->has_value()) return true;
+  auto layout = projections_layout_current(store);
+  if (!layout) return layout.take_error();
+  return !*layout;
 }
 
 Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options) {

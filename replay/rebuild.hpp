@@ -32,8 +32,9 @@ struct RebuildOptions {
 // projector the append path uses. Fails on an event the projector refuses (a corrupt log).
 Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options = {});
 
-// True if a rebuild started and did not finish (the ledger refuses to open until one does).
-Result<bool> rebuild_interrupted(const Store& store);
+// True if the projections must be rebuilt before the ledger opens: a rebuild started and did not
+// finish, or they were built in another layout (a ledger written by another version).
+Result<bool> rebuild_needed(const Store& store);
 
 // The projections digest, the one definition every copy of the projections is compared by:
 // SHA-256 over  u32 key size, u32 value size (big-endian), key, value  of every entry, fed in

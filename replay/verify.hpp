@@ -63,6 +63,8 @@ struct VerifyReport {
   std::uint64_t stream_entries = 0;
   std::uint64_t idempotency_entries = 0;
   std::uint64_t projection_entries = 0;  // live
+  // Events that hold personal data in clear (stored before it was sealed, SPEC §5.2).
+  std::uint64_t clear_personal = 0;
   std::optional<Hash> live_digest;       // set when projections were compared
   std::optional<Hash> rebuilt_digest;
   // In seq order, problems without a seq last. Each check reports at most a few.

@@ -199,7 +199,7 @@ class Folder {
     // twice, not at every event. A closed filing rarely sees another event, so memory stays
     // bounded by the open filings.
     if (!is_open(cached->state)) {
-      scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
+      if (cached->exists()) scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
       cached.reset();
     }
     return true;
@@ -209,7 +209,7 @@ class Folder {
   void write_cached_statuses() {
     for (auto& cached : cache_) {
       if (!cached) continue;
-      scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
+      if (cached->exists()) scratch_.put(keys::status(cached->filing_id), encode_status(*cached));
       cached.reset();
     }
   }

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "events/codec.hpp"
+#include "events/personal.hpp"
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
@@ -113,6 +114,8 @@ class LogChecker {
       }
       const auto filing = track(*e);
       if (!filing) break;
+      if (const SealedPersonal* sealed = sealed_of(e->data); sealed && sealed->box.empty())
+        ++report.clear_personal;
       prev = record->hash;
       if (options_.expect_head && options_.expect_head->seq.value == seq &&
           options_.expect_head->hash != prev)

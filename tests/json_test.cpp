@@ -33,14 +33,14 @@ static bool operator==(const WebsiteNumber& a, const WebsiteNumber& b) {
 static bool operator==(const Subject& a, const Subject& b) { return fields(a) == fields(b); }
 static auto fields(const FilingSubmitted& f) {
   return std::tie(f.filing_type, f.province, f.provider, f.subject, f.websites,
-                  f.existing_record_number);
+                  f.existing_record_number, f.personal.subject_ref);
 }
 static auto fields(const ReviewDecision& d) {
   return std::tie(d.reviewer, d.reason_code, d.reason);
 }
 static auto fields(const PhotoDecision& d) { return std::tie(d.reviewer, d.method, d.reason); }
 static auto fields(const SubmittedToBureau& s) { return std::tie(s.sms_deadline, s.policy_id); }
-static auto fields(const SmsConfirmed& s) { return std::tie(s.phone); }
+static auto fields(const SmsConfirmed& s) { return std::tie(s.phone, s.personal.subject_ref); }
 static auto fields(const SmsAttemptFailed& s) { return std::tie(s.attempt); }
 static auto fields(const SmsExpired& s) { return std::tie(s.deadline); }
 static auto fields(const BureauApproved& b) {
@@ -50,6 +50,7 @@ static auto fields(const BureauRejected& b) { return std::tie(b.reason_code, b.r
 static auto fields(const FilingWithdrawn& w) { return std::tie(w.reason); }
 static auto fields(const FilingAbandoned&) { return std::tie(); }
 static auto fields(const RecordCancelled& r) { return std::tie(r.record_number, r.reason); }
+static auto fields(const SubjectErased& e) { return std::tie(e.subject_ref, e.reason); }
 
 namespace {
 
@@ -139,6 +140,9 @@ std::vector<Case> cases() {
       {FilingAbandoned{}, R"({})"},
       {RecordCancelled{"京ICP备2026000123号-1", "网站关闭"},
        R"({"record_number":"京ICP备2026000123号-1","reason":"网站关闭"})"},
+      {SubjectErased{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "用户申请删除"},
+       R"({"subject_ref":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+           "reason":"用户申请删除"})"},
   };
 }
 
@@ -213,8 +217,8 @@ TEST(EventJson, EnvelopeHasSpecFieldsInOrder) {
   std::vector<std::string> keys;
   for (const auto& m : o) keys.emplace_back(m.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"seq", "filing_id", "version", "event_id", "type",
-                                            "schema", "occurred_at", "recorded_at", "actor", "data",
-                                            "prev_hash", "hash"}));
+                                            "schema", "occurred_at", "recorded_at", "actor",
+                                            "principal", "data", "prev_hash", "hash"}));
   EXPECT_EQ(o.at("seq").to_number<std::uint64_t>(), 1042u);
   EXPECT_EQ(o.at("version").to_number<std::uint32_t>(), 4u);
   EXPECT_EQ(o.at("schema").to_number<std::uint32_t>(), 2u);

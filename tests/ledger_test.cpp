@@ -204,6 +204,7 @@ TEST_F(LedgerTest, SmsExpiryAndLateConfirmation) {
   AppendCommand expiry = action("F1", SmsExpired{});
   expiry.occurred_at = deadline;
   expiry.actor = "system";
+  expiry.principal = std::string(kSystemPrincipal);
   EXPECT_EQ(ok(expiry).state, FilingState::returned);
   const FilingStatus s = status("F1");
   EXPECT_EQ(s.return_cause, ReturnCause::sms_expired);

@@ -94,7 +94,7 @@ TEST(Rebuild, AnInterruptedRebuildKeepsTheLedgerClosedUntilFinished) {
     wo.sync = true;
     ASSERT_TRUE((*store)->db()->Put(wo, (*store)->cf(Cf::meta), keys::kRebuildMarker, "").ok());
     ASSERT_TRUE((*store)->recreate(Cf::projections));
-    EXPECT_TRUE(*rebuild_interrupted(**store));
+    EXPECT_TRUE(*rebuild_needed(**store));
   }
   auto refused = Ledger::open({.data_dir = dir.str()});
   ASSERT_FALSE(refused);
@@ -103,7 +103,7 @@ TEST(Rebuild, AnInterruptedRebuildKeepsTheLedgerClosedUntilFinished) {
     auto store = Store::open({.path = dir.str()});
     ASSERT_TRUE(store);
     ASSERT_TRUE(rebuild_projections(**store));
-    EXPECT_FALSE(*rebuild_interrupted(**store));
+    EXPECT_FALSE(*rebuild_needed(**store));
   }
   auto ledger = Ledger::open({.data_dir = dir.str()});
   ASSERT_TRUE(ledger);

@@ -283,7 +283,7 @@ TEST_F(Replay, ExportCsvRoundTrips) {
   ASSERT_TRUE(events);
   const Event& e = (*events)[1];
   const auto fields = parse_csv_line(lines[e.seq.value]);
-  ASSERT_EQ(fields.size(), 12u) << lines[e.seq.value];
+  ASSERT_EQ(fields.size(), 13u) << lines[e.seq.value];
   EXPECT_EQ(fields[0], std::to_string(e.seq.value));
   EXPECT_EQ(fields[1], "F0");
   EXPECT_EQ(fields[2], "2");
@@ -292,11 +292,12 @@ TEST_F(Replay, ExportCsvRoundTrips) {
   EXPECT_EQ(fields[5], "1");
   EXPECT_EQ(fields[6], format_rfc3339(e.occurred_at));
   EXPECT_EQ(fields[8], "rev-1");
-  const json::value data = json::parse(fields[9]);
+  EXPECT_EQ(fields[9], "local");
+  const json::value data = json::parse(fields[10]);
   EXPECT_EQ(data, json::value(payload_to_json(e.data)));
   EXPECT_EQ(data.at("reason").as_string(), test::kRejectReason);
-  EXPECT_EQ(fields[10], to_hex(e.prev_hash));
-  EXPECT_EQ(fields[11], to_hex(e.hash));
+  EXPECT_EQ(fields[11], to_hex(e.prev_hash));
+  EXPECT_EQ(fields[12], to_hex(e.hash));
   EXPECT_EQ(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
   EXPECT_EQ(csv_field("plain"), "plain");
   EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");

@@ -56,7 +56,10 @@ TEST(StateMachine, EveryStateAllowsExactlyTheSpecifiedEvents) {
       const auto type = static_cast<E>(t);
       FilingStatus s = in_state(state);
       auto r = apply_event(s, event_of(type));
-      EXPECT_EQ(r.ok(), allowed.count(type) == 1) << to_string(type) << " in " << to_string(state);
+      // subject_erased is no filing's event: it only counts a subject's erasures, in a stream
+      // that holds nothing else (state none).
+      const bool expected = type == E::subject_erased ? state == S::none : allowed.count(type) == 1;
+      EXPECT_EQ(r.ok(), expected) << to_string(type) << " in " << to_string(state);
       if (!r.ok()) {
         EXPECT_EQ(r.error().code, ErrorCode::transition_not_allowed);
         EXPECT_EQ(s.state, state) << "a refused event must not change the status";

@@ -5,8 +5,8 @@
 namespace filingd {
 
 std::string_view cf_name(Cf cf) {
-  static constexpr std::array<std::string_view, kCfCount> kNames = {"log", "streams", "idempotency",
-                                                                    "projections", "meta"};
+  static constexpr std::array<std::string_view, kCfCount> kNames = {
+      "log", "streams", "idempotency", "projections", "meta", "keys"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 

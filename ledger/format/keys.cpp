@@ -76,8 +76,20 @@ std::string index(Index which, std::string_view value, std::string_view filing_i
 }
 
 std::string count(std::string_view name) { return tagged('C', name); }
-std::string open_filing(std::string_view subject_key) { return tagged('O', subject_key); }
-std::string subject_number(std::string_view subject_key) { return tagged('N', subject_key); }
+std::string open_filing(std::string_view subject) { return tagged('O', subject); }
+std::string subject_number(std::string_view subject) { return tagged('N', subject); }
+std::string subject_filings_prefix(std::string_view subject) {
+  std::string k = tagged('Q', subject);
+  k.push_back('\0');
+  return k;
+}
+std::string subject_filing(std::string_view subject, std::string_view filing_id) {
+  return subject_filings_prefix(subject).append(filing_id);
+}
+std::string erased(std::string_view subject_ref) { return tagged('E', subject_ref); }
+std::string subject_stream(std::string_view subject_ref) {
+  return "subject:" + std::string(subject_ref);
+}
 std::string record(std::string_view record_number) { return tagged('R', record_number); }
 std::string domain(std::string_view domain) { return tagged('D', domain); }
 

@@ -4,13 +4,16 @@
 //   log          seq                                  -> stored event record
 //   streams      filing_id \0 version                 -> seq
 //   idempotency  event_id                             -> seq, version, state, fingerprint
+//   keys         subject_ref                          -> the subject's data key, wrapped
 //   meta         "head"                               -> seq, hash
 //                "publisher_cursor"                   -> seq  (the Kafka publisher's)
 //                "rebuilding"                         -> ""   (a rebuild is in progress)
 //   projections  S filing_id                          -> status
 //                I s|p|t value \0 filing_id           -> ""   (list by state/province/type)
-//                O subject_key                        -> open filing_id
-//                N subject_key                        -> subject record number
+//                O subject                            -> open filing_id
+//                N subject                            -> subject record number
+//                Q subject \0 filing_id               -> ""   (the subject's filings)
+//                E subject_ref                        -> u32  (erased; erasures so far)
 //                R record_number                      -> registry record
 //                D domain                             -> active website record number
 //                T due kind filing_id                 -> ""   (pending deadlines)
@@ -52,6 +55,10 @@ inline constexpr std::string_view kHead = "head";
 inline constexpr std::string_view kPublisherCursor = "publisher_cursor";
 // Present while projections are being rebuilt: they are incomplete until it is gone.
 inline constexpr std::string_view kRebuildMarker = "rebuilding";
+// The projections' layout version (values.hpp encode_count); another one needs a rebuild.
+inline constexpr std::string_view kProjectionsLayout = "projections_layout";
+// The master key's check value (Keyring::check_value) once the ledger holds keys under it.
+inline constexpr std::string_view kMasterKeyCheck = "master_key_check";
 
 std::string status(std::string_view filing_id);
 inline constexpr std::string_view kStatusPrefix = "S";
@@ -63,8 +70,14 @@ std::string index_prefix(Index which, std::string_view value);
 std::string count(std::string_view name);
 inline constexpr std::string_view kCountPrefix = "C";
 
-std::string open_filing(std::string_view subject_key);
-std::string subject_number(std::string_view subject_key);
+// `subject`: projections/status.hpp subject_identity.
+std::string open_filing(std::string_view subject);
+std::string subject_number(std::string_view subject);
+std::string subject_filing(std::string_view subject, std::string_view filing_id);
+std::string subject_filings_prefix(std::string_view subject);
+std::string erased(std::string_view subject_ref);
+// The stream of a subject's erasures (not a filing's: its id has a character no filing id may).
+std::string subject_stream(std::string_view subject_ref);
 std::string record(std::string_view record_number);
 std::string domain(std::string_view domain);
 

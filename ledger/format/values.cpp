@@ -68,4 +68,16 @@ std::optional<std::uint64_t> decode_count(std::string_view value) {
   return keys::get_u64(value);
 }
 
+std::string encode_data_key(std::uint32_t generation, std::string_view wrapped) {
+  std::string out;
+  keys::put_u32(out, generation);
+  out += wrapped;
+  return out;
+}
+
+std::optional<StoredDataKey> decode_data_key(std::string_view value) {
+  if (value.size() <= 4) return std::nullopt;
+  return StoredDataKey{keys::get_u32(value), value.substr(4)};
+}
+
 }  // namespace filingd

@@ -46,4 +46,13 @@ inline std::optional<Seq> decode_cursor(std::string_view value) { return decode_
 std::string encode_count(std::uint64_t n);
 std::optional<std::uint64_t> decode_count(std::string_view value);
 
+// keys[subject_ref]: the subject's current data key, generation(4) wrapped key (privacy/wrap.hpp).
+// The generation is the subject's erasures before the key was made (SealedPersonal::generation).
+struct StoredDataKey {
+  std::uint32_t generation = 0;
+  std::string_view wrapped;  // into the decoded value
+};
+std::string encode_data_key(std::uint32_t generation, std::string_view wrapped);
+std::optional<StoredDataKey> decode_data_key(std::string_view value);
+
 }  // namespace filingd

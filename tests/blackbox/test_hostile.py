@@ -328,7 +328,7 @@ class ConnectionCap(unittest.TestCase):
     def test_slow_headers_make_room_too(self):
         for i in range(self.CAP):
             s = self.daemon.connect_raw()
-            s.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow-%d: " % i)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow-%d: " % i)
             self.socks.append(s)
         text = self.newcomer()  # admitted by closing one of the slow ones
         self.assertEqual(metric(text, "filingd_http_connections_evicted_total"), 1)

@@ -1,0 +1,281 @@
+// One connection's request loop: read a header, check it, admit it, read its body if admitted,
+// answer, log. See http_server.hpp for the rules.
+#include <spdlog/spdlog.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "daemon/api.hpp"
+#include "daemon/http_server_impl.hpp"
+#include "daemon/router.hpp"
+
+namespace filingd {
+
+using namespace http_internal;
+
+namespace {
+
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// The first bytes of each request are read into a buffer this size in the connection's frame;
+// between requests a connection holds no heap read buffer, so idle clients cost little.
+constexpr std::size_t kFirstRead = 512;
+constexpr std::size_t kMaxRequestId = 64;
+
+std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+HttpResponse refusal(ErrorCode code, std::string message, int status) {
+  HttpResponse r = error_response(make_error(code, std::move(message)));
+  r.status = status;
+  r.close = true;
+  if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// A header two parties could read differently (request smuggling), or one HTTP/1.1 requires:
+// the reason to refuse it, or nothing.
+std::optional<std::string> ambiguous_header(const Request& req) {
+  std::string codings;
+  const auto range = req.equal_range(http::field::transfer_encoding);
+  for (auto f = range.first; f != range.second; ++f)
+    codings += (codings.empty() ? "" : ",") + lower(f->value());
+  if (req.count(http::field::transfer_encoding) > 0) {
+    // Only "chunked", alone: any other coding, before it or after it, is either unsupported or
+    // a body whose end two parsers would find in different places.
+    std::string trimmed;
+    for (char ch : codings)
+      if (ch != ' ' && ch != '\t') trimmed.push_back(ch);
+    if (trimmed != "chunked")
+      return "Transfer-Encoding must be exactly \"chunked\" (the last coding of a request must be "
+             "chunked, and no other is supported)";
+    if (req.count(http::field::content_length) > 0)
+      return "a request may not carry both Transfer-Encoding and Content-Length";
+  }
+  if (req.count(http::field::authorization) > 1) return "more than one Authorization header";
+  if (req.version() >= 11 && req.count(http::field::host) != 1)
+    return req.count(http::field::host) == 0 ? "an HTTP/1.1 request needs a Host header"
+                                             : "more than one Host header";
+  return std::nullopt;
+}
+
+// The client's X-Request-Id if it is a sane token, else a new one: a per-process random prefix
+// and a counter, unique and cheap.
+std::string request_id(const Request& req) {
+  const auto given = req["X-Request-Id"];
+  const bool sane =
+      !given.empty() && given.size() <= kMaxRequestId &&
+      std::all_of(given.begin(), given.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
+               ch == '.' || ch == ':';
+      });
+  if (sane) return std::string(given);
+  static const unsigned prefix = std::random_device{}();
+  static std::atomic<std::uint64_t> next{0};
+  char id[32];
+  std::snprintf(id, sizeof id, "%08x-%llx", prefix,
+                static_cast<unsigned long long>(next.fetch_add(1) + 1));
+  return id;
+}
+
+Response to_beast(const HttpResponse& r, unsigned version, bool keep_alive,
+                  std::string_view id) {
+  Response res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "filingd");
+  res.set(http::field::content_type, r.content_type);
+  if (!id.empty()) res.set("X-Request-Id", id);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+// The filing a route's path names ("/v1/filings/{id}/..."), if any.
+std::string_view path_filing(const Admission& a) {
+  if (a.route_index >= all_routes().size() || a.params.empty()) return {};
+  return all_routes()[a.route_index].pattern.starts_with("/v1/filings/{id}")
+             ? std::string_view(a.params.front())
+             : std::string_view();
+}
+
+}  // namespace
+
+asio::awaitable<bool> HttpServer::Impl::write(Connection& c, Response& res) {
+  boost::system::error_code ec;
+  c.stream.expires_after(ms(limits.read_timeout_ms));
+  co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+asio::awaitable<bool> HttpServer::Impl::answer(Connection& c, HttpResponse response,
+                                               const Exchange& x, unsigned version,
+                                               bool keep_alive) {
+  auto res =
+      to_beast(response, version, keep_alive && !response.close && !stopping, x.request_id);
+  const bool written = co_await write(c, res);
+  if (access_log != nullptr) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - x.start);
+    access_log->write({.time = x.time,
+                       .request_id = x.request_id,
+                       .principal = x.principal,
+                       .remote = c.remote,
+                       .method = x.method,
+                       .route = x.route,
+                       .filing_id = !x.filing_id.empty() ? x.filing_id : response.filing_id,
+                       .status = response.status,
+                       .bytes = response.body.size(),
+                       .micros = static_cast<std::uint64_t>(micros.count())});
+  }
+  co_return written && res.keep_alive();
+}
+
+asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
+  beast::flat_buffer buffer;
+  std::array<char, kFirstRead> first;
+  boost::system::error_code ec;
+  for (;;) {
+    c->idle = true;
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      // No request in hand: wait for the first bytes of the next one with the idle timeout,
+      // holding no heap buffer meanwhile. Until its header is complete, the connection may be
+      // closed to make room at the connection cap. (Pipelined requests already read are in
+      // hand: they are parsed at once.)
+      if (!begin_wait(*c)) break;
+      buffer.shrink_to_fit();
+      c->stream.expires_after(ms(limits.idle_timeout_ms));
+      const std::size_t n = co_await c->stream.async_read_some(
+          asio::buffer(first), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
+    }
+    c->idle = false;
+    // ...then the whole header must arrive within the header timeout (slowloris).
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(limits.max_body_bytes);
+    c->stream.expires_after(ms(limits.header_timeout_ms));
+    co_await http::async_read_header(c->stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
+    Exchange x;
+    x.time = SystemClock().now();
+    if (ec) {
+      // A header we could not read: answered (if worth it) and the connection closed, since the
+      // rest of the stream cannot be trusted to be in step.
+      if (ec == http::error::header_limit)
+        co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
+                        false);
+      else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
+        co_await answer(*c, refusal(ErrorCode::too_large, "request body exceeds " +
+                                    std::to_string(limits.max_body_bytes) + " bytes", 413),
+                        x, 11, false);
+      else if (ec == beast::error::timeout && buffer.size() > 0)
+        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                        11, false);
+      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message)
+        co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400), x,
+                        11, false);
+      break;
+    }
+
+    Request& req = parser.get();
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    x.request_id = request_id(req);
+    x.method = std::string(req.method_string());
+    if (auto why = ambiguous_header(req)) {
+      co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
+      break;
+    }
+    HttpRequest request{x.method,       std::string(req.target()),
+                        std::string(req[http::field::authorization]),
+                        {},             c->remote,
+                        x.request_id};
+    Admission admission = api.admit(request);
+    if (admission.route_index < all_routes().size())
+      x.route = all_routes()[admission.route_index].pattern;
+    x.principal = admission.who.name;
+    x.filing_id = std::string(path_filing(admission));
+    const bool has_body = !parser.is_done();
+    if (!admission.refusal && has_body && !admission.authenticated())
+      admission.refusal = refusal(ErrorCode::malformed, "this endpoint takes no request body", 400);
+    if (admission.authenticated()) mark_authenticated(*c);
+
+    BodyGrant body;
+    if (admission.refusal && has_body) {
+      // Refused from its headers: its body is never read, so the connection cannot go on.
+      ++refused_unread;
+      admission.refusal->close = true;
+    } else if (has_body) {
+      body = BodyGrant(*this, parser.content_length().value_or(limits.max_body_bytes));
+      if (!body) {
+        ++bodies_refused;
+        co_await answer(*c, refusal(ErrorCode::unavailable,
+                                "too many request bodies are being received; retry shortly", 503),
+                        x, version, false);
+        break;
+      }
+      c->stream.expires_after(ms(limits.read_timeout_ms));
+      co_await http::async_read(c->stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        co_await answer(*c, refusal(ErrorCode::too_large,
+                                "request body exceeds " + std::to_string(limits.max_body_bytes) +
+                                    " bytes",
+                                413),
+                        x, version, false);
+        break;
+      }
+      if (ec == beast::error::timeout) {
+        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                        version, false);
+        break;
+      }
+      if (ec) {
+        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message)
+          co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                          x, version, false);
+        break;
+      }
+      request.body = std::move(req.body());
+    }
+
+    HttpResponse response;
+    bool failed = false;
+    try {
+      response = co_await api.handle(std::move(admission), std::move(request));
+    } catch (const std::exception& ex) {
+      // A bug or an exhausted resource in one handler costs that request, not the daemon nor
+      // the connection's bookkeeping below.
+      spdlog::error("request handler failed: {}", ex.what());
+      failed = true;
+    }
+    if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
+    if (!co_await answer(*c, std::move(response), x, version, keep_alive)) break;
+  }
+  c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c->stream.close();
+  forget(c);
+}
+
+}  // namespace filingd
