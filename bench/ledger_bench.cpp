@@ -5,6 +5,9 @@
 //                           fsync per drained queue, decided while the previous one is written).
 //   BM_LedgerAppendAsync/N  the same with N appends in flight through append_async and no
 //                           appender threads, as the daemon's HTTP handlers append.
+//   BM_LedgerAppendAsyncClear/64  the same with personal data stored in clear (no keyring):
+//                           the cost of sealing it (SPEC §5.2). Every other append benchmark
+//                           seals it under a master key, as the daemon does.
 //   BM_RocksDbWriteGroup/N  the alternative design: N threads each calling DB::Write(sync=true)
 //                           with a batch of the same shape and size as one ledger append, on the
 //                           same column families, so RocksDB's write-group commit shares the
@@ -91,10 +94,15 @@ double process_cpu_us() {
   return us(ru.ru_utime) + us(ru.ru_stime);
 }
 
-// Options built field by field, so new option fields keep their defaults.
-Ledger::Options ledger_options(const std::string& dir) {
+// Options built field by field, so new option fields keep their defaults. `sealed`: personal
+// data encrypted under a master key, as the daemon stores it (SPEC §5.2).
+Ledger::Options ledger_options(const std::string& dir, bool sealed = false) {
   Ledger::Options o;
   o.data_dir = dir;
+  if (sealed) {
+    auto keyring = Keyring::create(*privacy::Key::random());
+    if (keyring) o.keyring = *keyring;
+  }
   return o;
 }
 
@@ -242,7 +250,7 @@ class AsyncAppender {
 // N concurrent appenders on one ledger: N threads calling append(), or (async) N appenders in
 // flight through append_async. Reports appends/s, appends per group commit (= per WAL fsync) and
 // the CPU time of all threads per append.
-void append_benchmark(benchmark::State& state, bool async) {
+void append_benchmark(benchmark::State& state, bool async, bool sealed = true) {
   const int appenders = static_cast<int>(state.range(0));
   const int per_appender = appends_per_thread(appenders);
   TempDir dir("append");
@@ -251,7 +259,7 @@ void append_benchmark(benchmark::State& state, bool async) {
   std::uint64_t commits = 0;
   double cpu_us = 0;
   {
-    auto opened = Ledger::open(ledger_options(dir.str()));
+    auto opened = Ledger::open(ledger_options(dir.str(), sealed));
     if (!opened) {
       state.SkipWithError(("open: " + opened.error().message).c_str());
       return;
@@ -289,6 +297,7 @@ void append_benchmark(benchmark::State& state, bool async) {
 
 void BM_LedgerAppend(benchmark::State& state) { append_benchmark(state, false); }
 void BM_LedgerAppendAsync(benchmark::State& state) { append_benchmark(state, true); }
+void BM_LedgerAppendAsyncClear(benchmark::State& state) { append_benchmark(state, true, false); }
 
 // ---- b. the alternative: RocksDB's own write grouping ---------------------------------------
 
@@ -304,7 +313,7 @@ const AppendShape& append_shape() {
   static const AppendShape shape = [] {
     AppendShape s;
     TempDir dir("shape");
-    auto opened = Ledger::open(ledger_options(dir.str()));
+    auto opened = Ledger::open(ledger_options(dir.str(), true));
     if (!opened) return s;
     Ledger& ledger = **opened;
     const std::string fid = filing_id(42);
@@ -613,6 +622,7 @@ BENCHMARK(BM_LedgerAppendAsync)
     ->Arg(64)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerAppendAsyncClear)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbWriteGroup)
     ->Arg(1)
     ->Arg(8)

@@ -85,8 +85,10 @@ asio::awaitable<Reply> post_filing(Call& call) {
   }
   cmd.data = std::move(*filing);
   cmd.must_create = true;
+  const std::string filing_id = cmd.filing_id;
   auto reply = co_await append(call, std::move(cmd));
   if (!reply) co_return at_top_level(reply.take_error());
+  reply->filing_id = filing_id;  // for the access log: the path names none
   co_return reply;
 }
 

@@ -78,7 +78,8 @@ Status validate_resident_id(std::string_view id, std::string_view field) {
   int year = to_int(id.substr(6, 4));
   if (year < 1900 || year > 2100 ||
       !is_real_date(year, to_int(id.substr(10, 2)), to_int(id.substr(12, 2)))) {
-    return invalid(f, f + " has an impossible birth date " + std::string(id.substr(6, 8)));
+    // The date itself is personal data: named by position, never quoted.
+    return invalid(f, f + " has an impossible birth date (characters 7 to 14)");
   }
   if (resident_id_check_char(id) != last) {
     return invalid(f, f + " is not a valid GB 11643 resident ID (check digit)");

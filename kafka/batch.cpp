@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "events/codec.hpp"
 #include "events/encoding.hpp"
@@ -341,18 +342,54 @@ const FilingStatus* BatchReader::status_after(const Event& e) {
   return cached;
 }
 
+void BatchReader::restate_erased(Item& item, const std::string& subject_ref) {
+  auto filings = ledger_.subject_filings(subject_ref);
+  if (!filings) {
+    progress_.note_error(filings.error().message);
+    progress_.client_errors.fetch_add(1);
+    return;
+  }
+  for (const std::string& id : *filings) {
+    // A cached status holds the personal data opened before the erasure.
+    cache_.erase(id);
+    auto events = ledger_.stream(id, Version(1), std::numeric_limits<std::uint32_t>::max());
+    if (!events) {
+      progress_.note_error(events.error().message);
+      continue;
+    }
+    FilingStatus status;
+    bool later = false;
+    for (const Event& e : *events) {
+      if (e.seq.value > item.event.seq.value) {
+        later = true;  // that event publishes the filing's status itself
+        break;
+      }
+      if (!apply_event(status, e)) break;
+    }
+    if (later || !status.exists()) continue;
+    if (options_.personal != PersonalView::omitted) personal_.open(status);
+    std::string json;
+    JsonWriter writer(json);
+    write_json(writer, status, options_.personal);
+    item.statuses.emplace_back(id, std::move(json));
+  }
+}
+
 void BatchReader::fold_statuses(Batch& batch, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     Item& item = batch.items[i];
+    item.statuses.clear();
+    if (const auto* erased = std::get_if<SubjectErased>(&item.event.data)) {
+      restate_erased(item, erased->subject_ref);
+      continue;
+    }
     const FilingStatus* status = status_after(item.event);
     if (status == nullptr) progress_.client_errors.fetch_add(1);
-    // A subject's erasure has no status: it is no filing's.
-    item.with_status = status != nullptr && status->exists() && !item.superseded;
-    if (item.with_status) {
-      item.status_value.clear();
-      JsonWriter writer(item.status_value);
-      write_json(writer, *status, options_.personal);
-    }
+    if (status == nullptr || !status->exists() || item.superseded) continue;
+    std::string json;
+    JsonWriter writer(json);
+    write_json(writer, *status, options_.personal);
+    item.statuses.emplace_back(item.event.filing_id, std::move(json));
   }
 }
 

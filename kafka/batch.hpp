@@ -41,11 +41,12 @@ struct Item {
   Event event;  // its personal data opened as the topics show it
   std::string_view body;  // into record
   std::string body_base64;
-  bool superseded = false;   // its filing has a later event: it carries no status
-  bool with_status = false;  // it carries its filing's status (status_value)
+  bool superseded = false;  // its filing has a later event: it carries no status
   std::string fingerprint_hex;
-  std::string value;         // the event's JSON
-  std::string status_value;  // the status JSON, if with_status
+  std::string value;  // the event's JSON
+  // The status messages it carries: filing id and status JSON. An event, its filing's (unless
+  // superseded); an erasure, each of the subject's filings', now reading "[erased]".
+  std::vector<std::pair<std::string, std::string>> statuses;
   // The keys topic's message, if it carries one: a submission, its subject's stored data key
   // (sent again with each submission: the topic is compacted); an erasure, a tombstone.
   std::string key_ref;  // empty: none
@@ -122,6 +123,8 @@ class BatchReader {
   void fill(Batch& batch, Seq first, std::size_t n, bool background);
   void fill_part(Batch& batch, std::size_t begin, std::size_t end);
   const FilingStatus* status_after(const Event& e);
+  // The statuses an erasure at `seq` republishes, each as of its filing's last event before it.
+  void restate_erased(Item& item, const std::string& subject_ref);
 
   // The statuses of recently published filings, each as of the last event published for it,
   // least recently used first out.

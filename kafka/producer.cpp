@@ -191,14 +191,15 @@ rd_kafka_resp_err_t Producer::produce_event(const EventMessage& m,
       while_full);
 }
 
-rd_kafka_resp_err_t Producer::produce_status(const Event& e, std::string_view status_json,
+rd_kafka_resp_err_t Producer::produce_status(const Event& e, std::string_view filing_id,
+                                             std::string_view status_json,
                                              const std::function<bool()>& while_full) {
   const SeqText seq(e.seq);
   return produce(
       [&] {
         return rd_kafka_producev(
             rk_, RD_KAFKA_V_RKT(status_rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(e.filing_id.data(), e.filing_id.size()),
+            RD_KAFKA_V_KEY(filing_id.data(), filing_id.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(status_json.data()), status_json.size()),
             RD_KAFKA_V_HEADER(kafka_wire::kSeq, seq.text, seq.len),
             RD_KAFKA_V_OPAQUE(opaque_of(e.seq)), RD_KAFKA_V_END);

@@ -64,7 +64,9 @@ class Producer {
   // Hands a message to librdkafka. While its queue is full, calls `while_full` (which should
   // serve delivery reports) and retries as long as it returns true.
   rd_kafka_resp_err_t produce_event(const EventMessage& m, const std::function<bool()>& while_full);
-  rd_kafka_resp_err_t produce_status(const Event& e, std::string_view status_json,
+  // The status of `filing_id` as of event `e` (its own filing's, or an erased subject's).
+  rd_kafka_resp_err_t produce_status(const Event& e, std::string_view filing_id,
+                                     std::string_view status_json,
                                      const std::function<bool()>& while_full);
   // A subject's stored data key, or with no value its tombstone, as of event `e`.
   rd_kafka_resp_err_t produce_key(const Event& e, std::string_view subject_ref,

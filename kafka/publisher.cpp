@@ -122,15 +122,14 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
       const kafka::Item& item = batch->items[i];
       const Event& e = item.event;
       const bool with_key = !item.key_ref.empty();
-      delivery.begin(e, 1 + (item.with_status ? 1 : 0) + (with_key ? 1 : 0));
+      delivery.begin(e, 1 + item.statuses.size() + (with_key ? 1 : 0));
       rd_kafka_resp_err_t err = producer->produce_event(
           {e, item.value, item.body_base64, item.fingerprint_hex}, while_full);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        delivery.message_queued();
-        if (item.with_status) {
-          err = producer->produce_status(e, item.status_value, while_full);
-          if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
-        }
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
+      for (const auto& [filing_id, status] : item.statuses) {
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        err = producer->produce_status(e, filing_id, status, while_full);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
       }
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR && with_key) {
         err = producer->produce_key(e, item.key_ref, item.key_value, while_full);
@@ -144,7 +143,7 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
         spdlog::warn("kafka publisher: cannot produce {}: {}", what, rd_kafka_err2str(err));
         return false;
       }
-      if (item.with_status) progress.status_messages.fetch_add(1);
+      progress.status_messages.fetch_add(item.statuses.size());
       if (with_key) progress.key_messages.fetch_add(1);
       delivery.queued(e);
       progress.produced.fetch_add(1);

@@ -121,6 +121,7 @@ Result<Version> decide_erasure(Staging& txn, Keyring* keyring, const SubjectEras
                     "id_number");
   // Destroyed in this batch; no reader caches the key again from here on.
   txn.del(Cf::keys, ref);
+  txn.put(Cf::meta, keys::purge(ref), "");
   keyring->forget(ref);
   const std::uint64_t erasures = *count ? decode_count(**count).value_or(0) : 0;
   return Version(static_cast<std::uint32_t>(erasures + 1));

@@ -1,5 +1,6 @@
 #include "tests/test_util.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -31,6 +32,36 @@ AppendCommand submit(std::string filing_id, int n, FilingType type) {
   c.actor = "desk-1";
   return c;
 }
+
+PersonData person(int n) {
+  return {samples::resident_id(900'000 + static_cast<std::uint64_t>(n)),
+          "欧阳娜娜" + std::to_string(n), "北京市朝阳区幸福路" + std::to_string(n) + "号",
+          "139" + std::to_string(10'000'000 + n)};
+}
+
+AppendCommand individual(std::string filing_id, int n) {
+  AppendCommand c = submit(std::move(filing_id), n);
+  auto& f = std::get<FilingSubmitted>(c.data);
+  const PersonData p = person(n);
+  f.subject.kind = "individual";
+  f.subject.id_type = "resident_id";
+  f.subject.id_number = p.id_number;
+  f.subject.name = p.name;
+  f.subject.address = p.address;
+  filingd::Person& r = f.websites.at(0).responsible;
+  r.id_number = p.id_number;
+  r.name = p.name;
+  r.mobile = p.mobile;
+  return c;
+}
+
+std::shared_ptr<Keyring> keyring_of(const privacy::Key& master) {
+  auto keyring = Keyring::create(master);
+  EXPECT_TRUE(keyring) << keyring.error().message;
+  return keyring ? *keyring : nullptr;
+}
+
+std::shared_ptr<Keyring> new_keyring() { return keyring_of(*privacy::Key::random()); }
 
 AppendCommand action(std::string filing_id, Payload data, std::optional<Version> expected) {
   AppendCommand c;

@@ -28,6 +28,21 @@ class TempDir {
 
 // samples::submission(n) (tests/samples) as a command of actor desk-1.
 AppendCommand submit(std::string filing_id, int n, FilingType type = FilingType::first_filing);
+
+// Subject n as a person (SPEC §5.1): values no other subject has, in every personal field.
+struct PersonData {
+  std::string id_number;
+  std::string name;
+  std::string address;
+  std::string mobile;
+};
+PersonData person(int n);
+// submit() with person(n) as an individual subject and as its website's responsible person.
+AppendCommand individual(std::string filing_id, int n);
+
+// A keyring of `master`, and of a fresh random master key.
+std::shared_ptr<Keyring> keyring_of(const privacy::Key& master);
+std::shared_ptr<Keyring> new_keyring();
 AppendCommand action(std::string filing_id, Payload data,
                      std::optional<Version> expected = std::nullopt);
 

@@ -87,6 +87,9 @@ std::string subject_filing(std::string_view subject, std::string_view filing_id)
   return subject_filings_prefix(subject).append(filing_id);
 }
 std::string erased(std::string_view subject_ref) { return tagged('E', subject_ref); }
+std::string purge(std::string_view subject_ref) {
+  return std::string(kPurgePrefix).append(subject_ref);
+}
 std::string subject_stream(std::string_view subject_ref) {
   return "subject:" + std::string(subject_ref);
 }

@@ -59,6 +59,10 @@ inline constexpr std::string_view kRebuildMarker = "rebuilding";
 inline constexpr std::string_view kProjectionsLayout = "projections_layout";
 // The master key's check value (Keyring::check_value) once the ledger holds keys under it.
 inline constexpr std::string_view kMasterKeyCheck = "master_key_check";
+// purge/<subject_ref>: written by an erasure, deleted once the destroyed data key's bytes are
+// compacted out of the files; one left at open (a crash came first) asks for the purge again.
+inline constexpr std::string_view kPurgePrefix = "purge/";
+std::string purge(std::string_view subject_ref);
 
 std::string status(std::string_view filing_id);
 inline constexpr std::string_view kStatusPrefix = "S";

@@ -357,6 +357,7 @@ class Daemon:
             chunk = os.read(fd, 65536)
             if not chunk:
                 rc = self.proc.wait(timeout=STOP_TIMEOUT)
+                self.proc.stdout.close()
                 raise DaemonError(f"filingd exited with {rc} before listening:\n"
                                   f"{seen.decode(errors='replace')}")
             seen += chunk
