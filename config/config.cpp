@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "tlog/note.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -35,6 +36,15 @@ void read_privacy(TomlReader& r, const Section& root, Config& c) {
   const Section s = r.table(root, "privacy");
   std::string path;
   if (r.string(s, "master_key_file", path)) c.master_key_file = path;
+}
+
+void read_ledger(TomlReader& r, const Section& root, Config& c) {
+  const Section s = r.table(root, "ledger");
+  if (const toml::node* n = r.string(s, "origin", c.origin);
+      n && !tlog::is_valid_key_name(c.origin))
+    r.fail(n, "ledger.origin", "must be non-empty, without spaces or \"+\"");
+  std::string path;
+  if (r.string(s, "signing_key_file", path)) c.signing_key_file = path;
 }
 
 void read_limits(TomlReader& r, const Section& root, LimitsConfig& l) {
@@ -85,16 +95,19 @@ void read_kafka(TomlReader& r, const Section& root, KafkaConfig& k) {
   if (const toml::node* n = r.string(s, "mode", k.mode)) {
     if (auto problem = normalize_kafka_mode(k.mode)) r.fail(n, "kafka.mode", *problem);
   }
-  const toml::node* nodes[3] = {};
-  const std::pair<const char*, std::string*> topics[3] = {{"events_topic", &k.events_topic},
-                                                          {"status_topic", &k.status_topic},
-                                                          {"keys_topic", &k.keys_topic}};
-  for (std::size_t i = 0; i < 3; ++i) {
+  constexpr std::size_t kTopics = 4;
+  const toml::node* nodes[kTopics] = {};
+  const std::pair<const char*, std::string*> topics[kTopics] = {
+      {"events_topic", &k.events_topic},
+      {"status_topic", &k.status_topic},
+      {"keys_topic", &k.keys_topic},
+      {"checkpoints_topic", &k.checkpoints_topic}};
+  for (std::size_t i = 0; i < kTopics; ++i) {
     const auto [key, topic] = topics[i];
     if ((nodes[i] = r.string(s, key, *topic)) && !valid_topic(*topic))
       r.fail(nodes[i], join_key("kafka", key), "a topic name is 1..249 of [A-Za-z0-9._-]");
   }
-  for (std::size_t i = 1; i < 3 && r.ok(); ++i) {
+  for (std::size_t i = 1; i < kTopics && r.ok(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
       if (*topics[i].second == *topics[j].second)
         r.fail(nodes[i] ? nodes[i] : nodes[j], join_key("kafka", topics[i].first),
@@ -110,7 +123,8 @@ void read_kafka(TomlReader& r, const Section& root, KafkaConfig& k) {
     else if (personal == "clear")
       k.personal_data = PersonalView::clear;
     else
-      r.fail(n, "kafka.personal_data", "must be masked, omitted or clear (got \"" + personal + "\")");
+      r.fail(n, "kafka.personal_data",
+             "must be masked, omitted or clear (got \"" + personal + "\")");
   }
   if (const Section props = r.table(s, "properties"); props.table)
     read_properties(r, *props.table, "", k.properties);
@@ -230,6 +244,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source)
   const Section root = r.root();
   read_server(r, root, c);
   read_privacy(r, root, c);
+  read_ledger(r, root, c);
   read_limits(r, root, c.limits);
   read_kafka(r, root, c.kafka);
   read_sms(r, root, c);
@@ -278,6 +293,14 @@ std::string default_master_key_path(const std::string& data_dir) {
 
 std::string master_key_path(const Config& c) {
   return c.master_key_file.value_or(default_master_key_path(c.data_dir));
+}
+
+std::string default_signing_key_path(const std::string& data_dir) {
+  return beside_data_dir(data_dir, "filingd-signing.key");
+}
+
+std::string signing_key_path(const Config& c) {
+  return c.signing_key_file.value_or(default_signing_key_path(c.data_dir));
 }
 
 std::string access_log_path(const Config& c) {

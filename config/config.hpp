@@ -31,7 +31,8 @@ struct KafkaConfig {
   std::string events_topic;
   std::string status_topic;
   std::string keys_topic;
-  PersonalView personal_data = PersonalView::masked;  // SPEC §5.5
+  std::string checkpoints_topic;
+  PersonalView personal_data = PersonalView::masked;            // SPEC §5.5
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
 };
 
@@ -54,6 +55,8 @@ struct Config {
   std::string log_level;
   // Computed from data_dir when the file does not set them (resolved_paths()).
   std::optional<std::string> master_key_file;
+  std::optional<std::string> signing_key_file;
+  std::string origin;                     // of the checkpoints (SPEC §8)
   std::optional<std::string> access_log;  // "": no access log
   std::optional<bool> public_metrics;     // default: true on loopback
   KafkaConfig kafka;
@@ -79,12 +82,16 @@ Status apply_flags(Config& config, const FlagOverrides& flags);
 // The configuration table's defaults; what tests and tools use without a file.
 Config default_config();
 
-// The keys whose default depends on another one: privacy.master_key_file and
+// The keys whose default depends on another one: privacy.master_key_file,
+// ledger.signing_key_file and
 // server.access_log beside the data directory (not in it), server.public_metrics on loopback.
 std::string master_key_path(const Config& c);
+std::string signing_key_path(const Config& c);
 std::string access_log_path(const Config& c);
 bool metrics_are_public(const Config& c);
 // The default master key file of a data directory: filingd.key beside it.
 std::string default_master_key_path(const std::string& data_dir);
+// The default checkpoint signing key of a data directory: filingd-signing.key beside it.
+std::string default_signing_key_path(const std::string& data_dir);
 
 }  // namespace filingd

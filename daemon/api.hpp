@@ -28,6 +28,7 @@ namespace filingd {
 
 class Ledger;
 class Keyring;
+class Checkpointer;
 class PersonalData;
 
 // What /readyz reports besides the ledger's own health.
@@ -54,7 +55,10 @@ struct ApiContext {
   Authenticator auth;
   HttpMetrics metrics;
   std::atomic<Ledger*> ledger{nullptr};  // null until attach_ledger()
-  std::shared_ptr<Keyring> keyring;       // set with the ledger
+  std::shared_ptr<Keyring> keyring;      // set with the ledger
+  // Signs the ledger's checkpoints (SPEC §8); null: the proof routes answer 503. Set before
+  // serving; must outlive the Api.
+  const Checkpointer* checkpoints = nullptr;
   // server.public_metrics: /readyz and /metrics without a token. Set before serving.
   bool public_metrics = true;
   // Opens stored personal data for the responses; set with the ledger.
@@ -74,7 +78,7 @@ struct ApiContext {
   std::atomic<const PersonalData*> personal_{nullptr};
   mutable std::mutex hooks_mu_;
   std::vector<std::function<void(prometheus::Writer&)>> extra_metrics_;  // guarded by hooks_mu_
-  std::function<bool(boost::json::object&)> dependencies_;                // guarded by hooks_mu_
+  std::function<bool(boost::json::object&)> dependencies_;               // guarded by hooks_mu_
 };
 
 class Api {

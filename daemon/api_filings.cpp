@@ -38,6 +38,8 @@ Status read_envelope(const json::object& body, const Principal& who, AppendComma
 
 // Appends and answers 201 (or 200 for an idempotent retry).
 asio::awaitable<Reply> append(Call& call, AppendCommand cmd) {
+  auto with_receipt = wants_receipt(call);
+  if (!with_receipt) co_return with_receipt.take_error();
   auto r = co_await append_command(call, std::move(cmd));
   if (!r) co_return r.take_error();
   json::object o{{"filing_id", r->filing_id},
@@ -46,7 +48,13 @@ asio::awaitable<Reply> append(Call& call, AppendCommand cmd) {
                  {"version", r->version.value},
                  {"state", to_string(r->state)}};
   if (r->sms_deadline) o["sms_deadline"] = format_rfc3339(*r->sms_deadline);
-  co_return json_response(r->duplicate ? 200 : 201, json::serialize(o));
+  std::string body = json::serialize(o);
+  if (*with_receipt) {
+    auto receipt = receipt_json(call, r->seq);
+    if (!receipt) co_return receipt.take_error();
+    body.insert(body.size() - 1, ",\"receipt\":" + *receipt);
+  }
+  co_return json_response(r->duplicate ? 200 : 201, std::move(body));
 }
 
 // A filing id for a submission that names none. Derived from the event_id when there is one,
@@ -109,8 +117,8 @@ asio::awaitable<Reply> post_event(Call& call) {
   if (!type->is_string()) co_return malformed("type must be a string", "type");
   auto event_type = parse_event_type(type->as_string());
   if (!event_type)
-    co_return make_error(ErrorCode::invalid,
-                         "unknown event type " + std::string(type->as_string()), "type");
+    co_return make_error(ErrorCode::invalid, "unknown event type " + std::string(type->as_string()),
+                         "type");
   const json::value* data = body->if_contains("data");
   auto payload = payload_from_json(*event_type, data ? *data : json::value(nullptr));
   if (!payload) co_return payload.take_error();
@@ -161,11 +169,12 @@ asio::awaitable<Reply> filing_events(Call& call) {
 }
 
 constexpr QueryParam kAsOf[] = {{"as_of"}, {"as_of_seq"}};
+constexpr QueryParam kAppendParams[] = {{"receipt"}};
 
 constexpr Route kRoutes[] = {
-    {"POST", "/v1/filings", kAppend, post_filing, "post_filing"},
+    {"POST", "/v1/filings", kAppend, post_filing, "post_filing", kAppendParams},
     {"GET", "/v1/filings/{id}", kReadProjections, get_filing, "get_filing", kAsOf},
-    {"POST", "/v1/filings/{id}/events", kAppend, post_event, "post_event"},
+    {"POST", "/v1/filings/{id}/events", kAppend, post_event, "post_event", kAppendParams},
     {"GET", "/v1/filings/{id}/events", kReadHistory, filing_events, "filing_events"},
 };
 

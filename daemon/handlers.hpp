@@ -8,9 +8,9 @@
 #include <boost/json/object.hpp>
 
 #include "daemon/router.hpp"
-#include "ledger/ledger.hpp"
 #include "events/json.hpp"
 #include "events/json_writer.hpp"
+#include "ledger/ledger.hpp"
 #include "projections/status.hpp"
 
 namespace filingd {
@@ -31,6 +31,12 @@ void write_status(JsonWriter& w, const Call& call, FilingStatus s);
 std::string status_text(const Call& call, FilingStatus s);
 // An event's JSON, its personal data opened and shown as the caller may see it.
 void write_event(JsonWriter& w, const Call& call, Event e);
+
+// Whether an append asks for a receipt (?receipt=true); checked before it appends. Then the
+// receipt (api_proofs.cpp): {"checkpoint": the signed note of a tree that holds event `seq`,
+// "inclusion": its proof in that tree}.
+Result<bool> wants_receipt(const Call& call);
+Result<std::string> receipt_json(const Call& call, Seq seq);
 
 Error unknown_filing(std::string_view id);
 Error malformed(std::string message, std::string field = {});

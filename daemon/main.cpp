@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 #include "config/config.hpp"
 #include "daemon/access_log.hpp"
@@ -16,6 +17,7 @@
 #include "kafka/publisher.hpp"
 #include "ledger/keyring.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/proofs.hpp"
 #include "privacy/key_file.hpp"
 #include "replay/rebuild.hpp"
 
@@ -33,10 +35,26 @@ Result<std::shared_ptr<Keyring>> load_keyring(const std::string& path) {
   auto loaded = privacy::load_or_create_master_key(path);
   if (!loaded) return loaded.take_error();
   if (loaded->created)
-    spdlog::warn("created the master key file {}: back it up, apart from the data directory; "
-                 "without it the personal data in the ledger cannot be read",
-                 path);
+    spdlog::warn(
+        "created the master key file {}: back it up, apart from the data directory; "
+        "without it the personal data in the ledger cannot be read",
+        path);
   return Keyring::create(loaded->key);
+}
+
+// Signs the ledger's checkpoints (SPEC §8) with the key of ledger.signing_key_file, created on
+// first start.
+Result<std::unique_ptr<Checkpointer>> load_checkpointer(const Config& config) {
+  const std::string path = signing_key_path(config);
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(path, ec);
+  auto signer = tlog::load_or_create_signing_key(path, config.origin);
+  if (!signer) return signer.take_error();
+  if (!existed)
+    spdlog::warn("created the checkpoint signing key {}: back it up; auditors pin its verifier key",
+                 path);
+  spdlog::info("checkpoints of {} are signed by {}", config.origin, signer->vkey());
+  return std::make_unique<Checkpointer>(std::move(*signer), config.origin);
 }
 
 // Opens the ledger; if a crash interrupted a projection rebuild, or the projections were built
@@ -65,13 +83,14 @@ struct Kafka {
   std::unique_ptr<KafkaPublisher> publisher;
 };
 
-Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger) {
+Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger,
+                          const Checkpointer& checkpoints) {
   Kafka k;
   if (config.mode == "off") return k;
   KafkaPublisher::Options po;
   if (config.mode == "embedded") {
-    auto cluster = EmbeddedKafka::start(
-        {.topics = {config.events_topic, config.status_topic, config.keys_topic}});
+    auto cluster = EmbeddedKafka::start({.topics = {config.events_topic, config.status_topic,
+                                                    config.keys_topic, config.checkpoints_topic}});
     if (!cluster) return cluster.take_error();
     k.embedded = std::move(*cluster);
     spdlog::info("kafka bootstrap: {}", k.embedded->bootstraps());
@@ -84,10 +103,13 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger) {
   po.events_topic = config.events_topic;
   po.status_topic = config.status_topic;
   po.keys_topic = config.keys_topic;
+  po.checkpoints_topic = config.checkpoints_topic;
+  po.checkpoints = &checkpoints;
   po.personal_data = config.personal_data;
   if (config.personal_data == PersonalView::clear)
-    spdlog::warn("kafka.personal_data = \"clear\": the topics carry ID numbers, names and mobile "
-                 "numbers in clear; only for a cluster as trusted as this machine");
+    spdlog::warn(
+        "kafka.personal_data = \"clear\": the topics carry ID numbers, names and mobile "
+        "numbers in clear; only for a cluster as trusted as this machine");
   auto started = KafkaPublisher::start(ledger, std::move(po));
   if (!started) return started.take_error();
   k.publisher = std::move(*started);
@@ -130,6 +152,8 @@ int run(int argc, char** argv) {
   if (auto ok = make_private(config.data_dir); !ok) return fail(ok.error().message);
   auto keyring = load_keyring(master_key_path(config));
   if (!keyring) return fail(keyring.error().message);
+  auto checkpoints = load_checkpointer(config);
+  if (!checkpoints) return fail(checkpoints.error().message);
   std::unique_ptr<AccessLog> access_log;
   if (const std::string path = access_log_path(config); !path.empty()) {
     auto opened = AccessLog::open(path);
@@ -141,6 +165,7 @@ int run(int argc, char** argv) {
   SystemClock clock;
   Api api(Authenticator(config.tokens), config.calendar, clock);
   api.context().public_metrics = metrics_are_public(config);
+  api.context().checkpoints = checkpoints->get();
   Readiness& readiness = api.context().readiness;
   readiness.set(Readiness::Phase::starting, "opening the ledger");
   HttpServer server(api, config.limits, access_log.get());
@@ -163,7 +188,7 @@ int run(int argc, char** argv) {
   api.attach_ledger(**ledger);
 
   TimerService timers(**ledger, clock);
-  auto kafka = start_kafka(config.kafka, **ledger);
+  auto kafka = start_kafka(config.kafka, **ledger, **checkpoints);
   if (!kafka) return stop_and_fail(kafka.error().message);
   auto& ctx = api.context();
   ctx.add_metrics([&server](prometheus::Writer& w) { server.render_metrics(w); });

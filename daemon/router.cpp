@@ -29,6 +29,15 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
     const auto slash = pattern.find('/');
     const std::string_view part = pattern.substr(0, slash);
     if (i >= segments.size()) return false;
+    if (part.ends_with("*}")) {
+      std::string rest;
+      for (; i < segments.size(); ++i) {
+        if (segments[i].empty()) return false;
+        rest += (rest.empty() ? "" : "/") + segments[i];
+      }
+      params.push_back(std::move(rest));
+      return true;
+    }
     if (part.starts_with('{')) {
       if (segments[i].empty()) return false;
       params.push_back(segments[i]);
@@ -179,8 +188,8 @@ HttpResponse error_response(const Error& e) {
 const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
-    for (auto part :
-         {filing_routes(), list_routes(), record_routes(), subject_routes(), ledger_routes()})
+    for (auto part : {filing_routes(), list_routes(), record_routes(), subject_routes(),
+                      ledger_routes(), proof_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();
@@ -216,8 +225,9 @@ Admission admit(const ApiContext& ctx, const HttpRequest& request) {
       if (!p) return refuse(unauthorized());
       a.who = std::move(*p);
       if ((a.who.permissions & needed) == 0)
-        return refuse(error_response(make_error(
-            ErrorCode::forbidden, "token " + a.who.name + " may not use " + std::string(route.name))));
+        return refuse(error_response(
+            make_error(ErrorCode::forbidden,
+                       "token " + a.who.name + " may not use " + std::string(route.name))));
     }
     std::vector<std::pair<std::string, std::string>> items;
     for (auto p : url->params()) items.emplace_back(p.key, p.value);
@@ -259,7 +269,7 @@ asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admission,
     co_return error_response(make_error(ErrorCode::unavailable,
                                         "the ledger is not open yet: " + ctx.readiness.reason()));
   Call call{request, admission.who, std::move(admission.params), std::move(admission.query),
-            ctx, ledger};
+            ctx,     ledger};
   Reply reply = co_await route.handler(call);
   co_return reply ? std::move(*reply) : error_response(reply.error());
 }

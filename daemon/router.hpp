@@ -68,8 +68,10 @@ using Handler = boost::asio::awaitable<Reply> (*)(Call&);
 
 struct Route {
   std::string_view method;
-  std::string_view pattern;  // a template: "{name}" matches one path segment
-  unsigned permission;       // 0: public
+  // A template: "{name}" matches one path segment; a last "{name*}" the rest of the path (one
+  // or more segments, as "a/b/c").
+  std::string_view pattern;
+  unsigned permission;  // 0: public
   Handler handler;
   std::string_view name;  // the metrics label
   std::span<const QueryParam> params = {};
@@ -77,12 +79,13 @@ struct Route {
 };
 
 // The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
-// api_subjects.cpp).
+// api_subjects.cpp, api_proofs.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
 std::span<const Route> ledger_routes();
 std::span<const Route> subject_routes();
+std::span<const Route> proof_routes();
 
 // Every route, in match order.
 const std::vector<Route>& all_routes();

@@ -24,13 +24,15 @@
 #include "events/json.hpp"
 #include "filingctl/key_option.hpp"
 #include "filingctl/output.hpp"
+#include "filingctl/tlog_commands.hpp"
+#include "kafka/restore.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/export.hpp"
 #include "replay/history.hpp"
 #include "replay/open.hpp"
 #include "replay/rebuild.hpp"
-#include "kafka/restore.hpp"
 #include "replay/verify.hpp"
+#include "tlog/encoding.hpp"
 
 namespace filingd {
 namespace {
@@ -159,6 +161,9 @@ int run_replay(const ReplayArgs& a) {
 struct VerifyArgs {
   std::string data_dir;
   std::string expect_head;
+  std::string since;  // an auditor's checkpoint note file
+  std::string verifier_key;
+  std::string signing_key_file;
   bool skip_projections = false;
   bool json = false;
 };
@@ -170,6 +175,11 @@ int run_verify(const VerifyArgs& a) {
     options.expect_head = parse_expected_head(a.expect_head);
     if (!options.expect_head)
       return fail("--expect-head must be SEQ:HASH (a seq and 64 hex digits)", kUsage);
+  }
+  if (!a.since.empty()) {
+    auto saved = saved_checkpoint(a.since, a.verifier_key, a.signing_key_file, a.data_dir);
+    if (!saved) return fail(saved.error().message, kFailed);
+    options.since = *saved;
   }
   auto store = open_for_reading(a.data_dir);
   if (!store) return fail(store.error());
@@ -187,6 +197,8 @@ int run_verify(const VerifyArgs& a) {
     o["idempotency_entries"] = r.idempotency_entries;
     o["projection_entries"] = r.projection_entries;
     o["clear_personal_events"] = r.clear_personal;
+    o["tree_root"] = tlog::base64_encode(r.tree_root);
+    if (options.since) o["since_tree_size"] = options.since->size;
     o["projections_digest"] =
         r.live_digest ? json::value(to_hex(*r.live_digest)) : json::value(nullptr);
     o["rebuilt_digest"] =
@@ -218,6 +230,11 @@ int run_verify(const VerifyArgs& a) {
       std::printf(", projections not compared");
     }
     std::printf("; %.2f s, %.0f events/s\n", r.seconds, rate);
+    std::printf("  Merkle tree root %s", tlog::base64_encode(r.tree_root).c_str());
+    if (options.since)
+      std::printf("; extends the checkpoint of %lld events",
+                  static_cast<long long>(options.since->size));
+    std::printf("\n");
     if (r.clear_personal > 0)
       std::printf("  %llu events hold personal data in clear (stored before it was encrypted)\n",
                   static_cast<unsigned long long>(r.clear_personal));
@@ -336,6 +353,15 @@ int run(int argc, char** argv) {
   data_dir_option(v, verify.data_dir);
   v->add_option("--expect-head", verify.expect_head,
                 "SEQ:HASH kept from earlier: prove the log up to SEQ was not rewritten");
+  v->add_option("--since", verify.since,
+                "an auditor's saved checkpoint (filingctl checkpoint, GET /v1/ledger/checkpoint): "
+                "prove today's log extends it");
+  v->add_option("--verifier-key", verify.verifier_key,
+                "the key --since must be signed by (NAME+ID+KEY, or @FILE; default: the "
+                "ledger's signing key)");
+  v->add_option("--signing-key-file", verify.signing_key_file,
+                "the ledger's signing key (default: filingd-signing.key beside the data "
+                "directory)");
   v->add_flag("--skip-projections", verify.skip_projections,
               "check the log and indexes only, not the projections");
   v->add_flag("--json", verify.json, "JSON report");
@@ -368,6 +394,9 @@ int run(int argc, char** argv) {
   k->add_option("--data-dir", restore.data_dir, "the NEW ledger directory (must not exist)")
       ->required();
 
+  TlogArgs checkpoint, prove;
+  const auto [c, p] = add_tlog_commands(app, checkpoint, prove);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -379,6 +408,8 @@ int run(int argc, char** argv) {
   if (v->parsed()) return run_verify(verify);
   if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_json);
   if (x->parsed()) return run_export(exported);
+  if (c->parsed()) return run_checkpoint(checkpoint);
+  if (p->parsed()) return run_prove(prove);
   if (k->parsed()) {
     if (!restore_key.empty()) {
       auto keyring = load_keyring(restore_key);

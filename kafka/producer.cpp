@@ -89,6 +89,8 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, Listene
   p->events_rkt_ = rd_kafka_topic_new(p->rk_, config.events_topic.c_str(), nullptr);
   p->status_rkt_ = rd_kafka_topic_new(p->rk_, config.status_topic.c_str(), nullptr);
   p->keys_rkt_ = rd_kafka_topic_new(p->rk_, config.keys_topic.c_str(), nullptr);
+  if (!config.checkpoints_topic.empty())
+    p->checkpoints_rkt_ = rd_kafka_topic_new(p->rk_, config.checkpoints_topic.c_str(), nullptr);
   p->main_queue_ = rd_kafka_queue_get_main(p->rk_);
   // Delivery reports land on the main queue: have librdkafka wake the publishing thread when
   // it goes from empty to non-empty, so the thread never polls on a timer.
@@ -103,6 +105,7 @@ Producer::~Producer() {
   rd_kafka_topic_destroy(events_rkt_);
   rd_kafka_topic_destroy(status_rkt_);
   rd_kafka_topic_destroy(keys_rkt_);
+  if (checkpoints_rkt_ != nullptr) rd_kafka_topic_destroy(checkpoints_rkt_);
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   // Purged messages report (with an error) through the callback; they belong to this producer
   // and are ignored.
@@ -182,8 +185,7 @@ rd_kafka_resp_err_t Producer::produce_event(const EventMessage& m,
             rk_, RD_KAFKA_V_RKT(events_rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(e.filing_id.data(), e.filing_id.size()),
             RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque_of(e.seq)),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque_of(e.seq)), RD_KAFKA_V_END);
         // On success the message owns the headers; on failure they are still ours.
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_headers_destroy(headers);
         return err;
@@ -225,6 +227,22 @@ rd_kafka_resp_err_t Producer::produce_key(const Event& e, std::string_view subje
       while_full);
 }
 
+rd_kafka_resp_err_t Producer::produce_checkpoint(const Event& e, std::string_view origin,
+                                                 std::string_view note,
+                                                 const std::function<bool()>& while_full) {
+  const SeqText seq(e.seq);
+  return produce(
+      [&] {
+        return rd_kafka_producev(rk_, RD_KAFKA_V_RKT(checkpoints_rkt_),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(origin.data(), origin.size()),
+                                 RD_KAFKA_V_VALUE(const_cast<char*>(note.data()), note.size()),
+                                 RD_KAFKA_V_HEADER(kafka_wire::kSeq, seq.text, seq.len),
+                                 RD_KAFKA_V_OPAQUE(opaque_of(e.seq)), RD_KAFKA_V_END);
+      },
+      while_full);
+}
+
 void Producer::poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
 
 rd_kafka_resp_err_t Producer::flush(std::chrono::milliseconds timeout) {
@@ -254,6 +272,7 @@ bool Producer::missing_topics(std::vector<std::string>& missing) {
   }
   progress_.brokers_up = true;
   missing = {config_.events_topic, config_.status_topic, config_.keys_topic};
+  if (!config_.checkpoints_topic.empty()) missing.push_back(config_.checkpoints_topic);
   for (int i = 0; i < md->topic_cnt; ++i) {
     if (md->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     std::erase(missing, std::string(md->topics[i].topic));
@@ -262,8 +281,9 @@ bool Producer::missing_topics(std::vector<std::string>& missing) {
   return true;
 }
 
-void Producer::ensure_topics(const std::function<bool()>& stop,
-                             const std::function<void(std::chrono::steady_clock::duration)>& pause) {
+void Producer::ensure_topics(
+    const std::function<bool()>& stop,
+    const std::function<void(std::chrono::steady_clock::duration)>& pause) {
   std::chrono::steady_clock::duration wait = kMinBackoff;
   auto back_off = [&] {
     pause(wait);
@@ -294,7 +314,8 @@ void Producer::ensure_topics(const std::function<bool()>& stop,
         spdlog::warn("kafka publisher: cannot create topic {}: {}", name, errstr);
         continue;
       }
-      if (name == config_.status_topic || name == config_.keys_topic)
+      if (name == config_.status_topic || name == config_.keys_topic ||
+          name == config_.checkpoints_topic)
         rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
       topics.push_back(t);
     }

@@ -42,7 +42,8 @@ class Producer {
     std::string events_topic;
     std::string status_topic;
     std::string keys_topic;
-    Properties properties;  // applied after the defaults, before the guarantees
+    std::string checkpoints_topic;  // empty: no checkpoints
+    Properties properties;          // applied after the defaults, before the guarantees
     std::size_t max_in_flight = 0;  // events produced but not yet confirmed
     int partitions = -1;            // for CreateTopics; -1 = the broker's default
     int replication_factor = -1;
@@ -68,6 +69,10 @@ class Producer {
   rd_kafka_resp_err_t produce_status(const Event& e, std::string_view filing_id,
                                      std::string_view status_json,
                                      const std::function<bool()>& while_full);
+  // The signed checkpoint note of the tree up to event `e`, keyed by `origin`.
+  rd_kafka_resp_err_t produce_checkpoint(const Event& e, std::string_view origin,
+                                         std::string_view note,
+                                         const std::function<bool()>& while_full);
   // A subject's stored data key, or with no value its tombstone, as of event `e`.
   rd_kafka_resp_err_t produce_key(const Event& e, std::string_view subject_ref,
                                   const std::optional<std::string>& stored_key,
@@ -80,8 +85,8 @@ class Producer {
   int queued() const;
   // A metadata round trip: true if the cluster answered.
   bool probe(int timeout_ms);
-  // Creates the topics the cluster lacks (the status and keys topics compacted) through the Admin API,
-  // retrying while the cluster is unreachable; gives up on a cluster that cannot create topics
+  // Creates the topics the cluster lacks (the status and keys topics compacted) through the Admin
+  // API, retrying while the cluster is unreachable; gives up on a cluster that cannot create topics
   // (producing then auto-creates them where the broker allows). `stop` ends it early; `pause`
   // waits (at most) the given back-off.
   void ensure_topics(const std::function<bool()>& stop,
@@ -105,6 +110,7 @@ class Producer {
   rd_kafka_topic_t* events_rkt_ = nullptr;
   rd_kafka_topic_t* status_rkt_ = nullptr;
   rd_kafka_topic_t* keys_rkt_ = nullptr;
+  rd_kafka_topic_t* checkpoints_rkt_ = nullptr;
   bool discarding_ = false;  // being destroyed: reports are ignored
 };
 

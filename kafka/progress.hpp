@@ -23,6 +23,7 @@ struct Progress {
   std::atomic<std::uint64_t> produced{0};
   std::atomic<std::uint64_t> status_messages{0};
   std::atomic<std::uint64_t> key_messages{0};
+  std::atomic<std::uint64_t> checkpoint_messages{0};
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> delivery_errors{0};
   std::atomic<std::uint64_t> client_errors{0};

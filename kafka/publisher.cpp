@@ -12,6 +12,7 @@
 #include "kafka/producer.hpp"
 #include "kafka/progress.hpp"
 #include "ledger/format/keys.hpp"
+#include "ledger/proofs.hpp"
 #include "metrics/prometheus.hpp"
 
 namespace filingd {
@@ -74,15 +75,17 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
   void wake() override { notify(); }
 
   Status start_producer() {
-    auto made = kafka::Producer::create({.brokers = opt.brokers,
-                                         .events_topic = opt.events_topic,
-                                         .status_topic = opt.status_topic,
-                                         .keys_topic = opt.keys_topic,
-                                         .properties = opt.properties,
-                                         .max_in_flight = opt.max_in_flight,
-                                         .partitions = opt.partitions,
-                                         .replication_factor = opt.replication_factor},
-                                        *this, progress);
+    auto made =
+        kafka::Producer::create({.brokers = opt.brokers,
+                                 .events_topic = opt.events_topic,
+                                 .status_topic = opt.status_topic,
+                                 .keys_topic = opt.keys_topic,
+                                 .checkpoints_topic = opt.checkpoints ? opt.checkpoints_topic : "",
+                                 .properties = opt.properties,
+                                 .max_in_flight = opt.max_in_flight,
+                                 .partitions = opt.partitions,
+                                 .replication_factor = opt.replication_factor},
+                                *this, progress);
     if (!made) return made.take_error();
     producer = std::move(*made);
     return {};
@@ -107,22 +110,36 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
     delivery.advance();
   }
 
+  // The signed checkpoint of the tree up to `last`, published after the batch that ends there;
+  // empty without checkpoints (or when it cannot be made: noted, and the events still go).
+  std::string checkpoint_after(Seq last) {
+    if (opt.checkpoints == nullptr) return {};
+    auto head = tree_head_at(ledger.tree_reader(), static_cast<std::int64_t>(last.value));
+    auto note = head ? opt.checkpoints->sign(*head) : Result<std::string>(head.take_error());
+    if (note) return std::move(*note);
+    progress.note_error("cannot sign the checkpoint at seq " + std::to_string(last.value) + ": " +
+                        note.error().message);
+    return {};
+  }
+
   // Produces the next batch; false when nothing was produced (nothing to read, or a failure).
   bool produce_batch() {
-    kafka::Batch* batch =
-        reader.next(delivery.read_pos(), ledger.head().seq.value,
-                    opt.max_in_flight - delivery.in_flight());
+    kafka::Batch* batch = reader.next(delivery.read_pos(), ledger.head().seq.value,
+                                      opt.max_in_flight - delivery.in_flight());
     if (batch == nullptr) return false;
     reader.fold_statuses(*batch, batch->usable);
     const auto while_full = [this] {
       serve(100);
       return !should_stop();
     };
+    const std::string note =
+        batch->usable > 0 ? checkpoint_after(batch->items[batch->usable - 1].event.seq) : "";
     for (std::size_t i = 0; i < batch->usable; ++i) {
       const kafka::Item& item = batch->items[i];
       const Event& e = item.event;
       const bool with_key = !item.key_ref.empty();
-      delivery.begin(e, 1 + item.statuses.size() + (with_key ? 1 : 0));
+      const bool with_checkpoint = !note.empty() && i + 1 == batch->usable;
+      delivery.begin(e, 1 + item.statuses.size() + (with_key ? 1 : 0) + (with_checkpoint ? 1 : 0));
       rd_kafka_resp_err_t err = producer->produce_event(
           {e, item.value, item.body_base64, item.fingerprint_hex}, while_full);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
@@ -135,6 +152,10 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
         err = producer->produce_key(e, item.key_ref, item.key_value, while_full);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
       }
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && with_checkpoint) {
+        err = producer->produce_checkpoint(e, opt.checkpoints->origin(), note, while_full);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) delivery.message_queued();
+      }
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         delivery.fail();
         progress.delivery_errors.fetch_add(1);
@@ -145,6 +166,7 @@ struct KafkaPublisher::Impl final : kafka::Producer::Listener {
       }
       progress.status_messages.fetch_add(item.statuses.size());
       if (with_key) progress.key_messages.fetch_add(1);
+      if (with_checkpoint) progress.checkpoint_messages.fetch_add(1);
       delivery.queued(e);
       progress.produced.fetch_add(1);
     }
@@ -258,8 +280,8 @@ Result<std::unique_ptr<KafkaPublisher>> KafkaPublisher::start(Ledger& ledger, Op
     raw->run();
   });
   spdlog::info("kafka publisher: publishing to {}, {} and {} from seq {} (ledger head {})",
-               raw->opt.events_topic, raw->opt.status_topic, raw->opt.keys_topic,
-               cursor.value + 1, ledger.head().seq.value);
+               raw->opt.events_topic, raw->opt.status_topic, raw->opt.keys_topic, cursor.value + 1,
+               ledger.head().seq.value);
   return std::unique_ptr<KafkaPublisher>(new KafkaPublisher(std::move(impl)));
 }
 
@@ -300,6 +322,7 @@ KafkaPublisherStats KafkaPublisher::stats() const {
   s.produced = p.produced.load();
   s.status_messages = p.status_messages.load();
   s.key_messages = p.key_messages.load();
+  s.checkpoint_messages = p.checkpoint_messages.load();
   s.delivered = p.delivered.load();
   s.errors = p.delivery_errors.load() + p.client_errors.load();
   s.rewinds = p.rewinds.load();
@@ -332,6 +355,9 @@ void KafkaPublisher::render_metrics(prometheus::Writer& w) const {
             s.status_messages);
   w.counter("filingd_kafka_key_messages_total",
             "Wrapped data keys and their tombstones handed to the producer.", s.key_messages);
+  w.counter("filingd_kafka_checkpoint_messages_total",
+            "Signed checkpoints handed to the producer (one after each published batch).",
+            s.checkpoint_messages);
   w.counter("filingd_kafka_delivered_events_total",
             "Events confirmed delivered (event and status messages).", s.delivered);
   w.family("filingd_kafka_errors_total", Type::counter,
@@ -340,8 +366,7 @@ void KafkaPublisher::render_metrics(prometheus::Writer& w) const {
       .sample("filingd_kafka_errors_total", {{"kind", "client"}}, p.client_errors.load());
   w.counter("filingd_kafka_rewinds_total",
             "Times the unconfirmed tail was sent again after a delivery error.", s.rewinds);
-  w.gauge("filingd_kafka_brokers_up", "1 if the Kafka cluster is reachable.",
-          s.brokers_up ? 1 : 0);
+  w.gauge("filingd_kafka_brokers_up", "1 if the Kafka cluster is reachable.", s.brokers_up ? 1 : 0);
   w.family("filingd_kafka_publish_latency_seconds", Type::histogram,
            "Time from an event's recording to its confirmed delivery.")
       .histogram("filingd_kafka_publish_latency_seconds", {}, p.latency);

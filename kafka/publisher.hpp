@@ -56,19 +56,21 @@ namespace filingd {
 namespace prometheus {
 class Writer;
 }
+class Checkpointer;
 
 struct KafkaPublisherStats {
-  Seq head;                           // ledger head when sampled
-  Seq cursor;                         // contiguous delivered prefix
-  Seq persisted;                      // cursor value last written to the meta column family
-  std::uint64_t produced = 0;         // events handed to the producer (re-sends included)
-  std::uint64_t status_messages = 0;  // status messages handed to the producer
-  std::uint64_t key_messages = 0;     // key messages (and tombstones) handed to the producer
-  std::uint64_t delivered = 0;        // events confirmed (their event and status messages)
-  std::uint64_t errors = 0;           // failed delivery reports and client errors
-  std::uint64_t rewinds = 0;          // times the tail was sent again after an error
-  bool brokers_up = false;            // false after "all brokers down" until a delivery succeeds
-  std::string last_error;             // empty if none since start
+  Seq head;                               // ledger head when sampled
+  Seq cursor;                             // contiguous delivered prefix
+  Seq persisted;                          // cursor value last written to the meta column family
+  std::uint64_t produced = 0;             // events handed to the producer (re-sends included)
+  std::uint64_t status_messages = 0;      // status messages handed to the producer
+  std::uint64_t key_messages = 0;         // key messages (and tombstones) handed to the producer
+  std::uint64_t checkpoint_messages = 0;  // signed checkpoints handed to the producer
+  std::uint64_t delivered = 0;            // events confirmed (their event and status messages)
+  std::uint64_t errors = 0;               // failed delivery reports and client errors
+  std::uint64_t rewinds = 0;              // times the tail was sent again after an error
+  bool brokers_up = false;  // false after "all brokers down" until a delivery succeeds
+  std::string last_error;   // empty if none since start
   std::uint64_t lag() const { return head.value > cursor.value ? head.value - cursor.value : 0; }
 };
 
@@ -79,6 +81,10 @@ class KafkaPublisher {
     std::string events_topic{kafka_wire::kEventsTopic};
     std::string status_topic{kafka_wire::kStatusTopic};
     std::string keys_topic{kafka_wire::kKeysTopic};
+    std::string checkpoints_topic{kafka_wire::kCheckpointsTopic};
+    // Signs the checkpoint published after each batch; null: no checkpoints topic. Must outlive
+    // the publisher.
+    const Checkpointer* checkpoints = nullptr;
     // How the topics show personal data (SPEC §5.5): masked as the reader role sees it, omitted,
     // or in clear (for a trusted cluster). The stored form travels in the `body` header where
     // the JSON is not it, so a restore is byte for byte in every mode.

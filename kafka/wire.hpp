@@ -22,6 +22,9 @@ namespace filingd::kafka_wire {
 inline constexpr std::string_view kEventsTopic = "filing.events";
 inline constexpr std::string_view kStatusTopic = "filing.status";
 inline constexpr std::string_view kKeysTopic = "filing.keys";
+// The ledger's signed checkpoint (SPEC §8) after each published batch; compacted, keyed by the
+// checkpoint's origin, so its latest message is the newest checkpoint.
+inline constexpr std::string_view kCheckpointsTopic = "filing.checkpoints";
 
 inline constexpr const char* kEventType = "event_type";
 inline constexpr const char* kEventId = "event_id";

@@ -1,11 +1,12 @@
 #include "ledger/decide.hpp"
+#include "ledger/tree.hpp"
 
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
 #include "events/codec.hpp"
-#include "events/mask.hpp"
 #include "events/hash.hpp"
+#include "events/mask.hpp"
 #include "events/validation.hpp"
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
@@ -122,7 +123,8 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
     if (!prior) return prior.take_error();
     if (*prior) {
       const auto entry = decode_idempotency(**prior);
-      if (!entry) return make_error(ErrorCode::internal, "corrupt idempotency entry " + cmd.event_id);
+      if (!entry)
+        return make_error(ErrorCode::internal, "corrupt idempotency entry " + cmd.event_id);
       if (entry->fingerprint != fingerprint)
         return make_error(ErrorCode::conflict,
                           "event_id " + cmd.event_id + " was already used for a different event",
@@ -197,6 +199,9 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
   txn.put(Cf::streams, keys::stream(e.filing_id, e.version), encode_seq(e.seq));
   txn.put(Cf::idempotency, e.event_id,
           encode_idempotency({e.seq, e.version, after->state, fingerprint}));
+  if (ctx.tree != nullptr) {
+    if (auto ok = stage_leaf(txn, *ctx.tree, e.hash); !ok) return ok.take_error();
+  }
   head = LedgerHead{e.seq, e.hash};
 
   AppendResult r;

@@ -26,6 +26,9 @@ Hash command_fingerprint(const AppendCommand& c);
 struct DecideContext {
   const SmsPolicies& policies;
   Keyring* keyring;  // null: personal data is stored in clear
+  // The Merkle tree up to `head`; the event's leaf is appended and its hashes staged. Null:
+  // none (the tree is rebuilt with the projections).
+  tlog::Appender* tree = nullptr;
 };
 
 // Decides `cmd` at `now` on top of `head` into `txn`: on success the event and all its effects

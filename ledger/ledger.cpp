@@ -28,6 +28,7 @@ struct Ledger::Batch {
   std::vector<std::unique_ptr<Pending>> pending;
   std::vector<Result<AppendResult>> results;  // one per pending, in order
   LedgerHead head;                            // after this batch
+  tlog::Appender tree;                        // the Merkle tree at `head`
   rocksdb::WriteBatch write;
   rocksdb::Status status;  // of the write, set by the sync thread
 };
@@ -73,22 +74,29 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   if (!head) return make_error(head.error().code, head.error().message + " in " + options.data_dir);
   if (head->seq.value == 0) {
     // A new ledger: its projections are built in this layout from the first append on.
-    rocksdb::Status s = (*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::meta),
-                                            keys::kProjectionsLayout,
-                                            encode_count(kProjectionsLayoutVersion));
+    rocksdb::Status s =
+        (*store)->db()->Put(rocksdb::WriteOptions(), (*store)->cf(Cf::meta),
+                            keys::kProjectionsLayout, encode_count(kProjectionsLayoutVersion));
     if (!s.ok()) return from_rocksdb(s, "cannot record the projections' layout");
   }
   if (auto ok = record_master_key(**store, options.keyring.get(), options.data_dir); !ok)
     return ok.take_error();
-  return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(*store), *head));
+  auto tree = options.merkle_tree ? resume_tree(**store, head->seq)
+                                  : Result<tlog::Appender>(tlog::Appender());
+  if (!tree) return tree.take_error();
+  return std::unique_ptr<Ledger>(
+      new Ledger(std::move(options), std::move(*store), *head, std::move(*tree)));
 }
 
-Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head)
+Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, tlog::Appender tree)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &system_clock_),
       store_(std::move(store)),
       published_head_(head),
-      head_(head) {
+      published_root_(tree.root()),
+      head_(head),
+      tree_(tree),
+      durable_tree_(std::move(tree)) {
   // Named for top -H and perf.
   writer_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "ledger-decide");
@@ -282,12 +290,15 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
   for (auto& p : taken) {
     Staging savepoint(b.staging);
     auto r = decide(savepoint, p->cmd, p->fingerprint,
-                    DecideContext{options_.sms_policies, options_.keyring.get()}, now, head_);
+                    DecideContext{options_.sms_policies, options_.keyring.get(),
+                                  options_.merkle_tree ? &tree_ : nullptr},
+                    now, head_);
     if (r) savepoint.merge_into_parent();
     b.results.push_back(std::move(r));
     b.pending.push_back(std::move(p));
   }
   b.head = head_;
+  b.tree = tree_;
 }
 
 void Ledger::sync_loop() {
@@ -341,6 +352,7 @@ void Ledger::sync_loop() {
         // and the next decisions start again from the last durable head.
         refused = std::move(open_);
         head_ = head();
+        tree_ = durable_tree_;
       }
       claiming_ = false;
     }
@@ -368,10 +380,13 @@ bool Ledger::finish(std::unique_ptr<Batch> b) {
   if (ok) {
     if (b->write.Count() > 0) {
       group_commits_.fetch_add(1, std::memory_order_relaxed);
+      durable_tree_ = b->tree;
+      const tlog::Hash root = b->tree.root();
       std::vector<std::function<void(Seq)>> listeners;
       {
         std::lock_guard lock(head_mu_);
         published_head_ = b->head;
+        published_root_ = root;
         listeners = listeners_;
       }
       // Without the lock: a listener may read the ledger, head() included.
@@ -403,6 +418,11 @@ void Ledger::complete(std::unique_ptr<Batch> b) {
 void Ledger::add_commit_listener(std::function<void(Seq)> listener) {
   std::lock_guard lock(head_mu_);
   listeners_.push_back(std::move(listener));
+}
+
+TreeHead Ledger::tree_head() const {
+  std::lock_guard lock(head_mu_);
+  return TreeHead{static_cast<std::int64_t>(published_head_.seq.value), published_root_};
 }
 
 LedgerHead Ledger::head() const {

@@ -39,6 +39,7 @@
 #include "ledger/format/values.hpp"
 #include "ledger/keyring.hpp"
 #include "ledger/store.hpp"
+#include "ledger/tree.hpp"
 #include "projections/registry.hpp"
 #include "projections/status.hpp"
 
@@ -110,6 +111,9 @@ class Ledger {
     // The keys of personal data (ledger/keyring.hpp). Null: personal fields are stored in clear,
     // as before they were sealed (tests that are not about them).
     std::shared_ptr<Keyring> keyring;
+    // Maintain the Merkle tree (SPEC §8) in each append's batch. Off only to measure its cost
+    // (bench/): a ledger appended to without it has a tree to rebuild before it opens with it.
+    bool merkle_tree = true;
   };
 
   static Result<std::unique_ptr<Ledger>> open(Options options);
@@ -180,11 +184,16 @@ class Ledger {
   const Clock& clock() const { return *clock_; }
   // The keys of personal data; null when they are stored in clear.
   const std::shared_ptr<Keyring>& keyring() const { return options_.keyring; }
+  // The Merkle tree as of the last durable batch: its size is head().seq. Thread-safe.
+  TreeHead tree_head() const;
+  // Reads the tree's stored hashes; any index below the stored hash count of tree_head()'s size
+  // is there to read (stored hashes never change). Thread-safe.
+  tlog::HashReader tree_reader() const { return filingd::tree_reader(*store_); }
 
  private:
   struct Pending;
   struct Batch;
-  Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head);
+  Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, tlog::Appender tree);
   void writer_loop();
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
   void sync_loop();
@@ -201,6 +210,7 @@ class Ledger {
 
   mutable std::mutex head_mu_;
   LedgerHead published_head_;  // guarded by head_mu_: after the last durable batch
+  tlog::Hash published_root_;  // guarded by head_mu_: the tree's root at published_head_
   std::vector<std::function<void(Seq)>> listeners_;  // guarded by head_mu_
   std::atomic<std::uint64_t> group_commits_{0};
   std::atomic<bool> writable_{true};
@@ -225,7 +235,9 @@ class Ledger {
   // After the last decided command: guarded by open_mu_, but the writer uses it while it
   // decides without the lock, so the sync thread changes it only after claim().
   LedgerHead head_;
-  bool writer_done_ = false;  // guarded by open_mu_
+  tlog::Appender tree_;          // the Merkle tree at head_, under the same rules
+  tlog::Appender durable_tree_;  // the sync thread's: the tree as of the last durable batch
+  bool writer_done_ = false;     // guarded by open_mu_
   std::thread syncer_;
 
   // Answering callers (waking 64 threads on 2 cores preempts whoever wakes them) happens on a

@@ -27,7 +27,8 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf) {
   // Point lookups dominate everywhere but the log, which is read by range.
   if (cf != Cf::log) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  o.compression = rocksdb::kLZ4Compression;
+  // The tree's values are hashes: nothing to compress.
+  o.compression = cf == Cf::tree ? rocksdb::kNoCompression : rocksdb::kLZ4Compression;
   return o;
 }
 
@@ -50,7 +51,8 @@ Result<std::string> make_secondary_dir() {
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
+  // A writer adds the column families a ledger written by an older version lacks (empty).
+  db_options.create_missing_column_families = !options.read_only && !options.secondary;
   db_options.IncreaseParallelism(2);
   std::unique_ptr<Store> store(new Store());
   if (options.env != nullptr) {

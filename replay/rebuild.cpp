@@ -15,12 +15,12 @@
 #include <variant>
 
 #include "events/codec.hpp"
-#include "ledger/format/event_record.hpp"
 #include "events/hash.hpp"
-#include "ledger/ledger.hpp"
+#include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
-#include "ledger/format/values.hpp"
 #include "ledger/format/projection_values.hpp"
+#include "ledger/format/values.hpp"
+#include "ledger/ledger.hpp"
 #include "ledger/projector.hpp"
 #include "replay/memory_projections.hpp"
 
@@ -48,8 +48,8 @@ Status set_marker(Store& store, bool on) {
   wo.sync = true;
   auto* meta = store.cf(Cf::meta);
   rocksdb::WriteBatch batch;
-  rocksdb::Status s = on ? batch.Put(meta, keys::kRebuildMarker, "")
-                         : batch.Delete(meta, keys::kRebuildMarker);
+  rocksdb::Status s =
+      on ? batch.Put(meta, keys::kRebuildMarker, "") : batch.Delete(meta, keys::kRebuildMarker);
   if (s.ok() && !on)
     s = batch.Put(meta, keys::kProjectionsLayout, encode_count(kProjectionsLayoutVersion));
   if (s.ok()) s = store.db()->Write(wo, &batch);
@@ -348,6 +348,8 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   Result<RebuildStats> stats =
       *in_memory ? Result<RebuildStats>(**in_memory) : rebuild_streaming(store);
   if (!stats) return stats;
+  auto leaves = rebuild_tree(store);
+  if (!leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;
 }
@@ -359,14 +361,18 @@ void ProjectionDigest::add(std::string_view key, std::string_view value) {
   sha_.update(sizes_).update(key).update(value);
 }
 
-Result<Hash> projections_digest(const Store& store) {
+Result<Hash> column_digest(const Store& store, Cf which) {
   ProjectionDigest digest;
   std::unique_ptr<rocksdb::Iterator> it(
-      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(Cf::projections)));
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(which)));
   for (it->SeekToFirst(); it->Valid(); it->Next())
     digest.add(it->key().ToStringView(), it->value().ToStringView());
-  if (!it->status().ok()) return from_rocksdb(it->status(), "projections read failed");
+  if (!it->status().ok()) return from_rocksdb(it->status(), "read failed");
   return digest.finish();
+}
+
+Result<Hash> projections_digest(const Store& store) {
+  return column_digest(store, Cf::projections);
 }
 
 }  // namespace filingd

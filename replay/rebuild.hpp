@@ -28,9 +28,14 @@ struct RebuildOptions {
   std::size_t max_memory_entries = 10'000'000;
 };
 
-// Drops all projections and re-folds every event of the log, in seq order, through the same
-// projector the append path uses. Fails on an event the projector refuses (a corrupt log).
+// Drops all projections and the Merkle tree and re-folds every event of the log, in seq order,
+// through the same projector the append path uses. Fails on an event the projector refuses (a
+// corrupt log).
 Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options = {});
+
+// Drops the Merkle tree (ledger/tree.hpp) and rebuilds it from the log's event hashes; part of
+// rebuild_projections. Returns the number of leaves.
+Result<std::uint64_t> rebuild_tree(Store& store);
 
 // True if the projections must be rebuilt before the ledger opens: a rebuild started and did not
 // finish, or they were built in another layout (a ledger written by another version).
@@ -51,5 +56,7 @@ class ProjectionDigest {
 
 // The digest of the projections column family (one RocksDB snapshot).
 Result<Hash> projections_digest(const Store& store);
+// The same digest of any column family (the Merkle tree's: Cf::tree).
+Result<Hash> column_digest(const Store& store, Cf which);
 
 }  // namespace filingd

@@ -32,6 +32,7 @@
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
+#include "ledger/tree.hpp"
 
 namespace filingd {
 
@@ -44,6 +45,9 @@ std::optional<ExpectedHead> parse_expected_head(std::string_view text);
 
 struct VerifyOptions {
   std::optional<ExpectedHead> expect_head;
+  // An auditor's checkpoint (its signature checked by the caller): the tree of its size must
+  // have its root, i.e. today's log extends the one it was signed for.
+  std::optional<TreeHead> since;
   bool check_projections = true;  // fold the log and compare with the live projections
   // The comparison scans the live projections on two threads (two key ranges) above this
   // many entries; below, one thread is quicker. A tuning knob (tests set it low).
@@ -65,7 +69,8 @@ struct VerifyReport {
   std::uint64_t projection_entries = 0;  // live
   // Events that hold personal data in clear (stored before it was sealed, SPEC §5.2).
   std::uint64_t clear_personal = 0;
-  std::optional<Hash> live_digest;       // set when projections were compared
+  tlog::Hash tree_root{};  // the Merkle tree's root over the events that passed, from the log
+  std::optional<Hash> live_digest;  // set when projections were compared
   std::optional<Hash> rebuilt_digest;
   // In seq order, problems without a seq last. Each check reports at most a few.
   std::vector<VerifyProblem> problems;

@@ -18,13 +18,14 @@
 #include "ledger/format/values.hpp"
 #include "replay/rebuild.hpp"
 #include "replay/verify_support.hpp"
+#include "replay/verify_tree.hpp"
 
 namespace filingd::verify_detail {
 
 class LogChecker {
  public:
   LogChecker(const Reads& reads, const VerifyOptions& options, BatchQueue* folder)
-      : r_(reads), options_(options), folder_(folder) {}
+      : r_(reads), options_(options), folder_(folder), tree_(reads, options.since) {}
 
   // Everything but the projections. An Error: the checks could not run.
   Status run(VerifyReport& report) {
@@ -32,6 +33,8 @@ class LogChecker {
     auto walked = walk(report);
     if (folder_) folder_->close();
     if (!walked) return walked;
+    tree_.finish(log_complete(), report.events);
+    report.tree_root = tree_.tree().root();
     if (auto ok = check_head(report); !ok) return ok;
     check_expected_head(report);
     if (auto ok = check_streams(report); !ok) return ok;
@@ -53,6 +56,7 @@ class LogChecker {
   void take_problems(std::vector<VerifyProblem>& out) {
     for (Check* c : {&log_, &head_, &expected_, &streams_, &idempotency_})
       out.insert(out.end(), c->problems.begin(), c->problems.end());
+    tree_.take_problems(out);
   }
 
  private:
@@ -117,6 +121,7 @@ class LogChecker {
       if (const SealedPersonal* sealed = sealed_of(e->data); sealed && sealed->box.empty())
         ++report.clear_personal;
       prev = record->hash;
+      tree_.add(seq, prev);
       if (options_.expect_head && options_.expect_head->seq.value == seq &&
           options_.expect_head->hash != prev)
         expected_.add(Seq(seq), "the log was rewritten: the event at " + seq_text(seq) +
@@ -326,6 +331,7 @@ class LogChecker {
   BatchQueue* folder_;
   std::optional<std::pair<Hash, std::uint64_t>> live_;
   Check log_, head_, expected_, streams_, idempotency_;
+  TreeCheck tree_;
   std::unordered_map<std::string, std::uint32_t, KeyHash, std::equal_to<>> filing_index_;
   std::vector<const std::string*> filings_;  // keys of filing_index_ (stable)
   std::vector<std::uint32_t> last_version_;

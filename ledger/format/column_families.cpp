@@ -6,7 +6,7 @@ namespace filingd {
 
 std::string_view cf_name(Cf cf) {
   static constexpr std::array<std::string_view, kCfCount> kNames = {
-      "log", "streams", "idempotency", "projections", "meta", "keys"};
+      "log", "streams", "idempotency", "projections", "meta", "keys", "tree"};
   return kNames[static_cast<std::size_t>(cf)];
 }
 

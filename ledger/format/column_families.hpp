@@ -7,8 +7,8 @@
 
 namespace filingd {
 
-enum class Cf : std::uint8_t { log, streams, idempotency, projections, meta, keys };
-inline constexpr std::size_t kCfCount = 6;
+enum class Cf : std::uint8_t { log, streams, idempotency, projections, meta, keys, tree };
+inline constexpr std::size_t kCfCount = 7;
 std::string_view cf_name(Cf cf);
 
 }  // namespace filingd

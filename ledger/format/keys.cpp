@@ -28,6 +28,12 @@ std::string seq(Seq s) {
   return k;
 }
 
+std::string tree_hash(std::int64_t stored_index) {
+  std::string k;
+  put_u64(k, static_cast<std::uint64_t>(stored_index));
+  return k;
+}
+
 std::optional<Seq> parse_seq(std::string_view key) {
   if (key.size() != 8) return std::nullopt;
   return Seq(get_u64(key));

@@ -43,6 +43,9 @@ std::uint32_t get_u32(std::string_view in);  // in.size() >= 4
 std::string seq(Seq s);
 // The seq of a log key (or a stream value); nullopt unless it is 8 bytes.
 std::optional<Seq> parse_seq(std::string_view key);
+// The tree column family: a Merkle tree stored hash index (tlog/merkle.hpp), big-endian u64,
+// so key order is index order.
+std::string tree_hash(std::int64_t stored_index);
 std::string stream(std::string_view filing_id, Version v);
 std::string stream_prefix(std::string_view filing_id);
 struct StreamKey {

@@ -1,0 +1,209 @@
+// The ledger's Merkle tree (SPEC §8): kept in each append's batch, equal to a rebuild from the
+// log, proving every event's inclusion and every pair of sizes consistent, resumed after a
+// restart, and checked by verify (a damaged tree, a checkpoint the log no longer extends).
+#include <gtest/gtest.h>
+
+#include <latch>
+
+#include "ledger/format/keys.hpp"
+#include "replay/open.hpp"
+#include "replay/rebuild.hpp"
+#include "replay/verify.hpp"
+#include "tests/audit_util.hpp"
+#include "tlog/merkle.hpp"
+
+namespace filingd {
+namespace {
+
+// Appends `n` submissions through append_async, all in flight at once: several group commits.
+void append_concurrently(Ledger& ledger, int first, int n) {
+  std::latch done(n);
+  for (int i = first; i < first + n; ++i)
+    ledger.append_async(test::submit("T-" + std::to_string(i), i), [&](Result<AppendResult> r) {
+      EXPECT_TRUE(r) << r.error().message;
+      done.count_down();
+    });
+  done.wait();
+}
+
+// Every event of the tree of `size`: its inclusion proof checks against the root.
+void expect_every_event_included(Ledger& ledger, const tlog::Hash& root, std::int64_t size) {
+  auto reader = ledger.tree_reader();
+  auto events = ledger.events_after(Seq(0), static_cast<std::size_t>(size));
+  ASSERT_TRUE(events);
+  ASSERT_EQ(static_cast<std::int64_t>(events->size()), size);
+  for (const Event& e : *events) {
+    const std::int64_t index = static_cast<std::int64_t>(e.seq.value) - 1;
+    auto proof = tlog::prove_record(size, index, reader);
+    ASSERT_TRUE(proof) << proof.error().message;
+    EXPECT_TRUE(tlog::check_record(*proof, size, root, index, tlog::record_hash(e.hash)))
+        << "seq " << e.seq.value;
+    // The proof is bound to the event: another event's leaf does not check.
+    EXPECT_FALSE(tlog::check_record(*proof, size, root, index, tlog::record_hash(Hash{})));
+  }
+}
+
+TEST(MerkleTree, EachAppendAddsItsEventAsTheNextLeaf) {
+  test::TempDir dir;
+  auto ledger = Ledger::open({.data_dir = dir.str()});
+  ASSERT_TRUE(ledger);
+  EXPECT_EQ((*ledger)->tree_head().size, 0);
+  EXPECT_EQ((*ledger)->tree_head().root, tlog::empty_tree_hash());
+
+  std::vector<TreeHead> heads;
+  for (int round = 0; round < 4; ++round) {
+    append_concurrently(**ledger, round * 50, 50);
+    heads.push_back((*ledger)->tree_head());
+    EXPECT_EQ(heads.back().size, static_cast<std::int64_t>((*ledger)->head().seq.value));
+    auto stored = tlog::tree_hash(heads.back().size, (*ledger)->tree_reader());
+    ASSERT_TRUE(stored) << stored.error().message;
+    EXPECT_EQ(*stored, heads.back().root) << "the root in memory is not the stored tree's";
+  }
+  expect_every_event_included(**ledger, heads.back().root, heads.back().size);
+  // Every later tree extends every earlier one.
+  for (std::size_t a = 0; a < heads.size(); ++a)
+    for (std::size_t b = a; b < heads.size(); ++b) {
+      auto proof = tlog::prove_tree(heads[b].size, heads[a].size, (*ledger)->tree_reader());
+      ASSERT_TRUE(proof);
+      EXPECT_TRUE(
+          tlog::check_tree(*proof, heads[b].size, heads[b].root, heads[a].size, heads[a].root));
+    }
+}
+
+TEST(MerkleTree, ARefusedAppendAddsNoLeaf) {
+  test::TempDir dir;
+  auto ledger = Ledger::open({.data_dir = dir.str()});
+  ASSERT_TRUE(ledger);
+  ASSERT_TRUE((*ledger)->append(test::submit("R-1", 1)));
+  const TreeHead before = (*ledger)->tree_head();
+  EXPECT_FALSE((*ledger)->append(test::submit("R-1", 1)));  // exists: refused
+  EXPECT_FALSE((*ledger)->append(test::action("R-9", PhotoApproved{})));
+  ASSERT_TRUE((*ledger)->append(test::action("R-1", InitialReviewApproved{})));
+  const TreeHead after = (*ledger)->tree_head();
+  EXPECT_EQ(after.size, before.size + 1);
+  auto stored = tlog::tree_hash(after.size, (*ledger)->tree_reader());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, after.root);
+}
+
+TEST(MerkleTree, ResumesAfterARestartAndEqualsARebuild) {
+  test::TempDir dir;
+  {
+    auto ledger = Ledger::open({.data_dir = dir.str()});
+    ASSERT_TRUE(ledger);
+    append_concurrently(**ledger, 0, 77);  // an odd size: a ragged right edge
+  }
+  TreeHead head;
+  {
+    auto ledger = Ledger::open({.data_dir = dir.str()});
+    ASSERT_TRUE(ledger);
+    EXPECT_EQ((*ledger)->tree_head().size, 77);
+    append_concurrently(**ledger, 77, 60);
+    head = (*ledger)->tree_head();
+    expect_every_event_included(**ledger, head.root, head.size);
+  }
+  auto store = Store::open({.path = dir.str()});
+  ASSERT_TRUE(store);
+  auto incremental = column_digest(**store, Cf::tree);
+  ASSERT_TRUE(incremental);
+  auto leaves = rebuild_tree(**store);
+  ASSERT_TRUE(leaves) << leaves.error().message;
+  EXPECT_EQ(*leaves, 137u);
+  EXPECT_EQ(*column_digest(**store, Cf::tree), *incremental);
+  auto rebuilt_root = tlog::tree_hash(137, tree_reader(**store));
+  ASSERT_TRUE(rebuilt_root);
+  EXPECT_EQ(*rebuilt_root, head.root);
+}
+
+class TreeVerify : public testing::Test {
+ protected:
+  void SetUp() override { head_ = test::make_audit_ledger(dir_, 12); }
+
+  VerifyReport verify(VerifyOptions options = {}) {
+    auto store = open_for_reading(dir_.str());
+    EXPECT_TRUE(store) << store.error().message;
+    if (!store) return {};
+    auto report = verify_ledger(**store, options);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? std::move(*report) : VerifyReport{};
+  }
+  TreeHead tree_at(std::int64_t size) {
+    auto store = open_for_reading(dir_.str());
+    auto root = tlog::tree_hash(size, tree_reader(**store));
+    EXPECT_TRUE(root);
+    return TreeHead{size, root ? *root : tlog::Hash{}};
+  }
+  static bool mentions(const VerifyReport& r, std::string_view what) {
+    for (const auto& p : r.problems)
+      if (p.what.find(what) != std::string::npos) return true;
+    return false;
+  }
+
+  test::TempDir dir_;
+  LedgerHead head_;
+};
+
+TEST_F(TreeVerify, TheRootIsReportedAndAStoredHashChangeIsNamed) {
+  const VerifyReport clean = verify();
+  ASSERT_TRUE(clean.ok());
+  EXPECT_EQ(clean.tree_root, tree_at(static_cast<std::int64_t>(head_.seq.value)).root);
+  {
+    auto store = test::open_raw(dir_);
+    std::string h = test::raw_get(*store, Cf::tree, keys::tree_hash(10));
+    h[0] = static_cast<char>(h[0] ^ 1);
+    test::raw_put(*store, Cf::tree, keys::tree_hash(10), h);
+  }
+  const VerifyReport r = verify();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(mentions(r, "stored hash 10")) << r.problems.front().what;
+}
+
+TEST_F(TreeVerify, AMissingOrExtraStoredHashIsNamed) {
+  {
+    auto store = test::open_raw(dir_);
+    ASSERT_TRUE(store->db()->Delete({}, store->cf(Cf::tree), keys::tree_hash(3)).ok());
+  }
+  EXPECT_TRUE(mentions(verify(), "stored hash 3"));
+  {
+    auto store = test::open_raw(dir_);
+    ASSERT_TRUE(rebuild_tree(*store));
+    test::raw_put(*store, Cf::tree, keys::tree_hash(1'000'000), std::string(32, 'x'));
+  }
+  EXPECT_TRUE(mentions(verify(), "beyond the log"));
+}
+
+// An auditor's checkpoint: the log extends it; a forger who rewrites an event and recomputes
+// every hash, the head and the tree leaves a self-consistent ledger, and only the checkpoint
+// shows it.
+TEST_F(TreeVerify, ACheckpointProvesTheLogWasNotRewrittenSince) {
+  const TreeHead saved = tree_at(30);
+  EXPECT_TRUE(verify({.since = saved}).ok());
+  const TreeHead beyond{static_cast<std::int64_t>(head_.seq.value) + 1, saved.root};
+  EXPECT_TRUE(mentions(verify({.since = beyond}), "truncated"));
+  {
+    auto store = test::open_raw(dir_);
+    Hash prev{};
+    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
+      auto e = decode_record(test::raw_get(*store, Cf::log, keys::seq(Seq(s))));
+      ASSERT_TRUE(e);
+      if (s == 7) e->actor = "mallory";
+      const std::string body = encode_body(*e);
+      const Hash h = chain_hash(body, prev);
+      test::raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
+      prev = h;
+    }
+    std::string head;
+    keys::put_u64(head, head_.seq.value);
+    head.append(reinterpret_cast<const char*>(prev.data()), prev.size());
+    test::raw_put(*store, Cf::meta, keys::kHead, head);
+    ASSERT_TRUE(rebuild_tree(*store));
+  }
+  EXPECT_TRUE(verify().ok());
+  const VerifyReport r = verify({.since = saved});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.problems.front().seq, Seq(30)) << r.problems.front().what;
+  EXPECT_TRUE(mentions(r, "rewritten since the checkpoint"));
+}
+
+}  // namespace
+}  // namespace filingd
