@@ -14,6 +14,8 @@
 //                           fsyncs. No reads, no validation, no hashing: the raw ceiling.
 //   BM_Rebuild              rebuild_projections() over a 1,000,000-event ledger.
 //   BM_Digest               projections_digest() over the same ledger's projections.
+//   BM_RebuildTree          rebuild_tree() (the Merkle tree of SPEC §8) over the same ledger.
+//   BM_LedgerAppendAsyncNoTree/64  BM_LedgerAppendAsync/64 without the Merkle tree: its cost.
 //
 // Every benchmark runs on its own directory under $FILINGD_BENCH_DIR (default /tmp). The
 // 1,000,000-event ledger is built once, through Ledger::append, and kept in
@@ -96,9 +98,10 @@ double process_cpu_us() {
 
 // Options built field by field, so new option fields keep their defaults. `sealed`: personal
 // data encrypted under a master key, as the daemon stores it (SPEC §5.2).
-Ledger::Options ledger_options(const std::string& dir, bool sealed = false) {
+Ledger::Options ledger_options(const std::string& dir, bool sealed = false, bool tree = true) {
   Ledger::Options o;
   o.data_dir = dir;
+  o.merkle_tree = tree;
   if (sealed) {
     auto keyring = Keyring::create(*privacy::Key::random());
     if (keyring) o.keyring = *keyring;
@@ -250,7 +253,7 @@ class AsyncAppender {
 // N concurrent appenders on one ledger: N threads calling append(), or (async) N appenders in
 // flight through append_async. Reports appends/s, appends per group commit (= per WAL fsync) and
 // the CPU time of all threads per append.
-void append_benchmark(benchmark::State& state, bool async, bool sealed = true) {
+void append_benchmark(benchmark::State& state, bool async, bool sealed = true, bool tree = true) {
   const int appenders = static_cast<int>(state.range(0));
   const int per_appender = appends_per_thread(appenders);
   TempDir dir("append");
@@ -259,7 +262,7 @@ void append_benchmark(benchmark::State& state, bool async, bool sealed = true) {
   std::uint64_t commits = 0;
   double cpu_us = 0;
   {
-    auto opened = Ledger::open(ledger_options(dir.str(), sealed));
+    auto opened = Ledger::open(ledger_options(dir.str(), sealed, tree));
     if (!opened) {
       state.SkipWithError(("open: " + opened.error().message).c_str());
       return;
@@ -298,6 +301,9 @@ void append_benchmark(benchmark::State& state, bool async, bool sealed = true) {
 void BM_LedgerAppend(benchmark::State& state) { append_benchmark(state, false); }
 void BM_LedgerAppendAsync(benchmark::State& state) { append_benchmark(state, true); }
 void BM_LedgerAppendAsyncClear(benchmark::State& state) { append_benchmark(state, true, false); }
+void BM_LedgerAppendAsyncNoTree(benchmark::State& state) {
+  append_benchmark(state, true, true, false);
+}
 
 // ---- b. the alternative: RocksDB's own write grouping ---------------------------------------
 
@@ -613,6 +619,31 @@ void BM_Digest(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(runs * keys), benchmark::Counter::kIsRate);
 }
 
+// The Merkle tree alone, rebuilt from the log's stored hashes (part of rebuild_projections).
+void BM_RebuildTree(benchmark::State& state) {
+  if (const auto& error = ensure_dataset(); !error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  auto opened = Store::open(store_options(dataset_dir().string(), false, false));
+  if (!opened) {
+    state.SkipWithError(("open: " + opened.error().message).c_str());
+    return;
+  }
+  Store& store = **opened;
+  std::uint64_t events = 0;
+  for (auto _ : state) {
+    auto leaves = rebuild_tree(store);
+    if (!leaves) {
+      state.SkipWithError(("rebuild_tree: " + leaves.error().message).c_str());
+      return;
+    }
+    events += *leaves;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(events));
+  state.counters["tree_keys"] = static_cast<double>(count_keys(store, Cf::tree));
+}
+
 }  // namespace
 
 BENCHMARK(BM_LedgerAppend)->Arg(1)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -623,6 +654,7 @@ BENCHMARK(BM_LedgerAppendAsync)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LedgerAppendAsyncClear)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerAppendAsyncNoTree)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RocksDbWriteGroup)
     ->Arg(1)
     ->Arg(8)
@@ -631,5 +663,6 @@ BENCHMARK(BM_RocksDbWriteGroup)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Rebuild)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Digest)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RebuildTree)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -1,10 +1,13 @@
--- wrk script: status reads over HTTP (GET /v1/filings/{id}) of filings that exist.
+-- wrk script: GETs that must answer 200: status reads (GET /v1/filings/{id}) of filings that
+-- exist, or any list of paths.
 --
---   wrk -t2 -c64 -d20s --latency -s get.lua http://127.0.0.1:PORT -- IDS_FILE
+--   wrk -t2 -c64 -d20s --latency -s get.lua http://127.0.0.1:PORT -- IDS_FILE [KIND]
 --
 -- IDS_FILE holds one filing id a line (bench/http/run seeds them with append.lua and lists them
--- back from GET /v1/filings). Each thread visits every id in its own pseudo-random order. Any
--- non-200 answer is counted and reported; a run with non-200 answers is invalid.
+-- back from GET /v1/filings), or one path a line (starting with "/": e.g. inclusion proofs).
+-- KIND names the phase in the RESULT line (default "get"). Each thread visits every line in its
+-- own pseudo-random order. Any non-200 answer is counted and reported; a run with non-200
+-- answers is invalid.
 
 local threads = {}
 local next_id = 1
@@ -21,8 +24,13 @@ function init(args)
   statuses = ""
   seen = {}
   paths = {}
-  for id in io.lines(file) do
-    if id ~= "" then paths[#paths + 1] = "/v1/filings/" .. id end
+  kind = args[2] or "get"
+  for line in io.lines(file) do
+    if string.sub(line, 1, 1) == "/" then
+      paths[#paths + 1] = line
+    elseif line ~= "" then
+      paths[#paths + 1] = "/v1/filings/" .. line
+    end
   end
   if #paths == 0 then error("get.lua: no ids in " .. file) end
   -- shuffle, so the threads do not walk the keys in step
@@ -59,8 +67,8 @@ function done(summary, latency, requests)
   end
   local errs = summary.errors
   local sock = errs.connect + errs.read + errs.write + errs.timeout
-  io.write(string.format("RESULT kind=get requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non200=%d socket_errors=%d\n",
-    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+  io.write(string.format("RESULT kind=%s requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non200=%d socket_errors=%d\n",
+    kind, summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     total_bad, sock))
   if total_bad > 0 or sock > 0 then
