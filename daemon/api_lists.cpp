@@ -11,6 +11,7 @@
 #include "events/encoding.hpp"
 #include "events/provinces.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/personal_data.hpp"
 #include "projections/sla.hpp"
 
 namespace filingd {
@@ -108,7 +109,8 @@ asio::awaitable<Reply> list_filings(Call& call) {
   if (auto v = q.get("province"); v && !(filter.province = canonical_province(*v)))
     co_return malformed("unknown province " + std::string(*v), "province");
   if (auto v = q.get("overdue")) {
-    if (*v != "true" && *v != "false") co_return malformed("overdue must be true or false", "overdue");
+    if (*v != "true" && *v != "false")
+      co_return malformed("overdue must be true or false", "overdue");
     filter.overdue = *v == "true";
   }
   if (filter.overdue == true) {
@@ -156,14 +158,61 @@ asio::awaitable<Reply> list_filings(Call& call) {
   co_return json_response(200, std::move(body));
 }
 
+// A work-queue item (SPEC §6.4): the deadline and its filing's summary, personal data shown as
+// the caller may see it.
+struct Due {
+  Timestamp due;
+  std::string_view kind;
+  std::string filing_id;
+};
+
+Status write_due(JsonWriter& w, const Call& call, const Due& d, Timestamp now) {
+  w.begin_object()
+      .key("filing_id")
+      .string(d.filing_id)
+      .key("kind")
+      .string(d.kind)
+      .key("due_at")
+      .time(d.due);
+  const std::int64_t left = (d.due.micros - now.micros) / kMicrosPerSecond;
+  w.key("seconds_left").raw(std::to_string(left));
+  auto s = call.ledger->status(d.filing_id);
+  if (!s) return s.take_error();
+  if (*s) {
+    FilingStatus& f = **s;
+    call.ctx.personal()->open(f);
+    const bool masked = view_of(call) != PersonalView::clear;
+    const auto shown = [&](const std::string& v, bool personal) {
+      return personal && masked ? mask_personal(v) : v;
+    };
+    w.key("state").string(to_string(f.state));
+    w.key("province").string(f.province);
+    w.key("provider").string(f.provider);
+    w.key("subject_name").string(shown(f.subject.name, f.subject.kind == "individual"));
+    w.key("responsible_mobile");
+    if (f.websites.empty())
+      w.null();
+    else
+      w.string(shown(f.websites.front().responsible.mobile, true));
+  }
+  w.end_object();
+  return {};
+}
+
+Result<std::string> write_queue(const Call& call, const std::vector<Due>& items) {
+  const Timestamp now = call.ctx.clock.now();
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("items").begin_array();
+  for (const Due& d : items)
+    if (auto ok = write_due(w, call, d, now); !ok) return ok.take_error();
+  w.end_array().end_object();
+  return body;
+}
+
 // SLA due times, earliest first: the first `limit` of each partition, merged.
-Result<json::array> sla_deadlines(const Call& call, std::optional<Timestamp> before,
-                                  std::size_t limit) {
-  struct Due {
-    Timestamp due;
-    FilingState state;
-    std::string filing_id;
-  };
+Result<std::vector<Due>> sla_deadlines(const Call& call, std::optional<Timestamp> before,
+                                       std::size_t limit) {
   std::vector<Due> all;
   for (std::size_t p = 0; p < kSlaPartitions; ++p) {
     const auto [state, zhejiang] = sla_partition(p);
@@ -173,20 +222,14 @@ Result<json::array> sla_deadlines(const Call& call, std::optional<Timestamp> bef
     for (auto& entry : *page) {
       const Timestamp due = call.ctx.calendar.due_after(entry.since, days);
       if (before && due >= *before) break;
-      all.push_back({due, state, std::move(entry.filing_id)});
+      all.push_back({due, "sla", std::move(entry.filing_id)});
     }
   }
   std::sort(all.begin(), all.end(), [](const Due& a, const Due& b) {
     return std::tie(a.due, a.filing_id) < std::tie(b.due, b.filing_id);
   });
   if (all.size() > limit) all.resize(limit);
-  json::array items;
-  for (const auto& d : all)
-    items.emplace_back(json::object{{"filing_id", d.filing_id},
-                                    {"kind", "sla"},
-                                    {"state", to_string(d.state)},
-                                    {"due_at", format_rfc3339(d.due)}});
-  return items;
+  return all;
 }
 
 asio::awaitable<Reply> list_deadlines(Call& call) {
@@ -199,19 +242,21 @@ asio::awaitable<Reply> list_deadlines(Call& call) {
     if (*k == "sla") {
       auto sla = sla_deadlines(call, *before, *limit);
       if (!sla) co_return sla.take_error();
-      co_return json_response(200, json::serialize(json::object{{"items", std::move(*sla)}}));
+      auto body = write_queue(call, *sla);
+      if (!body) co_return body.take_error();
+      co_return json_response(200, std::move(*body));
     }
     if (!(kind = keys::parse_deadline_kind(*k)))
       co_return malformed("kind must be sms, abandon or sla", "kind");
   }
   auto list = call.ledger->deadlines(*before, kind, *limit);
   if (!list) co_return list.take_error();
-  json::array items;
-  for (const auto& d : *list)
-    items.emplace_back(json::object{{"filing_id", d.filing_id},
-                                    {"kind", keys::to_string(d.kind)},
-                                    {"due_at", format_rfc3339(d.due)}});
-  co_return json_response(200, json::serialize(json::object{{"items", std::move(items)}}));
+  std::vector<Due> items;
+  items.reserve(list->size());
+  for (auto& d : *list) items.push_back({d.due, keys::to_string(d.kind), std::move(d.filing_id)});
+  auto body = write_queue(call, items);
+  if (!body) co_return body.take_error();
+  co_return json_response(200, std::move(*body));
 }
 
 constexpr QueryParam kListParams[] = {{"state"},   {"province"}, {"filing_type"},

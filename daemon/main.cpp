@@ -118,6 +118,7 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger,
 
 int run(int argc, char** argv) {
   CLI::App app{"filingd: event-sourced ledger daemon for ICP website filings"};
+  app.set_version_flag("--version", "filingd " FILINGD_VERSION);
   std::string config_path;
   FlagOverrides flags;
   app.add_option("--config", config_path, "TOML configuration file (default: built-in defaults)");

@@ -317,6 +317,7 @@ int run(int argc, char** argv) {
       "filingctl: audit, replay and maintain a filingd ledger (works while filingd "
       "runs, except rebuild-projections)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "filingctl " FILINGD_VERSION);
   app.set_help_all_flag("--help-all", "help for every subcommand");
 
   auto data_dir_option = [](CLI::App* sub, std::string& dir) {

@@ -11,6 +11,9 @@
 
 #include "daemon/api.hpp"
 #include "daemon/router.hpp"
+#include "events/encoding.hpp"
+#include "events/hash.hpp"
+#include "events/json.hpp"
 #include "ledger/ledger.hpp"
 #include "projections/state_machine.hpp"
 #include "tests/test_util.hpp"
@@ -138,7 +141,8 @@ TEST_F(ApiTest, ARefusalReportsTheStateThatRefusedItUnderConcurrentAppends) {
   std::thread mover([&] {
     for (int i = 0; i < kFilings; ++i) {
       both.arrive_and_wait();
-      post("/v1/filings/F" + std::to_string(i) + "/events", R"({"type":"initial_review_approved"})");
+      post("/v1/filings/F" + std::to_string(i) + "/events",
+           R"({"type":"initial_review_approved"})");
     }
   });
   int refusals = 0, contradictions = 0;
@@ -173,6 +177,60 @@ TEST_F(ApiTest, ARefusalNamesTheStateAndItsAllowedEvents) {
   const HttpResponse h = post("/v1/filings/F1/events", R"({"type":"bureau_approved"})");
   EXPECT_EQ(h.status, 422) << h.body;
   EXPECT_EQ(body_of(h)["state"], "provider_review");
+}
+
+}  // namespace
+}  // namespace filingd
+
+namespace filingd {
+namespace {
+
+// The work queue (SPEC §6.4): each deadline with its filing's summary, personal data as the role
+// may see it, and the seconds left.
+TEST(WorkQueue, EachDeadlineCarriesItsFilingsSummaryMaskedForReaders) {
+  test::TempDir dir;
+  ManualClock clock(Timestamp{1'767'571'200'000'000});
+  auto ledger =
+      Ledger::open({.data_dir = dir.str(), .clock = &clock, .keyring = test::new_keyring()});
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  const auto token = [](const std::string& name, Role role) {
+    return TokenConfig{name, role, to_hex(sha256(name + "-secret"))};
+  };
+  WorkCalendar calendar;
+  Api api(Authenticator({token("op", Role::operator_), token("portal", Role::reader)}), calendar,
+          clock);
+  api.attach_ledger(**ledger);
+  api.context().readiness.set(Readiness::Phase::serving);
+
+  ASSERT_TRUE((*ledger)->append(test::individual("W-1", 7)));
+  for (Payload p :
+       {Payload{InitialReviewApproved{}}, Payload{PhotoApproved{}}, Payload{SubmittedToBureau{}}})
+    ASSERT_TRUE((*ledger)->append(test::action("W-1", std::move(p))));
+  clock.advance(3600 * kMicrosPerSecond);
+  const test::PersonData who = test::person(7);
+
+  const auto queue = [&](const std::string& name) {
+    const HttpResponse r =
+        test::call_api(api, {"GET", "/v1/deadlines?kind=sms", "Bearer " + name + "-secret"});
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto items = json::parse(r.body).at("items").as_array();
+    EXPECT_EQ(items.size(), 1u) << r.body;
+    return items.empty() ? json::object{} : items[0].as_object();
+  };
+  const json::object op = queue("op");
+  EXPECT_EQ(op.at("filing_id"), "W-1");
+  EXPECT_EQ(op.at("kind"), "sms");
+  EXPECT_EQ(op.at("state"), "sms_pending");
+  EXPECT_EQ(op.at("seconds_left").as_int64(), 23 * 3600);  // a 24 h window, one hour gone
+  EXPECT_EQ(op.at("subject_name").as_string(), who.name);
+  EXPECT_EQ(op.at("responsible_mobile").as_string(), who.mobile);
+  EXPECT_FALSE(op.at("province").as_string().empty());
+  EXPECT_TRUE(op.contains("provider"));
+
+  const json::object reader = queue("portal");
+  EXPECT_EQ(reader.at("subject_name").as_string(), mask_personal(who.name));
+  EXPECT_EQ(reader.at("responsible_mobile").as_string(), mask_personal(who.mobile));
+  EXPECT_NE(reader.at("responsible_mobile").as_string(), who.mobile);
 }
 
 }  // namespace
