@@ -89,7 +89,11 @@ asio::awaitable<Reply> consistency(Call& call) {
 asio::awaitable<Reply> tile(Call& call) {
   const std::int64_t tree_size = call.ledger->tree_head().size;
   auto t = tlog::parse_tile_path("tile/" + call.path[0], tree_size);
-  if (!t) co_return t.take_error();
+  if (!t) {
+    Error e = t.take_error();
+    e.field = "path";
+    co_return e;
+  }
   std::string bytes;
   if (t->level == tlog::kEntriesLevel) {
     const Seq before(static_cast<std::uint64_t>(t->n) * tlog::kFullTileWidth);

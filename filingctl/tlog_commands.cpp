@@ -1,6 +1,7 @@
 #include "filingctl/tlog_commands.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -126,7 +127,16 @@ Result<TreeHead> saved_checkpoint(const std::string& note_file, const std::strin
                                   const std::string& data_dir) {
   auto note = read_small_file(note_file, "checkpoint file");
   if (!note) return note.take_error();
-  std::optional<tlog::Verifier> verifier;
+  // The ledger's own key, where its file is at hand: it names the ledger's origin.
+  const std::string key_file =
+      signing_key_file.empty() ? default_signing_key_path(data_dir) : signing_key_file;
+  std::optional<tlog::Verifier> own;
+  if (verifier_key.empty() || std::filesystem::exists(key_file)) {
+    auto signer = load_signer(key_file);
+    if (!signer) return signer.take_error();
+    own = signer->verifier();
+  }
+  std::optional<tlog::Verifier> verifier = own;
   if (!verifier_key.empty()) {
     std::string vkey = verifier_key;
     if (vkey.starts_with('@')) {
@@ -137,12 +147,11 @@ Result<TreeHead> saved_checkpoint(const std::string& note_file, const std::strin
     }
     auto parsed = tlog::Verifier::parse(vkey);
     if (!parsed) return make_error(ErrorCode::invalid, "--verifier-key: " + parsed.error().message);
+    if (own && parsed->vkey() != own->vkey())
+      return make_error(ErrorCode::invalid, "--verifier-key " + parsed->vkey() +
+                                                " is not this ledger's signing key (" +
+                                                own->vkey() + ")");
     verifier = *parsed;
-  } else {
-    auto signer = load_signer(signing_key_file.empty() ? default_signing_key_path(data_dir)
-                                                       : signing_key_file);
-    if (!signer) return signer.take_error();
-    verifier = signer->verifier();
   }
   auto checkpoint = tlog::open_checkpoint(*note, *verifier, verifier->name());
   if (!checkpoint)

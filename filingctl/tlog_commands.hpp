@@ -29,9 +29,9 @@ int run_prove(const TlogArgs& a);
 
 // The tree head an auditor's checkpoint note (the file `note_file`) commits to, after checking
 // its signature: by `verifier_key` (a verifier key, or "@FILE" to read one) if given, else by
-// the ledger's signing key (`signing_key_file`, default beside `data_dir`), whose name is also
-// the origin the note must have. Errors name what is wrong: not a note, another key, another
-// origin.
+// the ledger's signing key (`signing_key_file`, default beside `data_dir`). Where the ledger's
+// key file is at hand, a verifier key given must be its key. The key's name is the origin the
+// note must have. Errors name what is wrong: not a note, another key, another origin.
 Result<TreeHead> saved_checkpoint(const std::string& note_file, const std::string& verifier_key,
                                   const std::string& signing_key_file, const std::string& data_dir);
 

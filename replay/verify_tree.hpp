@@ -49,6 +49,9 @@ class TreeCheck {
 
   // After the walk. `complete`: the walk reached the end of the log without a problem.
   void finish(bool complete, std::uint64_t events) {
+    if (since_ && since_->size == 0 && since_->root != tlog::empty_tree_hash())
+      since_problems_.add(Seq(0), "the checkpoint of the empty tree has root " +
+                                      tlog::base64_encode(since_->root) + ", not the empty tree's");
     if (since_ && since_->size > static_cast<std::int64_t>(events) && complete)
       since_problems_.add(Seq(0), "the log holds " + std::to_string(events) +
                                       " events, fewer than the checkpoint's " +
