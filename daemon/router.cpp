@@ -189,7 +189,7 @@ const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
     for (auto part : {filing_routes(), list_routes(), record_routes(), subject_routes(),
-                      ledger_routes(), proof_routes()})
+                      ledger_routes(), proof_routes(), stats_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();

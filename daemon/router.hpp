@@ -79,13 +79,14 @@ struct Route {
 };
 
 // The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
-// api_subjects.cpp, api_proofs.cpp).
+// api_subjects.cpp, api_proofs.cpp, api_stats.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
 std::span<const Route> ledger_routes();
 std::span<const Route> subject_routes();
 std::span<const Route> proof_routes();
+std::span<const Route> stats_routes();
 
 // Every route, in match order.
 const std::vector<Route>& all_routes();

@@ -256,6 +256,11 @@ Status check(FilingSubmitted& f) {
     return invalid(data_field("filing_type"), "unknown filing_type");
   if (auto s = check_province(f.province); !s) return s;
   if (auto s = check_text({f.provider, data_field("provider"), kMaxShortText, true}); !s) return s;
+  // A provider names a group in the counters (ledger/format/keys.hpp stats_group).
+  if (std::any_of(f.provider.begin(), f.provider.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return invalid(data_field("provider"),
+                   data_field("provider") + " must not contain control characters");
   if (auto s = check_subject(f.subject, data_field("subject")); !s) return s;
   auto existing = check_existing_number(f);
   if (!existing) return existing.take_error();

@@ -45,11 +45,14 @@ std::vector<std::string> index_keys(const FilingStatus& s) {
   return out;
 }
 
-// Counters that /metrics reads without scanning: filings per state, deadlines per kind.
+// Counters read without scanning: filings per state and deadlines per kind (/metrics), and per
+// (state, province, provider, filing type) group (/v1/stats, keys::stats_group).
 std::vector<std::string> counted_as(const FilingStatus& s) {
   std::vector<std::string> out;
   if (!s.exists()) return out;
   out.push_back("state:" + std::string(to_string(s.state)));
+  out.push_back(
+      keys::stats_group(to_string(s.state), s.province, s.provider, to_string(s.filing_type)));
   for (const auto& d : deadlines_of(s))
     out.push_back("deadline:" + std::string(keys::to_string(d.kind)));
   return out;
@@ -83,7 +86,8 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
 // none of them, as most review and SMS steps do, leaves every index and counter as it was.
 template <class S>
 auto index_tie(S& s) {
-  return std::tie(s.state, s.province, s.filing_type, s.sms_deadline, s.abandon_at, s.state_since);
+  return std::tie(s.state, s.province, s.provider, s.filing_type, s.sms_deadline, s.abandon_at,
+                  s.state_since);
 }
 
 bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
@@ -157,8 +161,7 @@ Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e
   if (derived == Derived::maintain) before = index_fields(status);
   std::optional<Resubmitted> resubmitted;
   const auto* submission = std::get_if<FilingSubmitted>(&e.data);
-  if (submission && status.exists())
-    resubmitted = Resubmitted{status.filing_type, status.identity};
+  if (submission && status.exists()) resubmitted = Resubmitted{status.filing_type, status.identity};
   if (auto ok = apply_event(status, e); !ok) return ok;
 
   if (submission) {

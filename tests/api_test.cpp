@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <barrier>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -231,6 +232,77 @@ TEST(WorkQueue, EachDeadlineCarriesItsFilingsSummaryMaskedForReaders) {
   EXPECT_EQ(reader.at("subject_name").as_string(), mask_personal(who.name));
   EXPECT_EQ(reader.at("responsible_mobile").as_string(), mask_personal(who.mobile));
   EXPECT_NE(reader.at("responsible_mobile").as_string(), who.mobile);
+}
+
+}  // namespace
+}  // namespace filingd
+
+namespace filingd {
+namespace {
+
+// GET /v1/stats (SPEC §6.3): the groups, the total, overdue and SMS windows, with filters; the
+// groups are counters the projector keeps, so they must equal a count of the statuses.
+TEST(Stats, GroupsEqualACountOfTheFilingsAndHonourTheFilters) {
+  test::TempDir dir;
+  ManualClock clock(Timestamp{1'767'571'200'000'000});
+  auto ledger = Ledger::open({.data_dir = dir.str(), .clock = &clock});
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  WorkCalendar calendar;
+  Api api(Authenticator({}), calendar, clock);
+  api.attach_ledger(**ledger);
+  api.context().readiness.set(Readiness::Phase::serving);
+
+  // 12 filings over 3 provinces and 2 providers; a third submitted to the bureau (SMS due in
+  // 24 h), a third withdrawn.
+  const std::string provinces[] = {"京", "沪", "粤"};
+  std::map<std::pair<std::string, std::string>, int> expected;  // (state, province) -> count
+  for (int n = 0; n < 12; ++n) {
+    AppendCommand c = test::submit("S-" + std::to_string(n), n);
+    auto& f = std::get<FilingSubmitted>(c.data);
+    f.province = provinces[n % 3];
+    f.provider = n % 2 ? "aliyun" : "jdcloud";
+    ASSERT_TRUE((*ledger)->append(std::move(c)));
+    std::string state = "provider_review";
+    if (n % 3 == 1) {
+      for (Payload p : {Payload{InitialReviewApproved{}}, Payload{PhotoApproved{}},
+                        Payload{SubmittedToBureau{}}})
+        ASSERT_TRUE((*ledger)->append(test::action("S-" + std::to_string(n), std::move(p))));
+      state = "sms_pending";
+    } else if (n % 3 == 2) {
+      ASSERT_TRUE(
+          (*ledger)->append(test::action("S-" + std::to_string(n), FilingWithdrawn{"撤回"})));
+      state = "withdrawn";
+    }
+    ++expected[{state, provinces[n % 3]}];
+  }
+  clock.advance(20 * kMicrosPerHour);  // the SMS windows now end within 4 hours
+
+  const auto stats = [&](const std::string& query) {
+    const HttpResponse r = test::call_api(api, {"GET", "/v1/stats" + query});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).as_object();
+  };
+  json::object all = stats("?by=state,province");
+  EXPECT_EQ(all.at("total").as_int64(), 12);
+  std::map<std::pair<std::string, std::string>, int> got;
+  for (const auto& g : all.at("groups").as_array())
+    got[{std::string(g.at("state").as_string()), std::string(g.at("province").as_string())}] =
+        static_cast<int>(g.at("count").as_int64());
+  EXPECT_EQ(got, expected);
+  const auto& sms = all.at("sms_due_within").as_object();
+  EXPECT_EQ(sms.at("1h").as_int64(), 0);
+  EXPECT_EQ(sms.at("6h").as_int64(), 4);
+  EXPECT_EQ(sms.at("24h").as_int64(), 4);
+
+  json::object some = stats("?by=provider&state=sms_pending&state=withdrawn&province=%E6%B2%AA");
+  EXPECT_EQ(some.at("total").as_int64(), 4);  // 沪 is n = 1, 4, 7, 10: all sms_pending
+  EXPECT_EQ(some.at("sms_due_within").at("24h").as_int64(), 4);
+  EXPECT_EQ(stats("?provider=aliyun").at("total").as_int64(), 6);
+  EXPECT_TRUE(stats("").at("groups").as_array().size() == 1);  // no dimension: one group
+
+  EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=colour"}).status, 400);
+  EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=state,state"}).status, 400);
+  EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?state=martian"}).status, 400);
 }
 
 }  // namespace

@@ -521,7 +521,13 @@ TEST_F(LedgerTest, ListsAndDeadlines) {
   auto counts = ledger_->counts();
   ASSERT_TRUE(counts);
   using Counts = std::vector<std::pair<std::string, std::uint64_t>>;
+  const auto group = [](std::string_view state) {
+    return keys::stats_group(state, "京", "jdcloud", "first_filing");
+  };
   EXPECT_EQ(*counts, (Counts{{"deadline:sms", 1},
+                             {group("bureau_review"), 1},
+                             {group("provider_review"), 1},
+                             {group("sms_pending"), 1},
                              {"state:bureau_review", 1},
                              {"state:provider_review", 1},
                              {"state:sms_pending", 1}}));

@@ -93,6 +93,28 @@ std::string subject_filing(std::string_view subject, std::string_view filing_id)
   return subject_filings_prefix(subject).append(filing_id);
 }
 std::string erased(std::string_view subject_ref) { return tagged('E', subject_ref); }
+std::string stats_group(std::string_view state, std::string_view province,
+                        std::string_view provider, std::string_view filing_type) {
+  std::string name(kStatsGroupPrefix);
+  for (std::string_view part : {state, province, provider, filing_type})
+    name.append(part).push_back('\x1f');
+  name.pop_back();
+  return name;
+}
+
+std::optional<StatsGroup> parse_stats_group(std::string_view name) {
+  if (!name.starts_with(kStatsGroupPrefix)) return std::nullopt;
+  name.remove_prefix(kStatsGroupPrefix.size());
+  std::string_view parts[4];
+  for (int i = 0; i < 4; ++i) {
+    const auto sep = name.find('\x1f');
+    if ((sep == std::string_view::npos) != (i == 3)) return std::nullopt;
+    parts[i] = name.substr(0, sep);
+    name.remove_prefix(sep == std::string_view::npos ? name.size() : sep + 1);
+  }
+  return StatsGroup{parts[0], parts[1], parts[2], parts[3]};
+}
+
 std::string purge(std::string_view subject_ref) {
   return std::string(kPurgePrefix).append(subject_ref);
 }

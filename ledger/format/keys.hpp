@@ -62,6 +62,9 @@ inline constexpr std::string_view kRebuildMarker = "rebuilding";
 inline constexpr std::string_view kProjectionsLayout = "projections_layout";
 // The master key's check value (Keyring::check_value) once the ledger holds keys under it.
 inline constexpr std::string_view kMasterKeyCheck = "master_key_check";
+// Present while every event of the ledger was appended with personal data sealed: no subject
+// has a clear identity in the projections, so a submission need not look for one.
+inline constexpr std::string_view kSealedFromGenesis = "sealed_from_genesis";
 // purge/<subject_ref>: written by an erasure, deleted once the destroyed data key's bytes are
 // compacted out of the files; one left at open (a crash came first) asks for the purge again.
 inline constexpr std::string_view kPurgePrefix = "purge/";
@@ -76,6 +79,15 @@ std::string index_prefix(Index which, std::string_view value);
 
 std::string count(std::string_view name);
 inline constexpr std::string_view kCountPrefix = "C";
+// The counter name of a (state, province, provider, filing type) group: "group:" and the four
+// values separated by U+001F (none contains it: a provider with a control character is refused).
+inline constexpr std::string_view kStatsGroupPrefix = "group:";
+std::string stats_group(std::string_view state, std::string_view province,
+                        std::string_view provider, std::string_view filing_type);
+struct StatsGroup {
+  std::string_view state, province, provider, filing_type;
+};
+std::optional<StatsGroup> parse_stats_group(std::string_view name);
 
 // `subject`: projections/status.hpp subject_identity.
 std::string open_filing(std::string_view subject);
