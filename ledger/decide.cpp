@@ -185,7 +185,8 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
   if (auto ok = pin_fields(e, *before, ctx.policies, ctx.keyring != nullptr); !ok)
     return ok.take_error();
   if (ctx.keyring != nullptr) {
-    if (auto ok = seal_personal_data(txn, *ctx.keyring, e, *before); !ok) return ok.take_error();
+    if (auto ok = seal_personal_data(txn, *ctx.keyring, e, *before, ctx.clear_identities);
+        !ok) return ok.take_error();
   }
 
   auto after = project(view, *before, e);

@@ -29,6 +29,8 @@ struct DecideContext {
   // The Merkle tree up to `head`; the event's leaf is appended and its hashes staged. Null:
   // none (the tree is rebuilt with the projections).
   tlog::Appender* tree = nullptr;
+  // A subject may have a clear identity (a filing stored before sealing): submissions check it.
+  bool clear_identities = true;
 };
 
 // Decides `cmd` at `now` on top of `head` into `txn`: on success the event and all its effects
@@ -40,7 +42,8 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
 // decide_personal.cpp: seals `e`'s personal fields (a submission's, a confirmation's) under its
 // subject's data key, creating the key with the subject's first filing; refuses a client-sent
 // subject_ref.
-Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const FilingStatus& before);
+Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const FilingStatus& before,
+                          bool clear_identities);
 // An erasure's checks (SPEC §5.4: 404 unknown, 409 open filing or active record number) and the
 // data key's destruction, staged. Returns the erasure's version in the subject's stream.
 Result<Version> decide_erasure(Staging& txn, Keyring* keyring, const SubjectErased& erased);

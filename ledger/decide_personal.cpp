@@ -64,7 +64,8 @@ Status check_clear_identity(Staging& txn, const Event& e, const FilingSubmitted&
 
 }  // namespace
 
-Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const FilingStatus& before) {
+Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const FilingStatus& before,
+                          bool clear_identities) {
   SealedPersonal* sealed = sealed_of(e.data);
   if (sealed == nullptr) return {};
   if (!sealed->subject_ref.empty() || !sealed->box.empty())
@@ -73,7 +74,9 @@ Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const Filing
   std::string ref;
   if (auto* f = std::get_if<FilingSubmitted>(&e.data)) {
     ref = keyring.subject_ref(f->subject.id_type, f->subject.id_number);
-    if (auto ok = check_clear_identity(txn, e, *f); !ok) return ok;
+    if (clear_identities) {
+      if (auto ok = check_clear_identity(txn, e, *f); !ok) return ok;
+    }
     // A resubmission keeps its certificate: compared by reference, or in clear for a filing
     // stored before personal data was sealed.
     if (before.exists() && (is_keyed_identity(before.identity)

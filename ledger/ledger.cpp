@@ -39,6 +39,24 @@ namespace {
 // every subject's personal data unreadable (and new ones wrapped under a second key). The
 // first keyed open records the key's check value; later opens compare it.
 // The master key must be the ledger's; the first open with one records its check value.
+// Whether a subject may have a clear identity in the projections (a filing stored before
+// personal data was sealed, or appended without a keyring): not if every event was sealed, which
+// the kSealedFromGenesis marker says from the first keyed open of an empty ledger on.
+Result<bool> may_hold_clear_identities(Store& store, bool sealing, const LedgerHead& head) {
+  auto marker = store.get(Cf::meta, keys::kSealedFromGenesis);
+  if (!marker) return marker.take_error();
+  rocksdb::Status s;
+  if (sealing && !*marker && head.seq.value == 0) {
+    s = store.db()->Put(rocksdb::WriteOptions(), store.cf(Cf::meta), keys::kSealedFromGenesis, "");
+  } else if (!sealing && *marker) {
+    s = store.db()->Delete(rocksdb::WriteOptions(), store.cf(Cf::meta), keys::kSealedFromGenesis);
+  } else {
+    return !sealing || !*marker;
+  }
+  if (!s.ok()) return from_rocksdb(s, "cannot record whether the ledger is sealed");
+  return !sealing;
+}
+
 Status record_master_key(Store& store, Keyring* keyring, const std::string& data_dir) {
   if (keyring == nullptr) return {};
   if (auto ok = check_master_key(store, *keyring, data_dir); !ok) return ok;
@@ -81,6 +99,9 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   }
   if (auto ok = record_master_key(**store, options.keyring.get(), options.data_dir); !ok)
     return ok.take_error();
+  auto clear_identities = may_hold_clear_identities(**store, options.keyring != nullptr, *head);
+  if (!clear_identities) return clear_identities.take_error();
+  options.clear_identities = *clear_identities;
   auto tree = options.merkle_tree ? resume_tree(**store, head->seq)
                                   : Result<tlog::Appender>(tlog::Appender());
   if (!tree) return tree.take_error();
@@ -291,7 +312,8 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
     Staging savepoint(b.staging);
     auto r = decide(savepoint, p->cmd, p->fingerprint,
                     DecideContext{options_.sms_policies, options_.keyring.get(),
-                                  options_.merkle_tree ? &tree_ : nullptr},
+                                  options_.merkle_tree ? &tree_ : nullptr,
+                                  options_.clear_identities},
                     now, head_);
     if (r) savepoint.merge_into_parent();
     b.results.push_back(std::move(r));

@@ -114,6 +114,8 @@ class Ledger {
     // Maintain the Merkle tree (SPEC §8) in each append's batch. Off only to measure its cost
     // (bench/): a ledger appended to without it has a tree to rebuild before it opens with it.
     bool merkle_tree = true;
+    // Set by open(): whether a subject may have a clear identity (ledger.cpp).
+    bool clear_identities = true;
   };
 
   static Result<std::unique_ptr<Ledger>> open(Options options);

@@ -49,35 +49,40 @@ EVP_CIPHER_CTX* decrypt_ctx() {
   return c.ctx;
 }
 
-// Nonces come from a per-thread buffer of CSPRNG output, refilled 4 KiB at a time. OpenSSL 3.0's
-// RAND_bytes costs about 2.5 us per call whatever the size (measured here: 12 bytes 2.45 us,
-// 4096 bytes 2.58 us), several times the cost of sealing a short field. GCM needs nonces that
-// never repeat under a key, not secret ones (they are stored in clear), so buffering them
-// changes nothing about their quality. A forked child would inherit the buffer and repeat the
-// parent's next nonces, so fork bumps a generation counter and the buffer is refilled.
+// Nonces and data keys come from a per-thread buffer of CSPRNG output, refilled 4 KiB at a
+// time. OpenSSL 3.0's RAND_bytes costs about 2.5 us per call whatever the size (measured here:
+// 12 bytes 2.45 us, 4096 bytes 2.58 us), several times the cost of sealing a short field; a new
+// subject needs a key and a nonce. Buffering changes nothing about the bytes' quality; the bytes
+// handed out are wiped from the buffer, so no key outlives its use there. A forked child would
+// inherit the buffer and repeat the parent's next bytes, so fork bumps a generation counter and
+// the buffer is refilled.
 std::atomic<std::uint64_t> fork_generation{0};
 
-bool next_nonce(unsigned char* out) {
+bool take_random(unsigned char* out, std::size_t n) {
   static const bool registered = [] {
     return ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }) == 0;
   }();
   struct Pool {
-    unsigned char bytes[kNonceSize * 341];  // 4092 bytes
+    unsigned char bytes[4096];
     std::size_t used = sizeof bytes;
     std::uint64_t generation = 0;
+    ~Pool() { OPENSSL_cleanse(bytes, sizeof bytes); }
   };
   thread_local Pool pool;
+  if (!registered || n > sizeof pool.bytes) return RAND_bytes(out, static_cast<int>(n)) == 1;
   const std::uint64_t generation = fork_generation.load(std::memory_order_relaxed);
-  if (!registered) return RAND_bytes(out, static_cast<int>(kNonceSize)) == 1;
-  if (pool.used + kNonceSize > sizeof pool.bytes || pool.generation != generation) {
+  if (pool.used + n > sizeof pool.bytes || pool.generation != generation) {
     if (RAND_bytes(pool.bytes, static_cast<int>(sizeof pool.bytes)) != 1) return false;
     pool.used = 0;
     pool.generation = generation;
   }
-  std::memcpy(out, pool.bytes + pool.used, kNonceSize);
-  pool.used += kNonceSize;
+  std::memcpy(out, pool.bytes + pool.used, n);
+  OPENSSL_cleanse(pool.bytes + pool.used, n);
+  pool.used += n;
   return true;
 }
+
+bool next_nonce(unsigned char* out) { return take_random(out, kNonceSize); }
 
 const unsigned char* uc(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -122,7 +127,7 @@ Status gcm_encrypt(const Key& key, const unsigned char* nonce, std::string_view 
 
 Result<Key> Key::random() {
   Key k;
-  if (RAND_bytes(k.bytes_.data(), static_cast<int>(k.bytes_.size())) != 1)
+  if (!take_random(k.bytes_.data(), k.bytes_.size()))
     return make_error(ErrorCode::internal, "no random bytes: OpenSSL RAND_bytes failed");
   return k;
 }

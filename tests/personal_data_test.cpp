@@ -261,6 +261,20 @@ TEST_F(PersonalDataTest, DataStoredBeforeSealingStaysReadableAndKeepsItsRules) {
   EXPECT_EQ(report->clear_personal, 1u) << "F1's submission, not F3's";
 }
 
+// A ledger sealed from its first event skips the search for clear identities at submission; one
+// opened without a keyring even once is searched again.
+TEST_F(PersonalDataTest, ALedgerOnceWrittenInClearIsSearchedForClearIdentities) {
+  open(keyring_);  // empty: sealed from genesis
+  ok(individual("F0", 9));
+  open(nullptr);  // ... until written in clear
+  ok(individual("F1", 1));
+  open(keyring_);
+  auto second = ledger_->append(individual("F2", 1));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::conflict);
+  EXPECT_NE(second.error().message.find("F1"), std::string::npos);
+}
+
 TEST_F(PersonalDataTest, OnlyTheDaemonMayActAsSystem) {
   AppendCommand c = individual("F1", 1);
   c.actor = "system";
