@@ -67,6 +67,7 @@ function done(summary, latency, requests)
   end
   local errs = summary.errors
   local sock = errs.connect + errs.read + errs.write + errs.timeout
+  local kind = threads[1]:get("kind") or "get"
   io.write(string.format("RESULT kind=%s requests=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f non200=%d socket_errors=%d\n",
     kind, summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
