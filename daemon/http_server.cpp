@@ -56,8 +56,15 @@ bool HttpServer::Impl::begin_wait(Connection& c) {
     auto& list = c.authenticated ? known : anonymous;
     c.waiting_pos = list.insert(list.end(), &c);
     c.waiting = true;
+    c.waiting_since = std::chrono::steady_clock::now();
   }
+  c.heard_at.reset();
   return true;
+}
+
+void HttpServer::Impl::heard(Connection& c) {
+  std::lock_guard lock(mu);
+  c.heard_at = std::chrono::steady_clock::now();
 }
 
 bool HttpServer::Impl::end_wait(Connection& c) {
@@ -79,6 +86,31 @@ void HttpServer::Impl::forget(const std::shared_ptr<Connection>& c) {
   connections.erase(c);
 }
 
+namespace {
+
+// Which waiting connection of `list` to close at the cap. A connection accepted in a burst may
+// hold a complete request nobody has read yet, so the oldest is not always the one to close:
+// first one whose header has been coming for a while (a slowloris), then one that has sent
+// nothing for a while (idle), and only then the oldest. Looks at the first few only.
+std::list<Connection*>::iterator eviction_victim(std::list<Connection*>& list) {
+  constexpr std::size_t kLook = 64;
+  constexpr auto kStalled = std::chrono::milliseconds(50);
+  const auto now = std::chrono::steady_clock::now();
+  auto idle = list.end();
+  std::size_t looked = 0;
+  for (auto it = list.begin(); it != list.end() && looked < kLook; ++it, ++looked) {
+    const Connection& c = **it;
+    if (c.heard_at) {
+      if (now - *c.heard_at >= kStalled) return it;
+    } else if (idle == list.end() && now - c.waiting_since >= kStalled) {
+      idle = it;
+    }
+  }
+  return idle != list.end() ? idle : list.begin();
+}
+
+}  // namespace
+
 bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   std::shared_ptr<Connection> victim;
   {
@@ -86,8 +118,9 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
     if (connections.size() >= max_connections) {
       auto& list = !anonymous.empty() ? anonymous : known;
       if (list.empty()) return false;  // every connection is busy with a request
-      Connection* v = list.front();
-      list.pop_front();
+      const auto at = eviction_victim(list);
+      Connection* v = *at;
+      list.erase(at);
       v->waiting = false;
       v->evicted = true;
       victim = v->shared_from_this();  // alive: `connections` holds it until serve() ends
@@ -95,6 +128,7 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
     connections.insert(c);
     c->waiting_pos = anonymous.insert(anonymous.end(), c.get());  // no request in hand yet
     c->waiting = true;
+    c->waiting_since = std::chrono::steady_clock::now();
   }
   if (victim) {
     ++evicted;
@@ -180,8 +214,8 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
   boost::system::error_code ec;
   // An address, or a name such as localhost: its first address is the one listened on.
   tcp::resolver resolver(impl_->io);
-  const auto resolved = resolver.resolve(host, std::to_string(port),
-                                         tcp::resolver::numeric_service | tcp::resolver::passive, ec);
+  const auto resolved = resolver.resolve(
+      host, std::to_string(port), tcp::resolver::numeric_service | tcp::resolver::passive, ec);
   if (ec || resolved.empty())
     return make_error(ErrorCode::invalid, "bad listen address " + host + ": " + ec.message());
   const tcp::endpoint endpoint = resolved.begin()->endpoint();

@@ -40,7 +40,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket socket, std::string peer) : stream(std::move(socket)), remote(std::move(peer)) {}
+  Connection(tcp::socket socket, std::string peer)
+      : stream(std::move(socket)), remote(std::move(peer)) {}
   beast::tcp_stream stream;
   const std::string remote;  // the peer's address
   bool idle = true;  // waiting for the next request; touched only on the connection's strand
@@ -49,6 +50,10 @@ struct Connection : std::enable_shared_from_this<Connection> {
   bool authenticated = false;  // a request of it was admitted with a valid token
   bool evicted = false;        // closed to make room at the connection cap
   std::list<Connection*>::iterator waiting_pos;
+  // When it began waiting, and when the first bytes of its next request arrived (unset: none
+  // yet): which waiting connection to evict first (HttpServer::Impl::admit).
+  std::chrono::steady_clock::time_point waiting_since;
+  std::optional<std::chrono::steady_clock::time_point> heard_at;
 };
 
 // What the access log says of one request, gathered as it goes.
@@ -124,6 +129,8 @@ struct HttpServer::Impl {
   // c waits for a request (joins the back of its waiting list unless already in one: a new
   // connection waits from its admission). False if c was evicted meanwhile.
   bool begin_wait(Connection& c);
+  // The first bytes of c's next request arrived (its header may still be coming).
+  void heard(Connection& c);
   // c has a request header in hand (or gave up): leaves its list. False if c was evicted.
   bool end_wait(Connection& c);
   // A request of c was admitted with a token: it is evicted only after every anonymous one.

@@ -78,12 +78,11 @@ std::optional<std::string> ambiguous_header(const Request& req) {
 // and a counter, unique and cheap.
 std::string request_id(const Request& req) {
   const auto given = req["X-Request-Id"];
-  const bool sane =
-      !given.empty() && given.size() <= kMaxRequestId &&
-      std::all_of(given.begin(), given.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ||
-               ch == '.' || ch == ':';
-      });
+  const bool sane = !given.empty() && given.size() <= kMaxRequestId &&
+                    std::all_of(given.begin(), given.end(), [](char ch) {
+                      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ||
+                             ch == '_' || ch == '.' || ch == ':';
+                    });
   if (sane) return std::string(given);
   static const unsigned prefix = std::random_device{}();
   static std::atomic<std::uint64_t> next{0};
@@ -93,8 +92,7 @@ std::string request_id(const Request& req) {
   return id;
 }
 
-Response to_beast(const HttpResponse& r, unsigned version, bool keep_alive,
-                  std::string_view id) {
+Response to_beast(const HttpResponse& r, unsigned version, bool keep_alive, std::string_view id) {
   Response res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "filingd");
   res.set(http::field::content_type, r.content_type);
@@ -126,8 +124,7 @@ asio::awaitable<bool> HttpServer::Impl::write(Connection& c, Response& res) {
 asio::awaitable<bool> HttpServer::Impl::answer(Connection& c, HttpResponse response,
                                                const Exchange& x, unsigned version,
                                                bool keep_alive) {
-  auto res =
-      to_beast(response, version, keep_alive && !response.close && !stopping, x.request_id);
+  auto res = to_beast(response, version, keep_alive && !response.close && !stopping, x.request_id);
   const bool written = co_await write(c, res);
   if (access_log != nullptr) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -143,7 +140,7 @@ asio::awaitable<bool> HttpServer::Impl::answer(Connection& c, HttpResponse respo
                        .bytes = response.body.size(),
                        .micros = static_cast<std::uint64_t>(micros.count())});
   }
-  co_return written && res.keep_alive();
+  co_return written&& res.keep_alive();
 }
 
 asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
@@ -164,6 +161,7 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
       const std::size_t n = co_await c->stream.async_read_some(
           asio::buffer(first), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
+      heard(*c);
       buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
     }
     c->idle = false;
@@ -184,16 +182,19 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
         co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
                         false);
       else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
-        co_await answer(*c, refusal(ErrorCode::too_large, "request body exceeds " +
-                                    std::to_string(limits.max_body_bytes) + " bytes", 413),
-                        x, 11, false);
+        co_await answer(
+            *c,
+            refusal(ErrorCode::too_large,
+                    "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
+                    413),
+            x, 11, false);
       else if (ec == beast::error::timeout && buffer.size() > 0)
         co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
                         11, false);
       else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                ec != http::error::end_of_stream && ec != http::error::partial_message)
-        co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400), x,
-                        11, false);
+        co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                        x, 11, false);
       break;
     }
 
@@ -206,9 +207,11 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
       co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
       break;
     }
-    HttpRequest request{x.method,       std::string(req.target()),
+    HttpRequest request{x.method,
+                        std::string(req.target()),
                         std::string(req[http::field::authorization]),
-                        {},             c->remote,
+                        {},
+                        c->remote,
                         x.request_id};
     Admission admission = api.admit(request);
     if (admission.route_index < all_routes().size())
@@ -229,7 +232,8 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
       body = BodyGrant(*this, parser.content_length().value_or(limits.max_body_bytes));
       if (!body) {
         ++bodies_refused;
-        co_await answer(*c, refusal(ErrorCode::unavailable,
+        co_await answer(*c,
+                        refusal(ErrorCode::unavailable,
                                 "too many request bodies are being received; retry shortly", 503),
                         x, version, false);
         break;
@@ -238,11 +242,12 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
       co_await http::async_read(c->stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::body_limit) {
-        co_await answer(*c, refusal(ErrorCode::too_large,
-                                "request body exceeds " + std::to_string(limits.max_body_bytes) +
-                                    " bytes",
-                                413),
-                        x, version, false);
+        co_await answer(
+            *c,
+            refusal(ErrorCode::too_large,
+                    "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
+                    413),
+            x, version, false);
         break;
       }
       if (ec == beast::error::timeout) {

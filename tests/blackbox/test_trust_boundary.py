@@ -344,7 +344,9 @@ class SlowBodiesWithoutToken(unittest.TestCase):
         # was ever admitted to the budget, and nobody was refused 503.
         refused = after["filingd_http_refused_unread_total"] - before["filingd_http_refused_unread_total"]
         self.assertGreaterEqual(refused, attacker.opened)
-        self.assertEqual(max(in_flight), 0, f"body bytes in flight during the attack: {in_flight}")
+        # The operator's own appends (about 500 bytes each) may be in flight at a sample; one of
+        # the attack's announced 1 MiB bodies would show as 1 MiB.
+        self.assertLess(max(in_flight), MIB, f"body bytes in flight during the attack: {in_flight}")
         self.assertEqual(after["filingd_http_bodies_refused_total"],
                          before["filingd_http_bodies_refused_total"])
         print(f"\nslow bodies: {attacker.opened} attack connections, operator worst "
