@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <variant>
 
 #include "config/config.hpp"
 #include "events/json_writer.hpp"
@@ -87,7 +88,17 @@ std::pair<CLI::App*, CLI::App*> add_tlog_commands(CLI::App& app, TlogArgs& check
   return {c, p};
 }
 
-int run_checkpoint(const TlogArgs& a) {
+namespace {
+
+// What both commands start from: the ledger, the tree head asked for, and its signed note.
+struct Signed {
+  std::unique_ptr<Store> store;
+  TreeHead head;
+  std::string note;
+};
+
+// The exit code on failure (after saying why).
+std::variant<Signed, int> open_signed(const TlogArgs& a) {
   auto signer = load_signer(key_path(a));
   if (!signer) return fail(signer.error().message, kUsage);
   auto store = open_for_reading(a.data_dir);
@@ -97,25 +108,27 @@ int run_checkpoint(const TlogArgs& a) {
     return fail(head.error().message, head.error().code == ErrorCode::malformed ? kFailed : kUsage);
   auto note = Checkpointer(*signer, signer->name()).sign(*head);
   if (!note) return fail(note.error().message, kUsage);
-  std::cout << *note;
+  return Signed{std::move(*store), *head, std::move(*note)};
+}
+
+}  // namespace
+
+int run_checkpoint(const TlogArgs& a) {
+  auto opened = open_signed(a);
+  if (const int* code = std::get_if<int>(&opened)) return *code;
+  std::cout << std::get<Signed>(opened).note;
   return kOk;
 }
 
 int run_prove(const TlogArgs& a) {
-  auto signer = load_signer(key_path(a));
-  if (!signer) return fail(signer.error().message, kUsage);
-  auto store = open_for_reading(a.data_dir);
-  if (!store) return fail(store.error().message, kUsage);
-  auto head = tree_head_of(**store, a.size);
-  if (!head)
-    return fail(head.error().message, head.error().code == ErrorCode::malformed ? kFailed : kUsage);
-  auto proof = prove_inclusion(tree_reader(**store), a.seq, head->size, head->size);
+  auto opened = open_signed(a);
+  if (const int* code = std::get_if<int>(&opened)) return *code;
+  const Signed& s = std::get<Signed>(opened);
+  auto proof = prove_inclusion(tree_reader(*s.store), a.seq, s.head.size, s.head.size);
   if (!proof) return fail(proof.error().message, kFailed);
-  auto note = Checkpointer(*signer, signer->name()).sign(*head);
-  if (!note) return fail(note.error().message, kUsage);
   std::string out;
   JsonWriter w(out);
-  w.begin_object().key("checkpoint").string(*note).key("inclusion");
+  w.begin_object().key("checkpoint").string(s.note).key("inclusion");
   write_json(w, *proof);
   w.end_object();
   std::cout << out << '\n';
