@@ -358,15 +358,19 @@ void BatchReader::restate_erased(Item& item, const std::string& subject_ref) {
       continue;
     }
     FilingStatus status;
-    bool later = false;
+    bool skip = false;
     for (const Event& e : *events) {
       if (e.seq.value > item.event.seq.value) {
-        later = true;  // that event publishes the filing's status itself
+        skip = true;  // that event publishes the filing's status itself
         break;
       }
-      if (!apply_event(status, e)) break;
+      if (auto ok = apply_event(status, e); !ok) {
+        progress_.note_error("status of " + id + " does not fold: " + ok.error().message);
+        skip = true;
+        break;
+      }
     }
-    if (later || !status.exists()) continue;
+    if (skip || !status.exists()) continue;
     if (options_.personal != PersonalView::omitted) personal_.open(status);
     std::string json;
     JsonWriter writer(json);
