@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "events/mask.hpp"
 #include "privacy/crypto.hpp"
 #include "privacy/key_file.hpp"
-#include "events/mask.hpp"
 #include "privacy/wrap.hpp"
 
 // gtest's own substring assertions: the project does not link gmock.
@@ -481,10 +481,49 @@ TEST_F(PrivacyKeyFile, DirectoryFifoAndMissing) {
   EXPECT_CONTAINS(no_dir.error().message, "cannot create master key file " + nested);
 }
 
+// Root reads a mode 0000 file: as root, the loaders run in a child that has dropped to nobody.
 TEST_F(PrivacyKeyFile, UnreadableFile) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads a mode 0000 file";
   write(valid_text(), 0000);
-  expect_refused(ErrorCode::io, "Permission denied");
+  if (::geteuid() != 0) {
+    expect_refused(ErrorCode::io, "Permission denied");
+    return;
+  }
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);  // nobody may reach the file, not read it
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(out[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    std::string report;
+    for (int f = 0; f < 2; ++f) {
+      const Error e = f == 0 ? load_master_key(path_).take_error()
+                             : load_or_create_master_key(path_).take_error();
+      report += std::to_string(static_cast<int>(e.code)) + '\t' + e.message + '\n';
+    }
+    const bool sent =
+        ::write(out[1], report.data(), report.size()) == static_cast<ssize_t>(report.size());
+    ::_exit(sent ? 0 : 3);
+  }
+  ::close(out[1]);
+  std::string report;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) report.append(buf, n);
+  ::close(out[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  std::istringstream lines(report);
+  int seen = 0;
+  for (std::string line; std::getline(lines, line); ++seen) {
+    const auto tab = line.find('\t');
+    ASSERT_NE(tab, std::string::npos) << line;
+    EXPECT_EQ(std::stoi(line.substr(0, tab)), static_cast<int>(ErrorCode::io)) << line;
+    EXPECT_CONTAINS(line, "Permission denied");
+    EXPECT_CONTAINS(line, path_);
+  }
+  EXPECT_EQ(seen, 2) << report;
 }
 
 }  // namespace
