@@ -34,26 +34,18 @@ struct FilingFilter {
   }
 };
 
-// The SLA clocks, as (state, zhejiang) partitions, each in due order.
-constexpr std::size_t kSlaPartitions = kSlaStates.size() * 2;
-std::pair<FilingState, bool> sla_partition(std::size_t i) {
-  return {kSlaStates[i / 2], i % 2 == 1};
-}
-
-// Overdue filings: within a partition, start order is due order, so each partition is walked
-// only up to its first filing that is not yet overdue. Cursor: "<partition>.<hex position>".
+// Overdue filings (walk_overdue). Cursor: "<partition>.<hex position>".
 Result<std::string> list_overdue(const Call& call, const FilingFilter& filter, std::size_t limit) {
-  std::size_t partition = 0;
-  std::string position;
+  OverdueAt from;
   if (const auto cursor = call.query.get("cursor")) {
     const auto dot = cursor->find('.');
     if (dot == std::string::npos || dot == 0 ||
-        std::from_chars(cursor->data(), cursor->data() + dot, partition).ec != std::errc() ||
-        partition >= kSlaPartitions)
+        std::from_chars(cursor->data(), cursor->data() + dot, from.partition).ec != std::errc() ||
+        from.partition >= kSlaPartitions)
       return malformed("bad cursor", "cursor");
     auto decoded = from_hex(cursor->substr(dot + 1));
     if (!decoded) return malformed("bad cursor", "cursor");
-    position = std::move(*decoded);
+    from.position = std::move(*decoded);
   }
   const Timestamp now = call.ctx.clock.now();
   std::string body;
@@ -61,33 +53,16 @@ Result<std::string> list_overdue(const Call& call, const FilingFilter& filter, s
   w.begin_object().key("items").begin_array();
   std::size_t items = 0;
   std::string next;
-  for (; partition < kSlaPartitions && next.empty(); ++partition, position.clear()) {
-    const auto [state, zhejiang] = sla_partition(partition);
-    const int days = sla_working_days(state, zhejiang ? "浙" : "");
-    bool more = true;
-    while (more && next.empty()) {
-      auto page = call.ledger->sla_clock(state, zhejiang, position, limit);
-      if (!page) return page.take_error();
-      more = page->size() == limit;
-      for (const auto& entry : *page) {
-        if (call.ctx.calendar.due_after(entry.since, days) > now) {
-          more = false;  // the rest of this partition is not overdue yet
-          break;
-        }
-        position = entry.position;
-        auto s = call.ledger->status(entry.filing_id);
-        if (!s) return s.take_error();
-        if (!*s) continue;
-        const auto sla = sla_of(**s, call.ctx.calendar, now);
-        if (!filter.matches(**s, sla)) continue;
-        write_status(w, call, **s);
-        if (++items == limit) {
-          next = std::to_string(partition) + "." + to_hex(position);
-          break;
-        }
-      }
-    }
-  }
+  auto walked = walk_overdue(call, std::move(from), limit,
+                             [&](FilingStatus& s, const OverdueAt& at) -> Result<bool> {
+                               if (!filter.matches(s, sla_of(s, call.ctx.calendar, now)))
+                                 return true;
+                               write_status(w, call, std::move(s));
+                               if (++items < limit) return true;
+                               next = std::to_string(at.partition) + "." + to_hex(at.position);
+                               return false;
+                             });
+  if (!walked) return walked.take_error();
   w.end_array().key("next_cursor");
   if (next.empty())
     w.null();

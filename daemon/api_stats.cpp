@@ -80,31 +80,14 @@ Result<std::vector<int>> read_by(const Query& q) {
   return by;
 }
 
-// Overdue filings matching `filter`: each SLA clock partition up to its first filing not yet due.
+// Overdue filings matching `filter` (walk_overdue).
 Result<std::uint64_t> count_overdue(const Call& call, const StatsFilter& filter) {
-  const Timestamp now = call.ctx.clock.now();
   std::uint64_t n = 0;
-  for (FilingState state : kSlaStates) {
-    for (bool zhejiang : {false, true}) {
-      const int days = sla_working_days(state, zhejiang ? "浙" : "");
-      std::string position;
-      for (bool more = true; more;) {
-        auto page = call.ledger->sla_clock(state, zhejiang, position, 1000);
-        if (!page) return page.take_error();
-        more = page->size() == 1000;
-        for (const auto& entry : *page) {
-          if (call.ctx.calendar.due_after(entry.since, days) > now) {
-            more = false;
-            break;
-          }
-          position = entry.position;
-          auto s = call.ledger->status(entry.filing_id);
-          if (!s) return s.take_error();
-          if (*s && filter.matches(**s)) ++n;
-        }
-      }
-    }
-  }
+  auto walked = walk_overdue(call, {}, 1000, [&](FilingStatus& s, const OverdueAt&) {
+    if (filter.matches(s)) ++n;
+    return Result<bool>(true);
+  });
+  if (!walked) return walked.take_error();
   return n;
 }
 

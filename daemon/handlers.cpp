@@ -75,6 +75,34 @@ void write_event(JsonWriter& w, const Call& call, Event e) {
   write_json(w, e, view_of(call));
 }
 
+Status walk_overdue(const Call& call, OverdueAt at, std::size_t page,
+                    const std::function<Result<bool>(FilingStatus&, const OverdueAt&)>& visit) {
+  const Timestamp now = call.ctx.clock.now();
+  for (; at.partition < kSlaPartitions; ++at.partition, at.position.clear()) {
+    const auto [state, zhejiang] = sla_partition(at.partition);
+    const int days = sla_working_days(state, zhejiang ? "浙" : "");
+    for (bool more = true; more;) {
+      auto entries = call.ledger->sla_clock(state, zhejiang, at.position, page);
+      if (!entries) return entries.take_error();
+      more = entries->size() == page;
+      for (const auto& entry : *entries) {
+        if (call.ctx.calendar.due_after(entry.since, days) > now) {
+          more = false;  // the rest of this partition is not overdue yet
+          break;
+        }
+        at.position = entry.position;
+        auto s = call.ledger->status(entry.filing_id);
+        if (!s) return s.take_error();
+        if (!*s) continue;
+        auto go_on = visit(**s, at);
+        if (!go_on) return go_on.take_error();
+        if (!*go_on) return {};
+      }
+    }
+  }
+  return {};
+}
+
 Error unknown_filing(std::string_view id) {
   return make_error(ErrorCode::not_found, "filing " + std::string(id) + " does not exist",
                     "filing_id");

@@ -2,8 +2,10 @@
 // see it, the common errors. Internal to the daemon.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/json/object.hpp>
 
@@ -11,6 +13,7 @@
 #include "events/json.hpp"
 #include "events/json_writer.hpp"
 #include "ledger/ledger.hpp"
+#include "projections/sla.hpp"
 #include "projections/status.hpp"
 
 namespace filingd {
@@ -37,6 +40,24 @@ void write_event(JsonWriter& w, const Call& call, Event e);
 // "inclusion": its proof in that tree}.
 Result<bool> wants_receipt(const Call& call);
 Result<std::string> receipt_json(const Call& call, Seq seq);
+
+// The SLA clocks, as (state, Zhejiang or not) partitions, each in start order, which for a
+// fixed SLA length is due order.
+inline constexpr std::size_t kSlaPartitions = kSlaStates.size() * 2;
+inline std::pair<FilingState, bool> sla_partition(std::size_t i) {
+  return {kSlaStates[i / 2], i % 2 == 1};
+}
+
+// Where a walk over the overdue filings is: resume after (partition, position).
+struct OverdueAt {
+  std::size_t partition = 0;
+  std::string position;
+};
+// Visits the filings past their SLA due time from `from` on, walking each partition only up to
+// its first filing not yet overdue, `page` clock entries per read. `visit` gets each status and
+// the point just after it, and returns false to stop.
+Status walk_overdue(const Call& call, OverdueAt from, std::size_t page,
+                    const std::function<Result<bool>(FilingStatus&, const OverdueAt&)>& visit);
 
 Error unknown_filing(std::string_view id);
 Error malformed(std::string message, std::string field = {});

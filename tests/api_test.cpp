@@ -300,6 +300,16 @@ TEST(Stats, GroupsEqualACountOfTheFilingsAndHonourTheFilters) {
   EXPECT_EQ(stats("?provider=aliyun").at("total").as_int64(), 6);
   EXPECT_TRUE(stats("").at("groups").as_array().size() == 1);  // no dimension: one group
 
+  // Three days on, the filings still in provider review are past their one-working-day SLA:
+  // counted as the overdue list lists them.
+  clock.advance(72 * kMicrosPerHour);
+  const HttpResponse overdue = test::call_api(api, {"GET", "/v1/filings?overdue=true"});
+  ASSERT_EQ(overdue.status, 200) << overdue.body;
+  const auto listed = json::parse(overdue.body).at("items").as_array().size();
+  EXPECT_EQ(listed, 4u);  // n % 3 == 0
+  EXPECT_EQ(stats("").at("overdue").as_int64(), static_cast<std::int64_t>(listed));
+  EXPECT_EQ(stats("?provider=jdcloud").at("overdue").as_int64(), 2);  // n = 0, 6
+
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=colour"}).status, 400);
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=state,state"}).status, 400);
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?state=martian"}).status, 400);
