@@ -48,12 +48,12 @@
 #include <thread>
 #include <vector>
 
-#include "tests/samples/samples.hpp"
+#include "ledger/format/keys.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
-#include "ledger/format/keys.hpp"
 #include "projections/status.hpp"
 #include "replay/rebuild.hpp"
+#include "tests/samples/samples.hpp"
 
 namespace fs = std::filesystem;
 using namespace filingd;
@@ -543,6 +543,21 @@ const std::string& ensure_dataset() {
   return error;
 }
 
+// The 1,000,000-event ledger's store, built first if need be; null (the benchmark skipped with
+// the reason) if that failed.
+std::unique_ptr<Store> open_dataset(benchmark::State& state, bool read_only) {
+  if (const auto& error = ensure_dataset(); !error.empty()) {
+    state.SkipWithError(error.c_str());
+    return nullptr;
+  }
+  auto opened = Store::open(store_options(dataset_dir().string(), read_only, false));
+  if (!opened) {
+    state.SkipWithError(("open: " + opened.error().message).c_str());
+    return nullptr;
+  }
+  return std::move(*opened);
+}
+
 std::uint64_t count_keys(const Store& store, Cf cf) {
   std::unique_ptr<rocksdb::Iterator> it(
       store.db()->NewIterator(rocksdb::ReadOptions(), store.cf(cf)));
@@ -552,16 +567,9 @@ std::uint64_t count_keys(const Store& store, Cf cf) {
 }
 
 void BM_Rebuild(benchmark::State& state) {
-  if (const auto& error = ensure_dataset(); !error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  auto opened = Store::open(store_options(dataset_dir().string(), false, false));
-  if (!opened) {
-    state.SkipWithError(("open: " + opened.error().message).c_str());
-    return;
-  }
-  Store& store = **opened;
+  auto opened = open_dataset(state, /*read_only=*/false);
+  if (!opened) return;
+  Store& store = *opened;
   auto before = projections_digest(store);
   std::uint64_t events = 0;
   for (auto _ : state) {
@@ -591,16 +599,9 @@ void BM_Rebuild(benchmark::State& state) {
 }
 
 void BM_Digest(benchmark::State& state) {
-  if (const auto& error = ensure_dataset(); !error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  auto opened = Store::open(store_options(dataset_dir().string(), true, false));
-  if (!opened) {
-    state.SkipWithError(("open: " + opened.error().message).c_str());
-    return;
-  }
-  const Store& store = **opened;
+  auto opened = open_dataset(state, /*read_only=*/true);
+  if (!opened) return;
+  const Store& store = *opened;
   std::uint64_t runs = 0;
   for (auto _ : state) {
     auto d = projections_digest(store);
@@ -621,16 +622,9 @@ void BM_Digest(benchmark::State& state) {
 
 // The Merkle tree alone, rebuilt from the log's stored hashes (part of rebuild_projections).
 void BM_RebuildTree(benchmark::State& state) {
-  if (const auto& error = ensure_dataset(); !error.empty()) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  auto opened = Store::open(store_options(dataset_dir().string(), false, false));
-  if (!opened) {
-    state.SkipWithError(("open: " + opened.error().message).c_str());
-    return;
-  }
-  Store& store = **opened;
+  auto opened = open_dataset(state, /*read_only=*/false);
+  if (!opened) return;
+  Store& store = *opened;
   std::uint64_t events = 0;
   for (auto _ : state) {
     auto leaves = rebuild_tree(store);
