@@ -4,15 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "events/codec.hpp"
-#include "ledger/ledger.hpp"
-#include "ledger/format/keys.hpp"
-#include "tests/test_util.hpp"
+#include "events/hash.hpp"
 #include "ledger/format/event_record.hpp"
+#include "ledger/format/keys.hpp"
+#include "ledger/ledger.hpp"
+#include "replay/open.hpp"
+#include "replay/verify.hpp"
+#include "tests/test_util.hpp"
 
 namespace filingd::test {
 
@@ -93,6 +97,42 @@ inline void raw_put(Store& store, Cf cf, std::string_view key, std::string_view 
 
 inline void raw_del(Store& store, Cf cf, std::string_view key) {
   ASSERT_TRUE(store.db()->Delete(rocksdb::WriteOptions(), store.cf(cf), key).ok());
+}
+
+// A forger's rewrite of events 1..last: each decoded, changed by `edit(seq, event)`, re-encoded,
+// re-hashed and re-chained. Returns the new hash of `last`.
+inline Hash rechain(Store& store, std::uint64_t last,
+                    const std::function<void(std::uint64_t, Event&)>& edit) {
+  Hash prev{};
+  for (std::uint64_t s = 1; s <= last; ++s) {
+    auto e = decode_record(raw_get(store, Cf::log, keys::seq(Seq(s))));
+    EXPECT_TRUE(e) << "seq " << s;
+    if (!e) return prev;
+    edit(s, *e);
+    const std::string body = encode_body(*e);
+    const Hash h = chain_hash(body, prev);
+    raw_put(store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
+    prev = h;
+  }
+  return prev;
+}
+
+// verify_ledger over the ledger in `dir`, opened for reading as filingctl does.
+inline VerifyReport verify_dir(const TempDir& dir, const VerifyOptions& options = {}) {
+  auto store = open_for_reading(dir.str());
+  EXPECT_TRUE(store) << store.error().message;
+  if (!store) return {};
+  auto report = verify_ledger(**store, options);
+  EXPECT_TRUE(report) << report.error().message;
+  return report ? std::move(*report) : VerifyReport{};
+}
+
+// Overwrites the meta head.
+inline void put_head(Store& store, Seq seq, const Hash& hash) {
+  std::string head;
+  keys::put_u64(head, seq.value);
+  head.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  raw_put(store, Cf::meta, keys::kHead, head);
 }
 
 // The seq of the first event of `type` in the log.

@@ -119,14 +119,7 @@ class TreeVerify : public testing::Test {
  protected:
   void SetUp() override { head_ = test::make_audit_ledger(dir_, 12); }
 
-  VerifyReport verify(VerifyOptions options = {}) {
-    auto store = open_for_reading(dir_.str());
-    EXPECT_TRUE(store) << store.error().message;
-    if (!store) return {};
-    auto report = verify_ledger(**store, options);
-    EXPECT_TRUE(report) << report.error().message;
-    return report ? std::move(*report) : VerifyReport{};
-  }
+  VerifyReport verify(VerifyOptions options = {}) { return test::verify_dir(dir_, options); }
   TreeHead tree_at(std::int64_t size) {
     auto store = open_for_reading(dir_.str());
     auto root = tlog::tree_hash(size, tree_reader(**store));
@@ -161,7 +154,7 @@ TEST_F(TreeVerify, TheRootIsReportedAndAStoredHashChangeIsNamed) {
 TEST_F(TreeVerify, AMissingOrExtraStoredHashIsNamed) {
   {
     auto store = test::open_raw(dir_);
-    ASSERT_TRUE(store->db()->Delete({}, store->cf(Cf::tree), keys::tree_hash(3)).ok());
+    test::raw_del(*store, Cf::tree, keys::tree_hash(3));
   }
   EXPECT_TRUE(mentions(verify(), "stored hash 3"));
   {
@@ -182,20 +175,10 @@ TEST_F(TreeVerify, ACheckpointProvesTheLogWasNotRewrittenSince) {
   EXPECT_TRUE(mentions(verify({.since = beyond}), "truncated"));
   {
     auto store = test::open_raw(dir_);
-    Hash prev{};
-    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
-      auto e = decode_record(test::raw_get(*store, Cf::log, keys::seq(Seq(s))));
-      ASSERT_TRUE(e);
-      if (s == 7) e->actor = "mallory";
-      const std::string body = encode_body(*e);
-      const Hash h = chain_hash(body, prev);
-      test::raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
-      prev = h;
-    }
-    std::string head;
-    keys::put_u64(head, head_.seq.value);
-    head.append(reinterpret_cast<const char*>(prev.data()), prev.size());
-    test::raw_put(*store, Cf::meta, keys::kHead, head);
+    const Hash last = test::rechain(*store, head_.seq.value, [](std::uint64_t s, Event& e) {
+      if (s == 7) e.actor = "mallory";
+    });
+    test::put_head(*store, head_.seq, last);
     ASSERT_TRUE(rebuild_tree(*store));
   }
   EXPECT_TRUE(verify().ok());

@@ -26,14 +26,7 @@ class Verify : public testing::Test {
     ASSERT_GT(head_.seq.value, 60u);
   }
 
-  VerifyReport verify(VerifyOptions options = {}) {
-    auto store = open_for_reading(dir_.str());
-    EXPECT_TRUE(store) << store.error().message;
-    if (!store) return {};
-    auto report = verify_ledger(**store, options);
-    EXPECT_TRUE(report) << report.error().message;
-    return report ? std::move(*report) : VerifyReport{};
-  }
+  VerifyReport verify(VerifyOptions options = {}) { return test::verify_dir(dir_, options); }
 
   // Verification fails and its first problem is at `seq` and mentions `what`.
   void expect_first_bad(const VerifyReport& r, Seq seq, std::string_view what) {
@@ -173,20 +166,10 @@ TEST_F(Verify, ExpectHeadProvesTheLogWasNotRewritten) {
   EXPECT_TRUE(verify({.expect_head = expected}).ok());
   {
     auto store = open_raw(dir_);
-    Hash prev{};
-    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
-      auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(s))));
-      ASSERT_TRUE(e);
-      if (s == 5) e->actor = "mallory";
-      const std::string body = encode_body(*e);
-      const Hash h = chain_hash(body, prev);
-      raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
-      prev = h;
-    }
-    std::string head;
-    keys::put_u64(head, head_.seq.value);
-    head.append(reinterpret_cast<const char*>(prev.data()), prev.size());
-    raw_put(*store, Cf::meta, keys::kHead, head);
+    const Hash last = test::rechain(*store, head_.seq.value, [](std::uint64_t s, Event& e) {
+      if (s == 5) e.actor = "mallory";
+    });
+    test::put_head(*store, head_.seq, last);
     ASSERT_TRUE(rebuild_tree(*store));  // and the Merkle tree
   }
   EXPECT_TRUE(verify().ok());  // self-consistent
@@ -202,16 +185,9 @@ TEST_F(Verify, AnEventThatDoesNotReplayIsNamed) {
     auto first = test::first_event_of(*store, EventType::initial_review_rejected);
     ASSERT_TRUE(first);
     bad = *first;
-    Hash prev{};
-    for (std::uint64_t s = 1; s <= head_.seq.value; ++s) {
-      auto e = decode_record(raw_get(*store, Cf::log, keys::seq(Seq(s))));
-      ASSERT_TRUE(e);
-      if (s == bad.value) e->data = BureauApproved{"京ICP备20269999号", {}};
-      const std::string body = encode_body(*e);
-      const Hash h = chain_hash(body, prev);
-      raw_put(*store, Cf::log, keys::seq(Seq(s)), make_record(body, prev, h));
-      prev = h;
-    }
+    test::rechain(*store, head_.seq.value, [&](std::uint64_t s, Event& e) {
+      if (s == bad.value) e.data = BureauApproved{"京ICP备20269999号", {}};
+    });
     ASSERT_TRUE(rebuild_tree(*store));
   }
   const VerifyReport r = verify();
