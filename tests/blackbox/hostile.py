@@ -545,10 +545,43 @@ def attack_slow_bodies(a):
     a.stats["holding"] = len(socks)
     a.stats["bytes_sent"] = len(socks) * (len(head) + len(body))
     a.ready(started)
+    wait_read_by_server(a, socks)
     hold(a, socks, lambda data: ("answered_408" if data.startswith(b"HTTP/1.1 408") else
                                  "closed_by_server" if not data else "answered_other", True))
     for s in socks:
         s.close()
+
+
+def unread_by_server(port, client_ports):
+    """(bytes, sockets): what the kernel holds for the server's ends of our connections that
+    the server has not read yet (the rx_queue column of /proc/net/tcp, hex "tx_queue:rx_queue"),
+    and how many of those ends are still open."""
+    unread = ends = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            local, remote = fields[1], fields[2]
+            if (int(local.split(":")[1], 16) == port
+                    and int(remote.split(":")[1], 16) in client_ports):
+                unread += int(fields[4].split(":")[1], 16)
+                ends += 1
+    return unread, ends
+
+
+def wait_read_by_server(a, socks):
+    """Waits (bounded by the attack's deadline) until the server has read every byte we sent
+    it, i.e. holds it in its own memory. Sets stats["bytes_unread_by_server"] and, counted at
+    that moment, stats["server_ends_open"]. Allocator-proof, unlike the RSS, which reuses
+    memory freed earlier."""
+    ports = {s.getsockname()[1] for s in socks}
+    poll = threading.Event()
+    unread, ends = unread_by_server(a.port, ports)
+    while unread and time.monotonic() < a.deadline:
+        poll.wait(0.05)
+        unread, ends = unread_by_server(a.port, ports)
+    a.stats["bytes_unread_by_server"] = unread
+    a.stats["server_ends_open"] = ends
 
 
 def attack_idle(a):
