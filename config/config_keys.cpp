@@ -69,6 +69,10 @@ constexpr ConfigKey kKeys[] = {
     {"calendar.holidays", K::strings, "[]",
      "statutory holidays, \"YYYY-MM-DD\" in Asia/Shanghai: not working days"},
     {"calendar.workdays", K::strings, "[]", "weekend days that are make-up working days (调休)"},
+    {"calendar.until", K::string, "",
+     "the last day the lists cover, \"YYYY-MM-DD\"; absent: 31 December of the latest year "
+     "they name",
+     0, 0, true},
     {"privacy.master_key_file", K::string, "",
      "the master key of personal data (created 0600 if missing; refused if group or others can "
      "read it); absent: filingd.key beside the data directory",

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "daemon/api.hpp"
+#include "daemon/calendar_watch.hpp"
 #include "daemon/handlers.hpp"
 #include "events/encoding.hpp"
 #include "events/json.hpp"
@@ -56,6 +57,8 @@ asio::awaitable<Reply> readyz(Call& call) {
     not_ready = "the ledger cannot be written (the last group commit failed)";
   }
   if (ledger) body["ledger_head_seq"] = ledger->head().seq.value;
+  if (const auto until = calendar_until(call.ctx.calendar); !until.empty())
+    body["calendar_until"] = until;
   if (!not_ready.empty()) {
     body["status"] = "not ready";
     body["reason"] = not_ready;

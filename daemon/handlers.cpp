@@ -60,7 +60,8 @@ PersonalView view_of(const Call& call) {
 void write_status(JsonWriter& w, const Call& call, FilingStatus s) {
   const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
   call.ctx.personal()->open(s);
-  write_json(w, s, view_of(call), sla ? &*sla : nullptr);
+  const RecordStatusOf records = record_status_of(*call.ledger);
+  write_json(w, s, view_of(call), sla ? &*sla : nullptr, &records);
 }
 
 std::string status_text(const Call& call, FilingStatus s) {

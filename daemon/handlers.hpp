@@ -28,8 +28,8 @@ boost::asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCo
 // How the caller may see personal data: in clear with kUnmasked, masked otherwise.
 PersonalView view_of(const Call& call);
 
-// A filing's status JSON with its SLA as of now, its personal data opened and shown as the
-// caller may see it.
+// A filing's status JSON with its SLA as of now and its websites' record status, its personal
+// data opened and shown as the caller may see it.
 void write_status(JsonWriter& w, const Call& call, FilingStatus s);
 std::string status_text(const Call& call, FilingStatus s);
 // An event's JSON, its personal data opened and shown as the caller may see it.

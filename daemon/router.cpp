@@ -188,7 +188,8 @@ HttpResponse error_response(const Error& e) {
 const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
-    for (auto part : {filing_routes(), list_routes(), record_routes(), subject_routes(),
+    // The lists first: /v1/filings/export is not the filing "export".
+    for (auto part : {list_routes(), filing_routes(), record_routes(), subject_routes(),
                       ledger_routes(), proof_routes(), stats_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;

@@ -62,6 +62,9 @@ struct FilingSubmitted {
   std::vector<Website> websites;
   std::string existing_record_number;  // the subject's number (access, add_website, change, cancel)
   SealedPersonal personal;             // schema 2; set by the ledger
+  // Schema 3, set by the ledger when it seals: the keyed hash of subject.name, by which the desk
+  // finds a filing by its subject's name (SPEC §6.2) without the name in clear in an index.
+  std::string name_ref;
 };
 
 struct ReviewDecision {

@@ -33,6 +33,9 @@ class Keyring {
   // The subject's reference: HMAC-SHA-256 under the index subkey of "<id_type>:<id_number>",
   // 64 hex digits. Stable for a master key; reveals nothing of the certificate without it.
   std::string subject_ref(std::string_view id_type, std::string_view id_number) const;
+  // The keyed hash of a subject's name (FilingSubmitted::name_ref), under the same index key;
+  // a domain separator no certificate type holds keeps it apart from subject_ref's inputs.
+  std::string name_ref(std::string_view name) const;
 
   // A value that tells whether two master keys are the same, without revealing either: stored in
   // the ledger's meta at its first keyed append, compared at every open.

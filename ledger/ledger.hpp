@@ -141,10 +141,10 @@ class Ledger {
   Result<std::vector<Event>> stream(std::string_view filing_id, Version from = Version(1),
                                     std::size_t limit = SIZE_MAX) const;
   Result<std::vector<Event>> events_after(Seq after, std::size_t limit) const;
-  // Filing ids in an index (state, province or type) after `cursor`, at most `limit`; with no
-  // index, all filings.
-  Result<std::vector<std::string>> list(std::optional<std::pair<keys::Index, std::string>> index,
-                                        std::string_view cursor, std::size_t limit) const;
+  // The rest of each projection key under `prefix` (an index's, keys.hpp) after prefix+`after`
+  // (before it when `reverse`), at most `limit`, in key order (reversed when `reverse`).
+  Result<std::vector<std::string>> scan_index(std::string_view prefix, std::string_view after,
+                                              std::size_t limit, bool reverse = false) const;
   // The projection counters ("state:approved" -> n, "deadline:sms" -> n).
   Result<std::vector<std::pair<std::string, std::uint64_t>>> counts() const;
   Result<std::vector<DeadlineEntry>> deadlines(std::optional<Timestamp> before,
@@ -184,6 +184,10 @@ class Ledger {
 
   Store& store() { return *store_; }
   const Clock& clock() const { return *clock_; }
+  // Takes new SMS policies for the deadlines pinned from now on (a SIGHUP reload). Thread-safe.
+  void reload_sms_policies(const SmsPolicies& policies) {
+    options_.sms_policies.replace_with(policies);
+  }
   // The keys of personal data; null when they are stored in clear.
   const std::shared_ptr<Keyring>& keyring() const { return options_.keyring; }
   // The Merkle tree as of the last durable batch: its size is head().seq. Thread-safe.
@@ -257,5 +261,9 @@ class Ledger {
   std::thread purger_;
   void purge_loop();
 };
+
+// The registry's word on a record number for status JSON (projections/status.hpp); reads
+// `ledger`, which must outlive it.
+RecordStatusOf record_status_of(const Ledger& ledger);
 
 }  // namespace filingd

@@ -67,7 +67,7 @@ TEST_F(ApiTest, AWrongMethodIsA405ListingTheAllowedOnes) {
   std::set<std::string> allow;
   for (const auto& [name, value] : r.headers)
     if (name == "Allow") allow.insert(value);
-  EXPECT_EQ(allow, (std::set<std::string>{"POST, GET"}));
+  EXPECT_EQ(allow, (std::set<std::string>{"GET, POST"}));
   EXPECT_EQ(test::call_api(api_, {"POST", "/v1/filings/F1"}).status, 405);
 }
 
