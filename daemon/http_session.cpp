@@ -212,7 +212,8 @@ asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
                         std::string(req[http::field::authorization]),
                         {},
                         c->remote,
-                        x.request_id};
+                        x.request_id,
+                        std::string(req[http::field::if_none_match])};
     Admission admission = api.admit(request);
     if (admission.route_index < all_routes().size())
       x.route = all_routes()[admission.route_index].pattern;

@@ -25,7 +25,7 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
   params.clear();
   std::size_t i = 0;
   pattern.remove_prefix(1);
-  while (!pattern.empty()) {
+  for (bool more = !pattern.empty(); more;) {
     const auto slash = pattern.find('/');
     const std::string_view part = pattern.substr(0, slash);
     if (i >= segments.size()) return false;
@@ -45,7 +45,9 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
       return false;
     }
     ++i;
-    pattern = slash == std::string_view::npos ? std::string_view() : pattern.substr(slash + 1);
+    // After a trailing "/" comes one more, empty, part: it matches only an empty last segment.
+    more = slash != std::string_view::npos;
+    if (more) pattern = pattern.substr(slash + 1);
   }
   return i == segments.size();
 }
@@ -189,8 +191,9 @@ const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
     // The lists first: /v1/filings/export is not the filing "export".
-    for (auto part : {list_routes(), filing_routes(), record_routes(), subject_routes(),
-                      ledger_routes(), proof_routes(), stats_routes()})
+    for (auto part :
+         {list_routes(), filing_routes(), record_routes(), subject_routes(), ledger_routes(),
+          proof_routes(), stats_routes(), desk_routes(), chain_routes(), console_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();

@@ -69,7 +69,7 @@ using Handler = boost::asio::awaitable<Reply> (*)(Call&);
 struct Route {
   std::string_view method;
   // A template: "{name}" matches one path segment; a last "{name*}" the rest of the path (one
-  // or more segments, as "a/b/c").
+  // or more segments, as "a/b/c"); a trailing "/" an empty last segment ("/console/").
   std::string_view pattern;
   unsigned permission;  // 0: public
   Handler handler;
@@ -79,7 +79,8 @@ struct Route {
 };
 
 // The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
-// api_subjects.cpp, api_proofs.cpp, api_stats.cpp).
+// api_subjects.cpp, api_proofs.cpp, api_stats.cpp, api_desk.cpp, api_chain.cpp) and the
+// console's files (api_console.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
@@ -87,6 +88,9 @@ std::span<const Route> ledger_routes();
 std::span<const Route> subject_routes();
 std::span<const Route> proof_routes();
 std::span<const Route> stats_routes();
+std::span<const Route> desk_routes();
+std::span<const Route> chain_routes();
+std::span<const Route> console_routes();
 
 // Every route, in match order.
 const std::vector<Route>& all_routes();
