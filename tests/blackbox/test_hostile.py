@@ -224,7 +224,9 @@ class HostileClients(DaemonTestCase):
         # The bodies were really buffered: the daemon read every byte out of its sockets
         # (the RSS cannot show it: the allocator reuses what earlier attacks freed).
         self.assertEqual(a["bytes_unread_by_server"], 0, a)
-        self.assertEqual(a["server_ends_open"], SLOW_BODIES, a)
+        # Still open when it was counted (a closed end would count as read); more can show, as
+        # the well-behaved client's connections may reuse a port number of ours.
+        self.assertGreaterEqual(a["server_ends_open"], SLOW_BODIES, a)
         self.assertGreaterEqual(a["bytes_sent"], SLOW_BODIES * MIB * 3 / 4, a)
 
     def test_garbage(self):
