@@ -224,8 +224,8 @@ class HostileClients(DaemonTestCase):
         # The bodies were really buffered: the daemon read every byte out of its sockets
         # (the RSS cannot show it: the allocator reuses what earlier attacks freed).
         self.assertEqual(a["bytes_unread_by_server"], 0, a)
-        # Still open when it was counted (a closed end would count as read); more can show, as
-        # the well-behaved client's connections may reuse a port number of ours.
+        # Still open when it was counted (a closed end would count as read). CI runs have seen
+        # one or two rows more than ours match the port numbers: at least, not exactly.
         self.assertGreaterEqual(a["server_ends_open"], SLOW_BODIES, a)
         self.assertGreaterEqual(a["bytes_sent"], SLOW_BODIES * MIB * 3 / 4, a)
 
