@@ -336,16 +336,15 @@ constexpr QueryParam kSearchParams[] = {
     {"sort"},           {"order"},           {"limit"},
     {"cursor"}};
 
-constexpr QueryParam kExportParams[] = {
-    {"state", true},    {"province", true},  {"filing_type", true},
-    {"provider", true}, {"overdue"},         {"subject_name"},
-    {"id_type"},        {"id_number"},       {"domain"},
-    {"record_number"},  {"submitted_after"}, {"submitted_before"},
-    {"sort"},           {"order"},           {"limit"},
-    {"cursor"},         {"format"}};
-
 std::span<const QueryParam> filing_search_params() { return kSearchParams; }
-std::span<const QueryParam> export_params() { return kExportParams; }
+std::span<const QueryParam> export_params() {
+  static const std::vector<QueryParam> params = [] {
+    std::vector<QueryParam> all(std::begin(kSearchParams), std::end(kSearchParams));
+    all.push_back({"format"});
+    return all;
+  }();
+  return params;
+}
 
 Result<Cursor> search_filings(const Call& call, const FilingSearch& f, std::size_t limit,
                               const EmitFiling& emit) {
