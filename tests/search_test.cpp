@@ -140,6 +140,25 @@ TEST_F(Search, ByDomainAndByRecordNumber) {
   EXPECT_EQ(get("?domain=not_a_domain", 400)["field"], "domain");
 }
 
+// SPEC §6.7: a cancelled record is still found by its domain, and a status shows it cancelled.
+TEST_F(Search, RecordsByDomainIncludeCancelledOnes) {
+  file(1);
+  for (Payload p : {Payload(InitialReviewApproved{}), Payload(PhotoApproved{}),
+                    Payload(SubmittedToBureau{}), Payload(SmsConfirmed{})})
+    ok(action("F1", std::move(p)));
+  const std::string domain = samples::domain_of(1);
+  ok(action("F1", BureauApproved{"京ICP备2026000001号", {{domain, "京ICP备2026000001号-1"}}}));
+  ok(action("F1", RecordCancelled{"京ICP备2026000001号-1", "网站关闭"}));
+  const HttpResponse r = test::call_api(api_, {"GET", "/v1/records?domain=" + domain});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto items = json::parse(r.body).as_object().at("items").as_array();
+  ASSERT_EQ(items.size(), 1u) << r.body;
+  EXPECT_EQ(items[0].as_object().at("record_number"), "京ICP备2026000001号-1");
+  EXPECT_EQ(items[0].as_object().at("status"), "cancelled") << r.body;
+  auto status = json::parse(test::call_api(api_, {"GET", "/v1/filings/F1"}).body).as_object();
+  EXPECT_EQ(status["websites"].as_array()[0].as_object().at("record_status"), "cancelled");
+}
+
 TEST_F(Search, BySubmissionTimeAndCombined) {
   for (int n = 1; n <= 5; ++n) file(n, n % 2 ? "aliyun" : "tencent");
   // F<n> was submitted at kStart + n hours.
