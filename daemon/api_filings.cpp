@@ -119,6 +119,11 @@ asio::awaitable<Reply> post_event(Call& call) {
   if (!event_type)
     co_return make_error(ErrorCode::invalid, "unknown event type " + std::string(type->as_string()),
                          "type");
+  // An erasure needs the privacy officer's route, which also purges the destroyed key's bytes.
+  if (*event_type == EventType::subject_erased)
+    co_return make_error(ErrorCode::invalid,
+                         "subject_erased is appended by POST /v1/subjects/erase (privacy_officer)",
+                         "type");
   const json::value* data = body->if_contains("data");
   auto payload = payload_from_json(*event_type, data ? *data : json::value(nullptr));
   if (!payload) co_return payload.take_error();
