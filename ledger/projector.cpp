@@ -40,10 +40,6 @@ std::vector<std::string> tied_keys(const FilingStatus& s) {
   out.push_back(keys::index(Index::province, s.province, s.filing_id));
   out.push_back(keys::index(Index::type, to_string(s.filing_type), s.filing_id));
   out.push_back(keys::index(Index::provider, s.provider, s.filing_id));
-  if (!s.name_ref.empty() || !s.subject.name.empty())
-    out.push_back(
-        keys::index(Index::name, keys::name_value(s.name_ref, s.subject.name), s.filing_id));
-  out.push_back(keys::index(Index::submitted, keys::time_value(s.submitted_at), s.filing_id));
   if (s.sms_deadline)
     out.push_back(keys::index(Index::sms_deadline, keys::time_value(*s.sms_deadline), s.filing_id));
   for (const auto& d : deadlines_of(s)) out.push_back(keys::deadline(d.due, d.kind, s.filing_id));
@@ -54,12 +50,17 @@ std::vector<std::string> tied_keys(const FilingStatus& s) {
   return out;
 }
 
-// The entries of the websites' domains and the record numbers the filing holds or names: they
-// change only with a submission or an approval (changes_sites).
+// The entries of what only a submission or an approval changes (changes_sites): the subject's
+// name, the submission time, the websites' domains and the record numbers the filing holds or
+// names. Kept apart so that the fold copies none of it for the other events.
 std::vector<std::string> site_keys(const FilingStatus& s) {
   using keys::Index;
   std::vector<std::string> out;
   if (!s.exists()) return out;
+  if (!s.name_ref.empty() || !s.subject.name.empty())
+    out.push_back(
+        keys::index(Index::name, keys::name_value(s.name_ref, s.subject.name), s.filing_id));
+  out.push_back(keys::index(Index::submitted, keys::time_value(s.submitted_at), s.filing_id));
   auto add = [&](Index which, const std::string& value) {
     if (value.empty()) return;
     auto k = keys::index(which, value, s.filing_id);
@@ -133,7 +134,7 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
 template <class S>
 auto index_tie(S& s) {
   return std::tie(s.state, s.province, s.provider, s.filing_type, s.sms_deadline, s.abandon_at,
-                  s.state_since, s.submitted_at, s.name_ref, s.subject.name);
+                  s.state_since);
 }
 
 bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
@@ -142,7 +143,7 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
 
 // Those fields (and the filing_id the keys carry) alone: what an in-place fold keeps of the
 // status before an event, instead of a copy of the whole status.
-// The websites and record numbers only for an event that may change them (changes_sites).
+// What site_keys() reads only for an event that may change it (changes_sites).
 FilingStatus index_fields(const FilingStatus& s, const Event& e) {
   FilingStatus f;
   f.filing_id = s.filing_id;
@@ -150,6 +151,9 @@ FilingStatus index_fields(const FilingStatus& s, const Event& e) {
   f.updated_at = s.updated_at;
   index_tie(f) = index_tie(s);
   if (changes_sites(e)) {
+    f.name_ref = s.name_ref;
+    f.subject.name = s.subject.name;
+    f.submitted_at = s.submitted_at;
     f.websites = s.websites;
     f.subject_record_number = s.subject_record_number;
     f.existing_record_number = s.existing_record_number;
