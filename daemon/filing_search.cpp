@@ -273,6 +273,8 @@ Result<FilingSearch> FilingSearch::parse(const Query& q, const Keyring* keyring)
     return malformed("id_type and id_number are searched together",
                      id_type ? "id_number" : "id_type");
   if (id_type) {
+    if (!is_personal_certificate(*id_type) && !is_organisation_certificate(*id_type))
+      return malformed("unknown id_type " + std::string(*id_type), "id_type");
     if (keyring) f.identities.push_back(keyring->subject_ref(*id_type, *id_number));
     f.identities.push_back(std::string(*id_type) + ':' + std::string(*id_number));
   }

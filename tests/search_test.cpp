@@ -122,6 +122,7 @@ TEST_F(Search, ByCertificateThroughTheKeyedIndex) {
   // One without the other is a 400 naming the missing one.
   EXPECT_EQ(get("?id_type=uscc", 400)["field"], "id_number");
   EXPECT_EQ(get("?id_number=x", 400)["field"], "id_type");
+  EXPECT_EQ(get("?id_type=foo&id_number=x", 400)["field"], "id_type");
 }
 
 TEST_F(Search, ByDomainAndByRecordNumber) {
