@@ -8,6 +8,7 @@
 #include "daemon/api.hpp"
 #include "daemon/handlers.hpp"
 #include "events/record_number.hpp"
+#include "events/validation.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/ledger.hpp"
 
@@ -59,13 +60,17 @@ asio::awaitable<Reply> find_records(Call& call) {
   std::vector<RegistryRecord> found;
   if (domain_param) {
     std::string domain(*domain_param);
-    for (auto& c : domain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto ok = validate_domain(domain, "domain"); !ok)
+      co_return malformed(ok.error().message, "domain");
     auto numbers = numbers_for_domain(*call.ledger, domain);
     if (!numbers) co_return numbers.take_error();
     for (const auto& number : *numbers) {
       auto rec = call.ledger->record(number);
       if (!rec) co_return rec.take_error();
-      if (*rec) found.push_back(std::move(**rec));
+      // A change filing may have moved the record off the domain since.
+      if (*rec && std::find((*rec)->domains.begin(), (*rec)->domains.end(), domain) !=
+                      (*rec)->domains.end())
+        found.push_back(std::move(**rec));
     }
   } else {
     if (auto rn = parse_record_number(*subject, "subject"); !rn || rn->is_website())

@@ -156,6 +156,8 @@ TEST_F(Search, RecordsByDomainIncludeCancelledOnes) {
   ASSERT_EQ(items.size(), 1u) << r.body;
   EXPECT_EQ(items[0].as_object().at("record_number"), "京ICP备2026000001号-1");
   EXPECT_EQ(items[0].as_object().at("status"), "cancelled") << r.body;
+  EXPECT_EQ(test::call_api(api_, {"GET", "/v1/records?domain=" + domain.substr(0, 4)}).status, 400)
+      << "not a host name";
   auto status = json::parse(test::call_api(api_, {"GET", "/v1/filings/F1"}).body).as_object();
   EXPECT_EQ(status["websites"].as_array()[0].as_object().at("record_status"), "cancelled");
 }
