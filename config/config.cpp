@@ -51,6 +51,7 @@ void read_ledger(TomlReader& r, const Section& root, Config& c) {
 void read_limits(TomlReader& r, const Section& root, LimitsConfig& l) {
   const Section s = r.table(root, "limits");
   r.integer(s, "max_body_bytes", l.max_body_bytes);
+  r.integer(s, "max_import_bytes", l.max_import_bytes);
   r.integer(s, "max_bodies_in_flight_bytes", l.max_bodies_in_flight_bytes);
   r.integer(s, "header_timeout_ms", l.header_timeout_ms);
   r.integer(s, "read_timeout_ms", l.read_timeout_ms);

@@ -27,6 +27,9 @@ constexpr ConfigKey kKeys[] = {
      0, true},
     {"limits.max_body_bytes", K::integer, "1048576", "a larger request body gets 413", 1,
      std::int64_t{1} << 30},
+    {"limits.max_import_bytes", K::integer, "4194304",
+     "a larger POST /v1/imports body (a filing's whole history) gets 413", 1,
+     std::int64_t{1} << 30},
     {"limits.max_bodies_in_flight_bytes", K::integer, "67108864",
      "request bodies being received at once, summed by declared length; beyond it 503 with "
      "Retry-After",

@@ -173,6 +173,7 @@ HttpResponse error_response(const Error& e) {
   w.key("error").string(to_string(e.code));
   w.key("message").string(e.message);
   if (!e.field.empty()) w.key("field").string(e.field);
+  if (e.index) w.key("index").number(*e.index);
   if (e.state) {
     // The state that refused the event, as the ledger decided it: not read again, so it is the
     // state the refusal is about even while other appends move the filing on.
@@ -191,9 +192,9 @@ const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
     // The lists first: /v1/filings/export is not the filing "export".
-    for (auto part :
-         {list_routes(), filing_routes(), record_routes(), subject_routes(), ledger_routes(),
-          proof_routes(), stats_routes(), desk_routes(), chain_routes(), console_routes()})
+    for (auto part : {list_routes(), filing_routes(), record_routes(), subject_routes(),
+                      ledger_routes(), proof_routes(), stats_routes(), desk_routes(),
+                      chain_routes(), import_routes(), console_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();

@@ -63,6 +63,12 @@ struct Call {
   Ledger* ledger;  // non-null for a route with needs_ledger (the dispatcher checks it is open)
 };
 
+// Which configured limit a route's request body has (config limits.*).
+enum class BodyLimit {
+  request,  // limits.max_body_bytes
+  import,   // limits.max_import_bytes: a filing's whole history
+};
+
 using Reply = Result<HttpResponse>;
 using Handler = boost::asio::awaitable<Reply> (*)(Call&);
 
@@ -76,11 +82,12 @@ struct Route {
   std::string_view name;  // the metrics label
   std::span<const QueryParam> params = {};
   bool needs_ledger = true;
+  BodyLimit body_limit = BodyLimit::request;
 };
 
 // The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
-// api_subjects.cpp, api_proofs.cpp, api_stats.cpp, api_desk.cpp, api_chain.cpp) and the
-// console's files (api_console.cpp).
+// api_subjects.cpp, api_proofs.cpp, api_stats.cpp, api_desk.cpp, api_chain.cpp,
+// api_imports.cpp) and the console's files (api_console.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
@@ -90,6 +97,7 @@ std::span<const Route> proof_routes();
 std::span<const Route> stats_routes();
 std::span<const Route> desk_routes();
 std::span<const Route> chain_routes();
+std::span<const Route> import_routes();
 std::span<const Route> console_routes();
 
 // Every route, in match order.
@@ -115,7 +123,8 @@ boost::asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admiss
 
 HttpResponse json_response(int status, std::string body);
 int http_status(ErrorCode code);
-// {"error", "message", "field"?, "state"?, "allowed_events"?} with the status of its code.
+// {"error", "message", "field"?, "index"?, "state"?, "allowed_events"?} with the status of its
+// code.
 HttpResponse error_response(const Error& error);
 
 }  // namespace filingd

@@ -163,8 +163,10 @@ struct Event {
   std::uint8_t format = kCurrentEventFormat;
   Timestamp occurred_at;
   Timestamp recorded_at;
-  std::string actor;      // what the client says; "system" only for the daemon's timers
-  std::string principal;  // who appended it: the token's name, "local" or "system" (format 2)
+  std::string actor;  // what the client says; "system" only for the daemon's timers
+  // Who appended it: the token's name, "local", "system" or "filingctl" (an offline import);
+  // format 2.
+  std::string principal;
   Payload data;
   Hash prev_hash{};
   Hash hash{};

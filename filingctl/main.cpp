@@ -3,7 +3,7 @@
 //
 // The read-only commands (history, replay, verify, export) open the ledger as a RocksDB
 // secondary instance, so they work, and never interfere, while the daemon runs; each sees one
-// consistent point of the log. rebuild-projections needs the ledger offline.
+// consistent point of the log. rebuild-projections and import need the ledger offline.
 //
 // Output is for people by default and JSON with --json. Exit codes: 0 ok, 1 verification
 // failed or not found, 2 usage or I/O error.
@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "events/encoding.hpp"
 #include "events/json.hpp"
+#include "filingctl/import_command.hpp"
 #include "filingctl/key_option.hpp"
 #include "filingctl/output.hpp"
 #include "filingctl/tlog_commands.hpp"
@@ -417,6 +418,8 @@ int run(int argc, char** argv) {
 
   TlogArgs checkpoint, prove;
   const auto [c, p] = add_tlog_commands(app, checkpoint, prove);
+  ImportArgs imported;
+  auto* i = add_import_command(app, imported);
 
   try {
     app.parse(argc, argv);
@@ -431,6 +434,7 @@ int run(int argc, char** argv) {
   if (x->parsed()) return run_export(exported);
   if (c->parsed()) return run_checkpoint(checkpoint);
   if (p->parsed()) return run_prove(prove);
+  if (i->parsed()) return run_import(imported);
   if (k->parsed()) {
     if (!restore_key.empty()) {
       auto keyring = load_keyring(restore_key);

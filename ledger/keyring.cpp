@@ -108,6 +108,15 @@ void Keyring::remember(std::string_view ref, const DataKey& key) {
 void Keyring::forget(std::string_view ref) {
   std::lock_guard lock(mu_);
   forgotten_.emplace(ref);
+  drop(ref);
+}
+
+void Keyring::evict(std::string_view ref) {
+  std::lock_guard lock(mu_);
+  drop(ref);
+}
+
+void Keyring::drop(std::string_view ref) {
   if (auto it = at_.find(ref); it != at_.end()) {
     lru_.erase(it->second);
     at_.erase(it);

@@ -59,6 +59,9 @@ class Keyring {
   std::optional<DataKey> cached(std::string_view ref);
   // Drops ref's cached data key and keeps it from being cached again (it was destroyed).
   void forget(std::string_view ref);
+  // Drops ref's cached data key: the key was made, or read from a batch, that will not be
+  // written (its command was refused, or the write failed), so the cache must not outlive it.
+  void evict(std::string_view ref);
 
   // Seals `payload`'s personal fields under `key`: sets payload.personal.{subject_ref, box}. The
   // clear values stay in memory; the stored encoding writes the box instead (events/codec.cpp).
@@ -74,6 +77,7 @@ class Keyring {
         check_(std::move(check)),
         cache_size_(cache_size) {}
   void remember(std::string_view ref, const DataKey& key);
+  void drop(std::string_view ref);  // mu_ held
 
   privacy::Key wrap_;
   privacy::KeyedHasher index_;
