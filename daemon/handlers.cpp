@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "daemon/api.hpp"
+#include "events/validation.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 #include "projections/sla.hpp"
@@ -122,6 +123,14 @@ Status walk_overdue(const Call& call, OverdueAt at, std::size_t page,
 Error unknown_filing(std::string_view id) {
   return make_error(ErrorCode::not_found, "filing " + std::string(id) + " does not exist",
                     "filing_id");
+}
+
+Result<std::vector<Event>> filing_stream(const Call& call, std::string_view id) {
+  if (!validate_filing_id(id)) return unknown_filing(id);
+  auto events = call.ledger->stream(id);
+  if (!events) return events.take_error();
+  if (events->empty()) return unknown_filing(id);
+  return events;
 }
 
 Error malformed(std::string message, std::string field) {

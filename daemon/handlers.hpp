@@ -62,6 +62,9 @@ Status walk_overdue(const Call& call, OverdueAt from, std::size_t page,
                     const std::function<Result<bool>(FilingStatus&, const OverdueAt&)>& visit);
 
 Error unknown_filing(std::string_view id);
+// The events of filing `id`, oldest first: unknown_filing when there are none, or when `id` is
+// no filing id (the ledger's other streams, such as a subject's erasures, are not filings).
+Result<std::vector<Event>> filing_stream(const Call& call, std::string_view id);
 Error malformed(std::string message, std::string field = {});
 
 }  // namespace filingd

@@ -132,6 +132,13 @@ class ConsoleCase(DaemonTestCase):
         return self.browser.execute_script(
             "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent);", css)
 
+    def classes(self, css):
+        """The class attribute of the first match, read in the page: the page re-renders its
+        lists every second, so an element found first may be gone when it is read."""
+        return self.browser.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.className : null;",
+            css)
+
     def wait_text(self, css, expected, timeout=WAIT):
         self.wait(lambda: self.text(css) == expected, f"{css} reads {expected!r}", timeout)
 
@@ -276,7 +283,7 @@ class Console(ConsoleCase):
         first = self.text(countdown)
         self.assertRegex(first, r"^剩余 (1天 00:00:00|23:5\d:\d\d)$")
         self.wait(lambda: self.text(countdown) != first, "the countdown ticks", timeout=3)
-        self.assertNotIn("urgent", self.find(countdown).get_attribute("class"))
+        self.assertNotIn("urgent", self.classes(countdown))
 
         # The timeline: every event in Chinese, Beijing times, who, hash, the server's mark.
         events = self.c.get(f"/v1/filings/{fid}/events").json["items"]
@@ -301,8 +308,7 @@ class Console(ConsoleCase):
             "return [...document.querySelectorAll('tr[data-kind=\"sms\"]')]"
             ".map((r) => r.dataset.filing)")
         self.assertLess(order.index(urgent), order.index(fid))
-        self.assertIn("urgent", self.find(
-            f'tr[data-filing="{urgent}"] .countdown').get_attribute("class"))
+        self.assertIn("urgent", self.classes(f'tr[data-filing="{urgent}"] .countdown'))
         self.shot("queue")
 
         # The board's SMS deadlines within 24 hours.
