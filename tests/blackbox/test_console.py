@@ -26,7 +26,7 @@ from harness import (DaemonTestCase, filingd_bin, mobile, new_filing, resident_i
 try:
     from selenium import webdriver
     from selenium.common.exceptions import (NoAlertPresentException, NoSuchElementException,
-                                            StaleElementReferenceException)
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -110,10 +110,25 @@ class ConsoleCase(DaemonTestCase):
         return f"http://127.0.0.1:{self.daemon.port}/console/"
 
     def wait(self, condition, what, timeout=WAIT):
-        return WebDriverWait(self.browser, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(NoSuchElementException,
-                                                 StaleElementReferenceException)).until(
-            lambda _: condition(), f"{what} (within {timeout}s)")
+        try:
+            return WebDriverWait(self.browser, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=(NoSuchElementException,
+                                                     StaleElementReferenceException, TimeoutException)).until(
+                lambda _: condition(), f"{what} (within {timeout}s)")
+        except TimeoutException:
+            self.shot("timeout-" + self.id().rsplit(".", 1)[-1])
+            raise AssertionError(f"{what}: not within {timeout}s; the page: {self.page_state()}")
+
+    def page_state(self):
+        """What a timed-out wait saw: the page's readiness, URL, shown sections, requests."""
+        return self.browser.execute_script("""
+            return {ready: document.readyState, url: location.href,
+                    shown: [...document.querySelectorAll('body > *')]
+                        .filter((e) => !e.hidden).map((e) => e.id || e.tagName),
+                    main: (document.querySelector('main') || {}).textContent?.slice(0, 200),
+                    requests: performance.getEntriesByType('resource')
+                        .map((r) => [r.name.replace(location.origin, ''),
+                                     Math.round(r.duration), r.responseStatus])};""")
 
     def find(self, css):
         return self.browser.find_element(By.CSS_SELECTOR, css)
