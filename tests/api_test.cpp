@@ -340,6 +340,11 @@ TEST(Stats, GroupsEqualACountOfTheFilingsAndHonourTheFilters) {
   EXPECT_EQ(listed, 4u);  // n % 3 == 0
   EXPECT_EQ(stats("").at("overdue").as_int64(), static_cast<std::int64_t>(listed));
   EXPECT_EQ(stats("?provider=jdcloud").at("overdue").as_int64(), 2);  // n = 0, 6
+  // Filtered by state only, overdue is counted from the SLA clocks without reading a status:
+  // the same count.
+  EXPECT_EQ(stats("?state=provider_review").at("overdue").as_int64(), 4);
+  EXPECT_EQ(stats("?state=provider_review&state=withdrawn").at("overdue").as_int64(), 4);
+  EXPECT_EQ(stats("?state=withdrawn").at("overdue").as_int64(), 0);
 
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=colour"}).status, 400);
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=state,state"}).status, 400);
