@@ -28,7 +28,7 @@ struct Ledger::Pending {
 // sync thread, answered by the completion thread.
 struct Ledger::Batch {
   explicit Batch(const Store& store) : staging(store) {}
-  Batch(Staging& below) : staging(below) {}
+  explicit Batch(Staging& below) : staging(below, Staging::Over::later_batch) {}
   Staging staging;
   std::vector<std::unique_ptr<Pending>> pending;
   std::vector<Result<AppendResult>> results;  // one per pending, in order
@@ -346,7 +346,7 @@ void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) 
   const DecideContext ctx{options_.sms_policies, options_.keyring.get(),
                           options_.merkle_tree ? &tree_ : nullptr, options_.clear_identities};
   for (auto& p : taken) {
-    Staging savepoint(b.staging);
+    Staging savepoint(b.staging, Staging::Over::savepoint);
     auto r = p->import.empty() ? decide(savepoint, p->cmd, p->fingerprint, ctx, now, head_)
                                : decide_import(savepoint, p->import, ctx, now, head_);
     if (r) {

@@ -184,16 +184,40 @@ Result<std::optional<std::string>> Staging::get(Cf cf, std::string_view key) con
   const std::string k = tag(cf, key);
   for (const Staging* s = this; s != nullptr; s = s->parent_) {
     auto it = s->staged_.find(k);
-    if (it != s->staged_.end()) return it->second;
+    if (it != s->staged_.end()) return it->second.value;
   }
   return store_.get(cf, key);
 }
 
-void Staging::put(Cf cf, std::string_view key, std::string value) {
-  staged_[tag(cf, key)] = std::move(value);
+const Staging::Staged* Staging::find_in_batch(const std::string& tagged) const {
+  for (const Staging* s = this; s != nullptr; s = s->savepoint_ ? s->parent_ : nullptr) {
+    auto it = s->staged_.find(tagged);
+    if (it != s->staged_.end()) return &it->second;
+  }
+  return nullptr;
 }
 
-void Staging::del(Cf cf, std::string_view key) { staged_[tag(cf, key)] = std::nullopt; }
+bool Staging::absent_below_batch(Cf cf, std::string_view key) const {
+  const Staging* batch = this;
+  while (batch->savepoint_) batch = batch->parent_;
+  auto below = batch->parent_ != nullptr ? batch->parent_->get(cf, key) : store_.get(cf, key);
+  return below && !below->has_value();  // a read error: keep the tombstone
+}
+
+void Staging::put(Cf cf, std::string_view key, std::string value) {
+  Staged& s = staged_[tag(cf, key)];
+  s.value = std::move(value);
+}
+
+void Staging::del(Cf cf, std::string_view key) {
+  std::string k = tag(cf, key);
+  bool absent = false;
+  if (const Staged* s = find_in_batch(k)) {
+    absent = s->absent_below;
+    if (s->value && !absent) absent = absent_below_batch(cf, key);
+  }
+  staged_[std::move(k)] = Staged{std::nullopt, absent};
+}
 
 void Staging::merge_into_parent() {
   // The nodes move over, nothing is allocated or copied; merge() leaves behind the keys the
@@ -213,9 +237,10 @@ std::vector<std::string> Staging::keys_in(Cf cf) const {
 
 void Staging::write_to(rocksdb::WriteBatch& batch) const {
   for (const auto& [k, v] : staged_) {
+    if (!v.value && v.absent_below) continue;  // a put of this batch, cancelled
     auto* h = store_.cf(static_cast<Cf>(k[0]));
     const rocksdb::Slice key(k.data() + 1, k.size() - 1);
-    rocksdb::Status s = v ? batch.Put(h, key, *v) : batch.Delete(h, key);
+    rocksdb::Status s = v.value ? batch.Put(h, key, *v.value) : batch.Delete(h, key);
     s.PermitUncheckedError();  // WriteBatch::Put only fails on size overflow (> 4 GiB)
   }
 }

@@ -83,13 +83,22 @@ class Store {
 // it discards them. Not thread-safe: owned by one writer.
 class Staging {
  public:
+  // A savepoint is part of its parent's batch; any other child is a later batch, whose parent is
+  // written to the database before it.
+  enum class Over { later_batch, savepoint };
   explicit Staging(const Store& store) : store_(store) {}
-  explicit Staging(Staging& parent) : store_(parent.store_), parent_(&parent) {}
+  Staging(Staging& parent, Over over)
+      : store_(parent.store_), parent_(&parent), savepoint_(over == Over::savepoint) {}
 
   // Read errors are returned as an Error; callers on the write path treat them as fatal for
   // the command.
   Result<std::optional<std::string>> get(Cf cf, std::string_view key) const;
   void put(Cf cf, std::string_view key, std::string value);
+  // A delete of a key this batch put, which nothing below the batch holds, cancels the put:
+  // nothing reaches RocksDB. Otherwise the batch carries a tombstone. (An import replaces a
+  // filing's index entries event after event in one batch: a tombstone for each intermediate
+  // entry would cost a memtable insert now and a step over it in every index scan until a
+  // compaction drops it.)
   void del(Cf cf, std::string_view key);
 
   void merge_into_parent();
@@ -117,12 +126,19 @@ class Staging {
   };
 
  private:
+  struct Staged {
+    std::optional<std::string> value;  // nullopt: a delete
+    bool absent_below = false;         // nothing below this batch holds the key
+  };
   static std::string tag(Cf cf, std::string_view key);
+  const Staged* find_in_batch(const std::string& tagged) const;
+  bool absent_below_batch(Cf cf, std::string_view key) const;
   const Store& store_;
   Staging* parent_ = nullptr;
-  // cf byte + key -> value, or nullopt for a delete. Ordered: the batch then reaches RocksDB in
-  // key order, which makes its memtable inserts markedly cheaper than in hash order.
-  std::map<std::string, std::optional<std::string>, std::less<>> staged_;
+  bool savepoint_ = false;
+  // cf byte + key -> its staged write. Ordered: the batch then reaches RocksDB in key order,
+  // which makes its memtable inserts markedly cheaper than in hash order.
+  std::map<std::string, Staged, std::less<>> staged_;
 };
 
 }  // namespace filingd
