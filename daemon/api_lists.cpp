@@ -72,7 +72,7 @@ Result<std::string> list_overdue(const Call& call, const FilingFilter& filter, s
   return body;
 }
 
-asio::awaitable<Reply> list_filings(Call& call) {
+Task<Reply> list_filings(Call& call) {
   auto limit = call.query.limit(50, 1000);
   if (!limit) co_return limit.take_error();
   const Query& q = call.query;
@@ -207,7 +207,7 @@ Result<std::vector<Due>> sla_deadlines(const Call& call, std::optional<Timestamp
   return all;
 }
 
-asio::awaitable<Reply> list_deadlines(Call& call) {
+Task<Reply> list_deadlines(Call& call) {
   auto limit = call.query.limit(50, 1000);
   if (!limit) co_return limit.take_error();
   auto before = call.query.time("before");

@@ -13,18 +13,19 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-asio::awaitable<Reply> get_record(Call& call) {
+Task<Reply> get_record(Call& call) {
   const std::string& number = call.path.at(0);
   if (auto rn = parse_record_number(number, "record_number"); !rn)
     co_return malformed(rn.error().message, "record_number");
   auto rec = call.ledger->record(number);
   if (!rec) co_return rec.take_error();
   if (!*rec)
-    co_return make_error(ErrorCode::not_found, "record number " + number + " is not in the registry");
+    co_return make_error(ErrorCode::not_found,
+                         "record number " + number + " is not in the registry");
   co_return json_response(200, json::serialize(record_to_json(**rec)));
 }
 
-asio::awaitable<Reply> find_records(Call& call) {
+Task<Reply> find_records(Call& call) {
   const auto domain_param = call.query.get("domain");
   const auto subject = call.query.get("subject");
   if (domain_param.has_value() == subject.has_value())

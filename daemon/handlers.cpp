@@ -28,7 +28,7 @@ namespace {
 namespace asio = boost::asio;
 
 // Completes on the caller's executor once the ledger has made the append durable.
-asio::awaitable<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
+Task<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
   auto executor = co_await asio::this_coro::executor;
   // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
   auto initiation = [&ledger, executor](auto handler, AppendCommand c) {
@@ -38,14 +38,15 @@ asio::awaitable<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand
     });
   };
   Result<AppendResult> result =
-      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<AppendResult>)>(
-          initiation, asio::use_awaitable, std::move(cmd));
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&,
+                                    void(Result<AppendResult>)>(initiation, use_task,
+                                                                std::move(cmd));
   co_return result;
 }
 
 }  // namespace
 
-asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
+Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
   const auto start = std::chrono::steady_clock::now();
   auto r = co_await async_append(*call.ledger, std::move(cmd));
   call.ctx.metrics.observe_append(

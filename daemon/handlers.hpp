@@ -23,7 +23,7 @@ Result<boost::json::object> parse_body(const HttpRequest& request);
 
 // Appends `cmd` and completes on the caller's executor once the ledger has made it durable (or
 // refused it); the append latency goes to the metrics.
-boost::asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
+Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
 
 // How the caller may see personal data: in clear with kUnmasked, masked otherwise.
 PersonalView view_of(const Call& call);

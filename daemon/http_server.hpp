@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: Boost.Beast on Asio, one coroutine per connection on its own strand,
-// the io_context run by several threads.
+// The HTTP/1.1 server: Beast's parser on Asio, one coroutine per connection. Each I/O thread
+// runs an io_context of its own; the acceptor hands new connections to them in turn, and a
+// connection stays on its thread (http_server_impl.hpp).
 //
 // Robustness: a deadline on every read (headers must arrive within header_timeout, the body
 // within read_timeout, the next request on a kept-alive connection within idle_timeout), header

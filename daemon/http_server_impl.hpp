@@ -1,13 +1,22 @@
-// The HTTP server's internals, shared by its two halves: the connection table and acceptor
-// (http_server.cpp) and the request loop of one connection (http_session.cpp). Internal to the
-// daemon.
+// The HTTP server's internals, shared by its two halves: the workers, connection table and
+// acceptor (http_server.cpp) and the request loop of one connection (http_session.cpp). Internal
+// to the daemon.
+//
+// Threads: each I/O thread runs its own io_context (concurrency hint 1: no scheduler shared
+// between threads) and serves the connections the acceptor hands it, round-robin. A connection
+// lives on one thread, so its coroutine needs no strand. What threads share is the connection
+// table and its waiting lists (Impl::mu, touched when a connection comes, goes, or starts and
+// stops waiting for a request) and the counters.
+//
+// Timeouts: no timer per connection. A connection's I/O in progress carries a deadline; each
+// worker sweeps its connections every sweep period and cancels the I/O of those past it, which
+// then fails with beast::error::timeout. So timeouts fire up to one period late.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -27,6 +36,7 @@
 #include "daemon/access_log.hpp"
 #include "daemon/http.hpp"
 #include "daemon/http_server.hpp"
+#include "daemon/router.hpp"
 
 namespace filingd {
 
@@ -38,13 +48,25 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+// With the concrete executor type of router.hpp: no type-erased executor on the I/O path.
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<SteadyClock, asio::wait_traits<SteadyClock>, Executor>;
+
+struct Worker;
 
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket socket, std::string peer)
-      : stream(std::move(socket)), remote(std::move(peer)) {}
-  beast::tcp_stream stream;
+  Connection(Socket s, std::string peer, Worker& w)
+      : socket(std::move(s)), remote(std::move(peer)), worker(w) {}
+  Socket socket;
   const std::string remote;  // the peer's address
-  bool idle = true;  // waiting for the next request; touched only on the connection's strand
+  Worker& worker;            // the thread it lives on
+  // Touched only on the worker's thread.
+  bool idle = true;  // waiting for the next request
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();  // of the I/O in progress
+  bool timed_out = false;                                             // the sweep cancelled its I/O
+  std::size_t slot = 0;                                               // in worker.connections
   // Guarded by HttpServer::Impl::mu.
   bool waiting = false;        // in a waiting list: no request header in hand (evictable)
   bool authenticated = false;  // a request of it was admitted with a valid token
@@ -52,14 +74,34 @@ struct Connection : std::enable_shared_from_this<Connection> {
   std::list<Connection*>::iterator waiting_pos;
   // When it began waiting, and when the first bytes of its next request arrived (unset: none
   // yet): which waiting connection to evict first (HttpServer::Impl::admit).
-  std::chrono::steady_clock::time_point waiting_since;
-  std::optional<std::chrono::steady_clock::time_point> heard_at;
+  SteadyClock::time_point waiting_since;
+  std::optional<SteadyClock::time_point> heard_at;
+};
+
+// One I/O thread and what only it touches.
+struct Worker {
+  asio::io_context io{1};
+  Timer sweep{io.get_executor()};        // the deadline sweep, re-armed every period
+  std::vector<Connection*> connections;  // served here, for the sweep
+  // Read buffers of finished requests, lent to the next ones: a connection holds one only
+  // while it has a request in hand, and no request allocates one anew.
+  std::vector<beast::flat_buffer> spare_buffers;
+  // Access log lines of requests answered here, written out at each sweep, when large, and when
+  // the worker ends: no lock per request.
+  std::string access_batch;
+  // Set by stop() once no new connection can come: the sweep ends with the last connection,
+  // and with it the io_context's run().
+  bool draining = false;
+  std::thread thread;
+
+  beast::flat_buffer take_buffer();
+  void give_buffer(beast::flat_buffer&& b);
 };
 
 // What the access log says of one request, gathered as it goes.
 struct Exchange {
   Timestamp time;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  SteadyClock::time_point start = SteadyClock::now();
   std::string request_id;
   std::string method;
   std::string principal;
@@ -76,7 +118,7 @@ class RateLimitedLog {
  private:
   std::mutex mu_;
   bool logged_ = false;
-  std::chrono::steady_clock::time_point last_;
+  SteadyClock::time_point last_;
   std::uint64_t count_ = 0;
 };
 
@@ -84,22 +126,22 @@ class RateLimitedLog {
 
 struct HttpServer::Impl {
   using Connection = http_internal::Connection;
+  using Worker = http_internal::Worker;
   using tcp = http_internal::tcp;
 
-  Impl(Api& a, const LimitsConfig& l, AccessLog* log)
-      : api(a), limits(l), access_log(log), max_connections(l.max_connections) {}
+  Impl(Api& a, const LimitsConfig& l, AccessLog* log);
 
   Api& api;
   LimitsConfig limits;
   AccessLog* access_log;          // null: none
   std::uint64_t max_connections;  // limits.max_connections, or less if descriptors are short
-  boost::asio::io_context io;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
-  boost::asio::strand<boost::asio::io_context::executor_type> accept_strand =
-      boost::asio::make_strand(io);
-  tcp::acceptor acceptor{accept_strand};
-  boost::asio::steady_timer accept_pause{accept_strand};
-  std::vector<std::thread> threads;
+  std::chrono::milliseconds sweep_period;
+  // Created by start(); the acceptor and its pause timer live on the first worker.
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<http_internal::Acceptor> acceptor;
+  std::optional<http_internal::Timer> accept_pause;
+  std::size_t next_worker = 0;  // round-robin; touched by the accept loop only
+  std::uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
 
   std::mutex mu;
@@ -116,14 +158,15 @@ struct HttpServer::Impl {
   std::atomic<std::uint64_t> refused_unread{0};  // answered without reading their body
   http_internal::RateLimitedLog accept_log, full_log;
 
-  boost::asio::awaitable<void> accept_loop();
-  boost::asio::awaitable<void> serve(std::shared_ptr<Connection> c);  // http_session.cpp
-  boost::asio::awaitable<bool> write(
-      Connection& c, http_internal::http::response<http_internal::http::string_body>& res);
+  Task<void> accept_loop();
+  Task<void> serve(std::shared_ptr<Connection> c);  // http_session.cpp
   // Answers, logs, and tells whether the connection may go on.
-  boost::asio::awaitable<bool> answer(Connection& c, HttpResponse response,
-                                      const http_internal::Exchange& x, unsigned version,
-                                      bool keep_alive);
+  Task<bool> answer(Connection& c, HttpResponse response, const http_internal::Exchange& x,
+                    unsigned version, bool keep_alive);
+  // Every sweep period: cancels the I/O of w's connections past their deadline, writes out
+  // their access log lines.
+  void arm_sweep(Worker& w);
+  void write_access_log(Worker& w);
   // Admits a new connection, evicting a waiting one at the cap. False: refused.
   bool admit(const std::shared_ptr<Connection>& c);
   // c waits for a request (joins the back of its waiting list unless already in one: a new
@@ -135,7 +178,7 @@ struct HttpServer::Impl {
   bool end_wait(Connection& c);
   // A request of c was admitted with a token: it is evicted only after every anonymous one.
   void mark_authenticated(Connection& c);
-  // c is done: out of the table and its list.
+  // c is done: out of the table, its list and its worker.
   void forget(const std::shared_ptr<Connection>& c);
 
   // A share of limits.max_bodies_in_flight_bytes, held while one request body is received and
