@@ -53,7 +53,7 @@ std::chrono::milliseconds sweep_period_for(const LimitsConfig& l) {
 std::uint64_t http_internal::RateLimitedLog::tick() {
   std::lock_guard lock(mu_);
   ++count_;
-  const auto now = SteadyClock::now();
+  const auto now = std::chrono::steady_clock::now();
   if (logged_ && now - last_ < kLogPeriod) return 0;
   logged_ = true;
   last_ = now;
@@ -95,7 +95,7 @@ void HttpServer::Impl::arm_sweep(Worker& w) {
   w.sweep.async_wait([this, &w](const boost::system::error_code& ec) {
     write_access_log(w);
     if (ec || (w.draining && w.connections.empty())) return;
-    const auto now = SteadyClock::now();
+    const auto now = std::chrono::steady_clock::now();
     for (Connection* c : w.connections) {
       // Again at every sweep until it fails: a composed operation (a header read in several
       // parts) may have been between two reads at the previous one.
@@ -116,7 +116,7 @@ bool HttpServer::Impl::begin_wait(Connection& c) {
     auto& list = c.authenticated ? known : anonymous;
     c.waiting_pos = list.insert(list.end(), &c);
     c.waiting = true;
-    c.waiting_since = SteadyClock::now();
+    c.waiting_since = std::chrono::steady_clock::now();
   }
   c.heard_at.reset();
   return true;
@@ -124,7 +124,7 @@ bool HttpServer::Impl::begin_wait(Connection& c) {
 
 void HttpServer::Impl::heard(Connection& c) {
   std::lock_guard lock(mu);
-  c.heard_at = SteadyClock::now();
+  c.heard_at = std::chrono::steady_clock::now();
 }
 
 bool HttpServer::Impl::end_wait(Connection& c) {
@@ -164,7 +164,7 @@ namespace {
 std::list<Connection*>::iterator eviction_victim(std::list<Connection*>& list) {
   constexpr std::size_t kLook = 64;
   constexpr auto kStalled = std::chrono::milliseconds(50);
-  const auto now = SteadyClock::now();
+  const auto now = std::chrono::steady_clock::now();
   auto idle = list.end();
   std::size_t looked = 0;
   for (auto it = list.begin(); it != list.end() && looked < kLook; ++it, ++looked) {
@@ -197,7 +197,7 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
     connections.insert(c);
     c->waiting_pos = anonymous.insert(anonymous.end(), c.get());  // no request in hand yet
     c->waiting = true;
-    c->waiting_since = SteadyClock::now();
+    c->waiting_since = std::chrono::steady_clock::now();
   }
   if (victim) {
     ++evicted;

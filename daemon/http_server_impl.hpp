@@ -48,11 +48,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
 // With the concrete executor type of router.hpp: no type-erased executor on the I/O path.
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
-using Timer = asio::basic_waitable_timer<SteadyClock, asio::wait_traits<SteadyClock>, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 struct Worker;
 
@@ -63,10 +63,11 @@ struct Connection : std::enable_shared_from_this<Connection> {
   const std::string remote;  // the peer's address
   Worker& worker;            // the thread it lives on
   // Touched only on the worker's thread.
-  bool idle = true;  // waiting for the next request
-  SteadyClock::time_point deadline = SteadyClock::time_point::max();  // of the I/O in progress
-  bool timed_out = false;                                             // the sweep cancelled its I/O
-  std::size_t slot = 0;                                               // in worker.connections
+  bool idle = true;        // waiting for the next request
+  bool timed_out = false;  // the sweep cancelled its I/O
+  std::size_t slot = 0;    // in worker.connections
+  // When the I/O in progress must end (the sweep enforces it); max: no I/O in progress.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   // Guarded by HttpServer::Impl::mu.
   bool waiting = false;        // in a waiting list: no request header in hand (evictable)
   bool authenticated = false;  // a request of it was admitted with a valid token
@@ -74,8 +75,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
   std::list<Connection*>::iterator waiting_pos;
   // When it began waiting, and when the first bytes of its next request arrived (unset: none
   // yet): which waiting connection to evict first (HttpServer::Impl::admit).
-  SteadyClock::time_point waiting_since;
-  std::optional<SteadyClock::time_point> heard_at;
+  std::chrono::steady_clock::time_point waiting_since;
+  std::optional<std::chrono::steady_clock::time_point> heard_at;
 };
 
 // One I/O thread and what only it touches.
@@ -101,7 +102,7 @@ struct Worker {
 // What the access log says of one request, gathered as it goes.
 struct Exchange {
   Timestamp time;
-  SteadyClock::time_point start = SteadyClock::now();
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string request_id;
   std::string method;
   std::string principal;
@@ -118,7 +119,7 @@ class RateLimitedLog {
  private:
   std::mutex mu_;
   bool logged_ = false;
-  SteadyClock::time_point last_;
+  std::chrono::steady_clock::time_point last_;
   std::uint64_t count_ = 0;
 };
 

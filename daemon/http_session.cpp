@@ -150,13 +150,13 @@ std::string_view path_filing(const Admission& a) {
 
 // The connection's next I/O must end within `ms` (the worker's sweep enforces it).
 void arm(Connection& c, std::uint32_t ms) {
-  c.deadline = SteadyClock::now() + std::chrono::milliseconds(ms);
+  c.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   c.timed_out = false;
 }
 
 // The I/O ended: a failure because the sweep cancelled it is a timeout.
 void disarm(Connection& c, error_code& ec) {
-  c.deadline = SteadyClock::time_point::max();
+  c.deadline = std::chrono::steady_clock::time_point::max();
   if (ec && c.timed_out) ec = beast::error::timeout;
   c.timed_out = false;
 }
@@ -196,8 +196,8 @@ Task<bool> HttpServer::Impl::answer(Connection& c, HttpResponse response, const 
     disarm(c, ec);
   }
   if (access_log != nullptr) {
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x.start);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - x.start);
     AccessLog::append(c.worker.access_batch,
                       {.time = x.time,
                        .request_id = x.request_id,
@@ -234,8 +234,8 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
         co_await asio::post(use_task);
         if (stopping) break;
       }
-      // What has arrived is read without waiting: a busy connection never enters the waiting
-      // lists nor an asynchronous read.
+      // What has arrived is read without waiting: a connection whose next request is there
+      // neither joins the waiting lists nor waits in epoll.
       if (buffer.capacity() == 0) buffer = worker.take_buffer();
       buffer.commit(c->socket.read_some(buffer.prepare(kReadSize), ec));
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
