@@ -100,6 +100,9 @@ def main():
     w(row.format("verify events/s (filingctl verify)", fmt(num(r, "verify_per_s")),
                  f"{fmt(num(r, 'verify_events'))} events, ok {r.get('verify_ok', '-')}, "
                  f"{r.get('verify_seconds', '-')} s; whole command {r.get('verify_wall_seconds', '-')} s"))
+    w(row.format("import events/s (filingctl import)", fmt(num(r, "import_per_s")),
+                 f"{fmt(num(r, 'import_events'))} events, {r.get('import_seconds', '-')} s, "
+                 f"{r.get('import_cpu_us', '-')} us CPU/event"))
     w(row.format("Kafka catch-up events/s (embedded cluster)", fmt(num(r, "kafka_per_s")),
                  f"{r.get('kafka_seconds', '-')} s, {r.get('kafka_cpu_us', '-')} us CPU/event"))
     rss = num(r, "timers_ready_rss_kib")

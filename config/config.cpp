@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 #include "tlog/note.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -50,6 +51,7 @@ void read_ledger(TomlReader& r, const Section& root, Config& c) {
 void read_limits(TomlReader& r, const Section& root, LimitsConfig& l) {
   const Section s = r.table(root, "limits");
   r.integer(s, "max_body_bytes", l.max_body_bytes);
+  r.integer(s, "max_import_bytes", l.max_import_bytes);
   r.integer(s, "max_bodies_in_flight_bytes", l.max_bodies_in_flight_bytes);
   r.integer(s, "header_timeout_ms", l.header_timeout_ms);
   r.integer(s, "read_timeout_ms", l.read_timeout_ms);
@@ -163,6 +165,7 @@ void read_sms(TomlReader& r, const Section& root, Config& c) {
 
 void read_calendar(TomlReader& r, const Section& root, WorkCalendar& calendar) {
   const Section s = r.table(root, "calendar");
+  int last_year = 0;
   for (auto [key, holiday] : {std::pair{"holidays", true}, std::pair{"workdays", false}}) {
     std::vector<std::string> days;
     const toml::array* a = r.strings(s, key, days);
@@ -178,7 +181,19 @@ void read_calendar(TomlReader& r, const Section& root, WorkCalendar& calendar) {
       } else {
         calendar.add_workday(*day);
       }
+      last_year = std::max(last_year, std::stoi(days[i].substr(0, 4)));
     }
+  }
+  std::string until;
+  if (const toml::node* n = r.string(s, "until", until)) {
+    const auto day = WorkCalendar::parse_day(until);
+    if (!day) {
+      r.fail(n, join_key(s.path, "until"), "expected a date as \"2026-12-31\"");
+      return;
+    }
+    calendar.set_until(*day);
+  } else if (last_year > 0) {
+    calendar.set_until(*WorkCalendar::parse_day(std::to_string(last_year) + "-12-31"));
   }
 }
 

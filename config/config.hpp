@@ -38,6 +38,7 @@ struct KafkaConfig {
 
 struct LimitsConfig {
   std::size_t max_body_bytes = 0;
+  std::size_t max_import_bytes = 0;  // POST /v1/imports: a history is larger than an action
   // Request bodies being received at once, summed (declared lengths; a chunked body counts as
   // max_body_bytes): without it, memory could reach max_connections x max_body_bytes.
   std::size_t max_bodies_in_flight_bytes = 0;

@@ -27,6 +27,9 @@ constexpr ConfigKey kKeys[] = {
      0, true},
     {"limits.max_body_bytes", K::integer, "1048576", "a larger request body gets 413", 1,
      std::int64_t{1} << 30},
+    {"limits.max_import_bytes", K::integer, "4194304",
+     "a larger POST /v1/imports body (a filing's whole history) gets 413", 1,
+     std::int64_t{1} << 30},
     {"limits.max_bodies_in_flight_bytes", K::integer, "67108864",
      "request bodies being received at once, summed by declared length; beyond it 503 with "
      "Retry-After",
@@ -69,6 +72,10 @@ constexpr ConfigKey kKeys[] = {
     {"calendar.holidays", K::strings, "[]",
      "statutory holidays, \"YYYY-MM-DD\" in Asia/Shanghai: not working days"},
     {"calendar.workdays", K::strings, "[]", "weekend days that are make-up working days (调休)"},
+    {"calendar.until", K::string, "",
+     "the last day the lists cover, \"YYYY-MM-DD\"; absent: 31 December of the latest year "
+     "they name",
+     0, 0, true},
     {"privacy.master_key_file", K::string, "",
      "the master key of personal data (created 0600 if missing; refused if group or others can "
      "read it); absent: filingd.key beside the data directory",

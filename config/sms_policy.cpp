@@ -27,7 +27,7 @@ bool SmsPolicy::matches(std::string_view province, std::string_view provider, Ti
 SmsPolicies::SmsPolicies() {
   SmsPolicy fallback;
   fallback.id = "default-24h";
-  policies_.push_back(std::move(fallback));
+  policies_.store(std::make_shared<const std::vector<SmsPolicy>>(1, std::move(fallback)));
 }
 
 Result<SmsPolicies> SmsPolicies::make(std::vector<SmsPolicy> policies) {
@@ -55,16 +55,17 @@ Result<SmsPolicies> SmsPolicies::make(std::vector<SmsPolicy> policies) {
                         "that some policy always applies");
   }
   SmsPolicies out;
-  out.policies_ = std::move(policies);
+  out.policies_.store(std::make_shared<const std::vector<SmsPolicy>>(std::move(policies)));
   return out;
 }
 
-const SmsPolicy& SmsPolicies::select(std::string_view province, std::string_view provider,
-                                     Timestamp at) const {
-  for (const SmsPolicy& p : policies_) {
+SmsPolicy SmsPolicies::select(std::string_view province, std::string_view provider,
+                              Timestamp at) const {
+  const auto policies = policies_.load();
+  for (const SmsPolicy& p : *policies) {
     if (p.matches(province, provider, at)) return p;
   }
-  return policies_.back();  // unreachable: make() guarantees a catch-all last policy
+  return policies->back();  // unreachable: make() guarantees a catch-all last policy
 }
 
 }  // namespace filingd

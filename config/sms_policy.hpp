@@ -4,7 +4,9 @@
 // the first that matches wins; the last must match everything, so a choice always exists.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,16 +31,25 @@ struct SmsPolicy {
 class SmsPolicies {
  public:
   SmsPolicies();  // the built-in default: one 24 h policy "default-24h"
+  SmsPolicies(const SmsPolicies& other) : policies_(other.policies_.load()) {}
+  SmsPolicies& operator=(const SmsPolicies& other) {
+    replace_with(other);
+    return *this;
+  }
   // Fails (ErrorCode::invalid, naming the index) if ids repeat or the last policy has
   // restrictions.
   static Result<SmsPolicies> make(std::vector<SmsPolicy> policies);
 
   // The policy in force for a submission to the bureau at `at`.
-  const SmsPolicy& select(std::string_view province, std::string_view provider, Timestamp at) const;
-  const std::vector<SmsPolicy>& all() const { return policies_; }
+  SmsPolicy select(std::string_view province, std::string_view provider, Timestamp at) const;
+  std::vector<SmsPolicy> all() const { return *policies_.load(); }
+
+  // Takes `other`'s policies. Thread-safe against select() on other threads (a SIGHUP reload).
+  // Deadlines already pinned in events never change.
+  void replace_with(const SmsPolicies& other) { policies_.store(other.policies_.load()); }
 
  private:
-  std::vector<SmsPolicy> policies_;
+  std::atomic<std::shared_ptr<const std::vector<SmsPolicy>>> policies_;
 };
 
 }  // namespace filingd

@@ -72,7 +72,8 @@ std::string join_key(std::string_view path, std::string_view key) {
 
 std::nullptr_t TomlReader::fail(const toml::source_region* at, const std::string& key,
                                 std::string_view what) {
-  if (!error_) error_ = make_error(ErrorCode::invalid, where(at) + key + ": " + std::string(what), key);
+  if (!error_)
+    error_ = make_error(ErrorCode::invalid, where(at) + key + ": " + std::string(what), key);
   return nullptr;
 }
 
@@ -138,9 +139,9 @@ const toml::node* TomlReader::integer(const Section& s, std::string_view key, st
   if (!v) return wrong_type(n, name, "an integer");
   const ConfigKey* spec = find_config_key(join_key(s.spec, key));
   if (spec && (v->get() < spec->min || v->get() > spec->max)) {
-    return fail(n, name,
-                "must be between " + std::to_string(spec->min) + " and " +
-                    std::to_string(spec->max));
+    return fail(
+        n, name,
+        "must be between " + std::to_string(spec->min) + " and " + std::to_string(spec->max));
   }
   out = v->get();
   return n;

@@ -57,8 +57,7 @@ class TomlReader {
   const toml::node* boolean(const Section& s, std::string_view key, bool& out);
   const toml::node* one_of(const Section& s, std::string_view key, std::string& out,
                            std::initializer_list<std::string_view> allowed);
-  const toml::array* strings(const Section& s, std::string_view key,
-                             std::vector<std::string>& out);
+  const toml::array* strings(const Section& s, std::string_view key, std::vector<std::string>& out);
   // RFC 3339 with an offset, as a string or a native TOML offset date-time; a local time would
   // be ambiguous.
   const toml::node* time(const Section& s, std::string_view key, std::optional<Timestamp>& out);

@@ -112,15 +112,7 @@ Task<Reply> post_event(Call& call) {
       co_return make_error(ErrorCode::invalid, "unknown field " + field, field);
     }
   }
-  const json::value* type = body->if_contains("type");
-  if (!type) co_return make_error(ErrorCode::invalid, "type is required", "type");
-  if (!type->is_string()) co_return malformed("type must be a string", "type");
-  auto event_type = parse_event_type(type->as_string());
-  if (!event_type)
-    co_return make_error(ErrorCode::invalid, "unknown event type " + std::string(type->as_string()),
-                         "type");
-  const json::value* data = body->if_contains("data");
-  auto payload = payload_from_json(*event_type, data ? *data : json::value(nullptr));
+  auto payload = action_from_json(*body);
   if (!payload) co_return payload.take_error();
   AppendCommand cmd;
   cmd.filing_id = call.path.at(0);
@@ -138,16 +130,23 @@ Task<Reply> get_filing(Call& call) {
     co_return json_response(200, status_text(call, **s));
   }
   // As of a past point: fold the filing's events up to it with the live projection's code.
+  // as_of is business time; as_known_at is what the ledger had recorded by then (an imported
+  // history was recorded long after it occurred). Each bound keeps a prefix of the stream: the
+  // first event past it ends the fold.
   auto as_of = call.query.time("as_of");
   if (!as_of) co_return as_of.take_error();
   auto as_of_seq = call.query.uint("as_of_seq");
   if (!as_of_seq) co_return as_of_seq.take_error();
+  auto known_at = call.query.time("as_known_at");
+  if (!known_at) co_return known_at.take_error();
   auto events = call.ledger->stream(id);
   if (!events) co_return events.take_error();
   if (events->empty()) co_return unknown_filing(id);
   FilingStatus s;
   for (const Event& e : *events) {
-    if ((*as_of && e.occurred_at > **as_of) || (*as_of_seq && e.seq.value > **as_of_seq)) break;
+    if ((*as_of && e.occurred_at > **as_of) || (*as_of_seq && e.seq.value > **as_of_seq) ||
+        (*known_at && e.recorded_at > **known_at))
+      break;
     if (auto ok = apply_event(s, e); !ok) co_return ok.take_error();
   }
   if (!s.exists())
@@ -168,7 +167,7 @@ Task<Reply> filing_events(Call& call) {
   co_return json_response(200, std::move(body));
 }
 
-constexpr QueryParam kAsOf[] = {{"as_of"}, {"as_of_seq"}};
+constexpr QueryParam kAsOf[] = {{"as_of"}, {"as_of_seq"}, {"as_known_at"}};
 constexpr QueryParam kAppendParams[] = {{"receipt"}};
 
 constexpr Route kRoutes[] = {

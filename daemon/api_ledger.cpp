@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "daemon/api.hpp"
+#include "daemon/calendar_watch.hpp"
 #include "daemon/handlers.hpp"
 #include "events/encoding.hpp"
 #include "events/json.hpp"
@@ -54,6 +55,8 @@ Task<Reply> readyz(Call& call) {
     not_ready = "the ledger cannot be written (the last group commit failed)";
   }
   if (ledger) body["ledger_head_seq"] = ledger->head().seq.value;
+  if (const auto until = calendar_until(call.ctx.calendar); !until.empty())
+    body["calendar_until"] = until;
   if (!not_ready.empty()) {
     body["status"] = "not ready";
     body["reason"] = not_ready;

@@ -7,12 +7,14 @@
 #include <tuple>
 
 #include "daemon/api.hpp"
+#include "daemon/filing_search.hpp"
 #include "daemon/handlers.hpp"
 #include "events/encoding.hpp"
 #include "events/provinces.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 #include "projections/sla.hpp"
+#include "replay/filing_export.hpp"
 
 namespace filingd {
 namespace {
@@ -20,117 +22,51 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-// Filters of GET /v1/filings beyond the index walked.
-struct FilingFilter {
-  std::optional<FilingState> state;
-  std::optional<FilingType> type;
-  std::optional<std::string> province;
-  std::optional<bool> overdue;
-
-  bool matches(const FilingStatus& f, const std::optional<Sla>& sla) const {
-    return (!state || f.state == *state) && (!type || f.filing_type == *type) &&
-           (!province || f.province == *province) &&
-           (!overdue || (sla && sla->overdue) == *overdue);
-  }
-};
-
-// Overdue filings (walk_overdue). Cursor: "<partition>.<hex position>".
-Result<std::string> list_overdue(const Call& call, const FilingFilter& filter, std::size_t limit) {
-  OverdueAt from;
-  if (const auto cursor = call.query.get("cursor")) {
-    const auto dot = cursor->find('.');
-    if (dot == std::string::npos || dot == 0 ||
-        std::from_chars(cursor->data(), cursor->data() + dot, from.partition).ec != std::errc() ||
-        from.partition >= kSlaPartitions)
-      return malformed("bad cursor", "cursor");
-    auto decoded = from_hex(cursor->substr(dot + 1));
-    if (!decoded) return malformed("bad cursor", "cursor");
-    from.position = std::move(*decoded);
-  }
-  const Timestamp now = call.ctx.clock.now();
-  std::string body;
-  JsonWriter w(body);
-  w.begin_object().key("items").begin_array();
-  std::size_t items = 0;
-  std::string next;
-  auto walked = walk_overdue(call, std::move(from), limit,
-                             [&](FilingStatus& s, const OverdueAt& at) -> Result<bool> {
-                               if (!filter.matches(s, sla_of(s, call.ctx.calendar, now)))
-                                 return true;
-                               write_status(w, call, std::move(s));
-                               if (++items < limit) return true;
-                               next = std::to_string(at.partition) + "." + to_hex(at.position);
-                               return false;
-                             });
-  if (!walked) return walked.take_error();
-  w.end_array().key("next_cursor");
-  if (next.empty())
-    w.null();
-  else
-    w.string(next);
-  w.end_object();
-  return body;
-}
-
 Task<Reply> list_filings(Call& call) {
   auto limit = call.query.limit(50, 1000);
   if (!limit) co_return limit.take_error();
-  const Query& q = call.query;
-  FilingFilter filter;
-  if (auto v = q.get("state"); v && !(filter.state = parse_filing_state(*v)))
-    co_return malformed("unknown state " + std::string(*v), "state");
-  if (auto v = q.get("filing_type"); v && !(filter.type = parse_filing_type(*v)))
-    co_return malformed("unknown filing_type " + std::string(*v), "filing_type");
-  if (auto v = q.get("province"); v && !(filter.province = canonical_province(*v)))
-    co_return malformed("unknown province " + std::string(*v), "province");
-  if (auto v = q.get("overdue")) {
-    if (*v != "true" && *v != "false")
-      co_return malformed("overdue must be true or false", "overdue");
-    filter.overdue = *v == "true";
-  }
-  if (filter.overdue == true) {
-    auto page = list_overdue(call, filter, *limit);
-    if (!page) co_return page.take_error();
-    co_return json_response(200, std::move(*page));
-  }
-
-  // Walk one index (state first: usually the most selective) and filter by the others.
-  std::optional<std::pair<keys::Index, std::string>> index;
-  if (filter.state) {
-    index = {keys::Index::state, std::string(to_string(*filter.state))};
-  } else if (filter.type) {
-    index = {keys::Index::type, std::string(to_string(*filter.type))};
-  } else if (filter.province) {
-    index = {keys::Index::province, *filter.province};
-  }
-  const Timestamp now = call.ctx.clock.now();
+  auto search = FilingSearch::parse(call.query, call.ledger->keyring().get());
+  if (!search) co_return search.take_error();
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("items").begin_array();
-  std::size_t items = 0;
-  std::string cursor(q.get("cursor").value_or(""));
-  bool more = true;
-  while (items < *limit && more) {
-    auto ids = call.ledger->list(index, cursor, *limit);
-    if (!ids) co_return ids.take_error();
-    more = ids->size() == *limit;
-    for (const auto& id : *ids) {
-      cursor = id;
-      auto s = call.ledger->status(id);
-      if (!s) co_return s.take_error();
-      if (!*s) continue;  // removed between the index read and now (a rebuild)
-      if (!filter.matches(**s, sla_of(**s, call.ctx.calendar, now))) continue;
-      write_status(w, call, **s);
-      if (++items == *limit) break;
-    }
-  }
+  auto next = search_filings(call, *search, *limit, [&](FilingStatus s, const std::optional<Sla>&) {
+    write_status(w, call, std::move(s));
+  });
+  if (!next) co_return next.take_error();
   w.end_array().key("next_cursor");
-  if (more)
-    w.string(cursor);
+  if (*next)
+    w.string(**next);
   else
     w.null();
   w.end_object();
   co_return json_response(200, std::move(body));
+}
+
+// One row per filing (SPEC §6.5), with the list's filters, in pages of up to 100,000 rows: the
+// next page's cursor is in the X-Next-Cursor header.
+Task<Reply> export_filings(Call& call) {
+  const auto format = parse_export_format(call.query.get("format").value_or("csv"));
+  if (!format) co_return malformed("format must be csv or jsonl", "format");
+  auto limit = call.query.limit(10'000, 100'000);
+  if (!limit) co_return limit.take_error();
+  auto search = FilingSearch::parse(call.query, call.ledger->keyring().get());
+  if (!search) co_return search.take_error();
+  HttpResponse r;
+  r.body = filing_export_preamble(*format);
+  const PersonalView view = view_of(call);
+  auto next =
+      search_filings(call, *search, *limit, [&](FilingStatus s, const std::optional<Sla>& sla) {
+        call.ctx.personal()->open(s);
+        append_filing_row(r.body, *format, s, sla, view);
+      });
+  if (!next) co_return next.take_error();
+  const bool csv = *format == ExportFormat::csv;
+  r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+  r.headers.emplace_back("Content-Disposition", csv ? "attachment; filename=\"filings.csv\""
+                                                    : "attachment; filename=\"filings.jsonl\"");
+  if (*next) r.headers.emplace_back("X-Next-Cursor", **next);
+  co_return r;
 }
 
 // A work-queue item (SPEC §6.4): the deadline and its filing's summary, personal data shown as
@@ -234,12 +170,12 @@ Task<Reply> list_deadlines(Call& call) {
   co_return json_response(200, std::move(*body));
 }
 
-constexpr QueryParam kListParams[] = {{"state"},   {"province"}, {"filing_type"},
-                                      {"overdue"}, {"limit"},    {"cursor"}};
 constexpr QueryParam kDeadlineParams[] = {{"before"}, {"kind"}, {"limit"}};
 
-constexpr Route kRoutes[] = {
-    {"GET", "/v1/filings", kReadProjections, list_filings, "list_filings", kListParams},
+const Route kRoutes[] = {
+    {"GET", "/v1/filings", kReadProjections, list_filings, "list_filings", filing_search_params()},
+    {"GET", "/v1/filings/export", kReadProjections, export_filings, "export_filings",
+     export_params()},
     {"GET", "/v1/deadlines", kReadProjections, list_deadlines, "deadlines", kDeadlineParams},
 };
 

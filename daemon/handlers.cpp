@@ -27,20 +27,21 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Completes on the caller's executor once the ledger has made the append durable.
-Task<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
+// Completes on the caller's executor once the ledger has answered: `submit(cmd, done)` hands
+// `cmd` to the ledger, whose completion thread calls `done`.
+template <class R, class Command, class Submit>
+Task<Result<R>> async_ledger(Command cmd, Submit submit) {
   auto executor = co_await asio::this_coro::executor;
   // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
-  auto initiation = [&ledger, executor](auto handler, AppendCommand c) {
+  auto initiation = [&submit, executor](auto handler, Command c) {
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    ledger.append_async(std::move(c), [h, executor](Result<AppendResult> r) {
+    submit(std::move(c), [h, executor](Result<R> r) {
       asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
     });
   };
-  Result<AppendResult> result =
-      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&,
-                                    void(Result<AppendResult>)>(initiation, use_task,
-                                                                std::move(cmd));
+  Result<R> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void(Result<R>)>(
+          initiation, use_task, std::move(cmd));
   co_return result;
 }
 
@@ -48,9 +49,23 @@ Task<Result<AppendResult>> async_append(Ledger& ledger, AppendCommand cmd) {
 
 Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
   const auto start = std::chrono::steady_clock::now();
-  auto r = co_await async_append(*call.ledger, std::move(cmd));
+  Ledger* ledger = call.ledger;
+  // Named (GCC 12, as above).
+  auto submit = [ledger](AppendCommand c, Ledger::AppendCallback done) {
+    ledger->append_async(std::move(c), std::move(done));
+  };
+  auto r = co_await async_ledger<AppendResult>(std::move(cmd), submit);
   call.ctx.metrics.observe_append(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  co_return r;
+}
+
+Task<Result<ImportResult>> import_command(Call& call, ImportCommand cmd) {
+  Ledger* ledger = call.ledger;
+  auto submit = [ledger](ImportCommand c, Ledger::ImportCallback done) {
+    ledger->import_async(std::move(c), std::move(done));
+  };
+  auto r = co_await async_ledger<ImportResult>(std::move(cmd), submit);
   co_return r;
 }
 
@@ -61,7 +76,8 @@ PersonalView view_of(const Call& call) {
 void write_status(JsonWriter& w, const Call& call, FilingStatus s) {
   const auto sla = sla_of(s, call.ctx.calendar, call.ctx.clock.now());
   call.ctx.personal()->open(s);
-  write_json(w, s, view_of(call), sla ? &*sla : nullptr);
+  const RecordStatusOf records = record_status_of(*call.ledger);
+  write_json(w, s, view_of(call), sla ? &*sla : nullptr, &records);
 }
 
 std::string status_text(const Call& call, FilingStatus s) {

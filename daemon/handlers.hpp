@@ -24,12 +24,14 @@ Result<boost::json::object> parse_body(const HttpRequest& request);
 // Appends `cmd` and completes on the caller's executor once the ledger has made it durable (or
 // refused it); the append latency goes to the metrics.
 Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
+// The same for an import (Ledger::import_async).
+Task<Result<ImportResult>> import_command(Call& call, ImportCommand cmd);
 
 // How the caller may see personal data: in clear with kUnmasked, masked otherwise.
 PersonalView view_of(const Call& call);
 
-// A filing's status JSON with its SLA as of now, its personal data opened and shown as the
-// caller may see it.
+// A filing's status JSON with its SLA as of now and its websites' record status, its personal
+// data opened and shown as the caller may see it.
 void write_status(JsonWriter& w, const Call& call, FilingStatus s);
 std::string status_text(const Call& call, FilingStatus s);
 // An event's JSON, its personal data opened and shown as the caller may see it.

@@ -13,8 +13,9 @@ struct HttpRequest {
   std::string target;  // origin-form: path and query, percent-encoded
   std::string authorization;
   std::string body;
-  std::string remote;      // the peer's address, for the access log
-  std::string request_id;  // X-Request-Id: the client's, or one the server made
+  std::string remote;         // the peer's address, for the access log
+  std::string request_id;     // X-Request-Id: the client's, or one the server made
+  std::string if_none_match;  // the console's cache validation (api_console.cpp)
 };
 
 struct HttpResponse {
@@ -22,8 +23,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  bool close = false;      // close the connection after it (the request stream is not trusted)
-  std::string filing_id;   // the filing it concerns, for the access log; empty: none or many
+  bool close = false;     // close the connection after it (the request stream is not trusted)
+  std::string filing_id;  // the filing it concerns, for the access log; empty: none or many
 };
 
 }  // namespace filingd

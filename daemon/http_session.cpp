@@ -9,6 +9,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -40,6 +41,21 @@ constexpr std::size_t kAccessBatch = 16 * 1024;
 using Request = http::request<http::string_body>;
 using Parser = http::request_parser<http::string_body>;
 using boost::system::error_code;
+
+// The body limit of an admitted request's route (an unmatched one has the common limit).
+std::uint64_t body_limit_of(const Admission& a, const LimitsConfig& limits) {
+  const auto& routes = all_routes();
+  if (a.route_index < routes.size() && routes[a.route_index].body_limit == BodyLimit::import)
+    return limits.max_import_bytes;
+  return limits.max_body_bytes;
+}
+
+HttpResponse too_large(std::uint64_t limit) {
+  HttpResponse r = error_response(
+      make_error(ErrorCode::too_large, "request body exceeds " + std::to_string(limit) + " bytes"));
+  r.close = true;
+  return r;
+}
 
 HttpResponse refusal(ErrorCode code, std::string message, int status) {
   HttpResponse r = error_response(make_error(code, std::move(message)));
@@ -262,7 +278,8 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
     // in hand already.
     Parser parser;
     parser.header_limit(kHeaderLimit);
-    parser.body_limit(limits.max_body_bytes);
+    // The largest body any route takes, until the header names the route (below).
+    parser.body_limit(std::max(limits.max_body_bytes, limits.max_import_bytes));
     parse_in_hand(parser, buffer, false, ec);
     if (ec == http::error::need_more) {
       // A header still coming: the connection may be closed to make room at the cap meanwhile.
@@ -290,12 +307,8 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
         co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
                         false);
       else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
-        co_await answer(
-            *c,
-            refusal(ErrorCode::too_large,
-                    "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
-                    413),
-            x, 11, false);
+        co_await answer(*c, too_large(std::max(limits.max_body_bytes, limits.max_import_bytes)), x,
+                        11, false);
       else if (ec == beast::error::timeout && buffer.size() > 0)
         co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
                         11, false);
@@ -320,7 +333,8 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
                         std::string(req[http::field::authorization]),
                         {},
                         c->remote,
-                        x.request_id};
+                        x.request_id,
+                        std::string(req[http::field::if_none_match])};
     Admission admission = api.admit(request);
     if (admission.route_index < all_routes().size())
       x.route = all_routes()[admission.route_index].pattern;
@@ -332,13 +346,19 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
     // (Read without the lock: only this thread writes it.)
     if (admission.authenticated() && !c->authenticated) mark_authenticated(*c);
 
+    const std::uint64_t body_limit = body_limit_of(admission, limits);
     BodyGrant body;
     if (admission.refusal && has_body) {
       // Refused from its headers: its body is never read, so the connection cannot go on.
       ++refused_unread;
       admission.refusal->close = true;
+    } else if (has_body && parser.content_length().value_or(0) > body_limit) {
+      ++refused_unread;
+      co_await answer(*c, too_large(body_limit), x, version, false);
+      break;
     } else if (has_body) {
-      body = BodyGrant(*this, parser.content_length().value_or(limits.max_body_bytes));
+      parser.body_limit(body_limit);  // what is left for a chunked body
+      body = BodyGrant(*this, parser.content_length().value_or(body_limit));
       if (!body) {
         ++bodies_refused;
         co_await answer(*c,
@@ -356,12 +376,7 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
         disarm(*c, ec);
       }
       if (ec == http::error::body_limit) {
-        co_await answer(
-            *c,
-            refusal(ErrorCode::too_large,
-                    "request body exceeds " + std::to_string(limits.max_body_bytes) + " bytes",
-                    413),
-            x, version, false);
+        co_await answer(*c, too_large(body_limit), x, version, false);
         break;
       }
       if (ec == beast::error::timeout) {

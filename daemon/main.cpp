@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "config/config.hpp"
 #include "daemon/access_log.hpp"
 #include "daemon/api.hpp"
+#include "daemon/calendar_watch.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/timer_service.hpp"
 #include "kafka/embedded_cluster.hpp"
@@ -84,7 +86,7 @@ struct Kafka {
 };
 
 Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger,
-                          const Checkpointer& checkpoints) {
+                          const Checkpointer& checkpoints, const WorkCalendar& calendar) {
   Kafka k;
   if (config.mode == "off") return k;
   KafkaPublisher::Options po;
@@ -106,6 +108,7 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger,
   po.checkpoints_topic = config.checkpoints_topic;
   po.checkpoints = &checkpoints;
   po.personal_data = config.personal_data;
+  po.calendar = &calendar;
   if (config.personal_data == PersonalView::clear)
     spdlog::warn(
         "kafka.personal_data = \"clear\": the topics carry ID numbers, names and mobile "
@@ -114,6 +117,23 @@ Result<Kafka> start_kafka(const KafkaConfig& config, Ledger& ledger,
   if (!started) return started.take_error();
   k.publisher = std::move(*started);
   return k;
+}
+
+// Waits for SIGTERM or SIGINT and returns it. SIGHUP calls `reload`; `daily` runs every 24 hours
+// (the calendar's coverage warning).
+template <class Reload, class Daily>
+int wait_for_stop(const sigset_t& signals, Reload reload, Daily daily) {
+  const timespec day{24 * 60 * 60, 0};
+  for (;;) {
+    const int sig = sigtimedwait(&signals, nullptr, &day);
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      return sig;
+    } else if (sig < 0 && errno == EAGAIN) {
+      daily();
+    }
+  }
 }
 
 int run(int argc, char** argv) {
@@ -146,6 +166,7 @@ int run(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Serving starts before the ledger opens, so that /healthz answers and /readyz says why the
@@ -189,11 +210,17 @@ int run(int argc, char** argv) {
   api.attach_ledger(**ledger);
 
   TimerService timers(**ledger, clock);
-  auto kafka = start_kafka(config.kafka, **ledger, **checkpoints);
+  auto kafka = start_kafka(config.kafka, **ledger, **checkpoints, config.calendar);
   if (!kafka) return stop_and_fail(kafka.error().message);
   auto& ctx = api.context();
   ctx.add_metrics([&server](prometheus::Writer& w) { server.render_metrics(w); });
   ctx.add_metrics([&timers](prometheus::Writer& w) { timers.render_metrics(w); });
+  ctx.add_metrics([&config, &clock](prometheus::Writer& w) {
+    if (const auto left = calendar_days_left(config.calendar, clock.now()))
+      w.gauge("filingd_calendar_days_left",
+              "Days until the last day the working-day calendar covers (negative: past it).",
+              static_cast<double>(*left));
+  });
   if (KafkaPublisher* p = kafka->publisher.get()) {
     ctx.add_metrics([p](prometheus::Writer& w) { p->render_metrics(w); });
     ctx.set_dependencies([p](boost::json::object& out) {
@@ -217,8 +244,30 @@ int run(int argc, char** argv) {
                v6 ? "]" : "", server.port());
   if (config.tokens.empty()) spdlog::warn("no auth tokens configured: loopback-only, full access");
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  log_calendar_coverage(config.calendar, clock.now());
+  const int sig = wait_for_stop(
+      signals,
+      [&] {
+        if (config_path.empty()) {
+          spdlog::warn("SIGHUP: no --config file to reload");
+          return;
+        }
+        auto reloaded = load_config(config_path);
+        if (!reloaded) {
+          spdlog::error("SIGHUP: {}; the calendar and SMS policies stay as they were",
+                        reloaded.error().message);
+          return;
+        }
+        config.calendar.replace_with(reloaded->calendar);
+        (*ledger)->reload_sms_policies(reloaded->sms_policies);
+        spdlog::info(
+            "SIGHUP: reloaded the calendar ({} holidays, {} make-up working days) and {} SMS "
+            "policies from {}; deadlines already pinned do not change",
+            reloaded->calendar.holiday_count(), reloaded->calendar.workday_count(),
+            reloaded->sms_policies.all().size(), config_path);
+        log_calendar_coverage(config.calendar, clock.now());
+      },
+      [&] { log_calendar_coverage(config.calendar, clock.now()); });
   spdlog::info("{} received: draining requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   readiness.set(Readiness::Phase::stopping, "shutting down");
   timers.stop();

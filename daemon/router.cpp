@@ -25,7 +25,7 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
   params.clear();
   std::size_t i = 0;
   pattern.remove_prefix(1);
-  while (!pattern.empty()) {
+  for (bool more = !pattern.empty(); more;) {
     const auto slash = pattern.find('/');
     const std::string_view part = pattern.substr(0, slash);
     if (i >= segments.size()) return false;
@@ -45,7 +45,9 @@ bool match(std::string_view pattern, const std::vector<std::string>& segments,
       return false;
     }
     ++i;
-    pattern = slash == std::string_view::npos ? std::string_view() : pattern.substr(slash + 1);
+    // After a trailing "/" comes one more, empty, part: it matches only an empty last segment.
+    more = slash != std::string_view::npos;
+    if (more) pattern = pattern.substr(slash + 1);
   }
   return i == segments.size();
 }
@@ -171,6 +173,7 @@ HttpResponse error_response(const Error& e) {
   w.key("error").string(to_string(e.code));
   w.key("message").string(e.message);
   if (!e.field.empty()) w.key("field").string(e.field);
+  if (e.index) w.key("index").number(*e.index);
   if (e.state) {
     // The state that refused the event, as the ledger decided it: not read again, so it is the
     // state the refusal is about even while other appends move the filing on.
@@ -188,8 +191,10 @@ HttpResponse error_response(const Error& e) {
 const std::vector<Route>& all_routes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all;
-    for (auto part : {filing_routes(), list_routes(), record_routes(), subject_routes(),
-                      ledger_routes(), proof_routes(), stats_routes()})
+    // The lists first: /v1/filings/export is not the filing "export".
+    for (auto part : {list_routes(), filing_routes(), record_routes(), subject_routes(),
+                      ledger_routes(), proof_routes(), stats_routes(), desk_routes(),
+                      chain_routes(), import_routes(), console_routes()})
       all.insert(all.end(), part.begin(), part.end());
     return all;
   }();

@@ -73,23 +73,31 @@ template <class T>
 using Task = boost::asio::awaitable<T, Executor>;
 inline constexpr boost::asio::use_awaitable_t<Executor> use_task{};
 
+// Which configured limit a route's request body has (config limits.*).
+enum class BodyLimit {
+  request,  // limits.max_body_bytes
+  import,   // limits.max_import_bytes: a filing's whole history
+};
+
 using Reply = Result<HttpResponse>;
 using Handler = Task<Reply> (*)(Call&);
 
 struct Route {
   std::string_view method;
   // A template: "{name}" matches one path segment; a last "{name*}" the rest of the path (one
-  // or more segments, as "a/b/c").
+  // or more segments, as "a/b/c"); a trailing "/" an empty last segment ("/console/").
   std::string_view pattern;
   unsigned permission;  // 0: public
   Handler handler;
   std::string_view name;  // the metrics label
   std::span<const QueryParam> params = {};
   bool needs_ledger = true;
+  BodyLimit body_limit = BodyLimit::request;
 };
 
 // The routes of each resource (api_filings.cpp, api_lists.cpp, api_records.cpp, api_ledger.cpp,
-// api_subjects.cpp, api_proofs.cpp, api_stats.cpp).
+// api_subjects.cpp, api_proofs.cpp, api_stats.cpp, api_desk.cpp, api_chain.cpp,
+// api_imports.cpp) and the console's files (api_console.cpp).
 std::span<const Route> filing_routes();
 std::span<const Route> list_routes();
 std::span<const Route> record_routes();
@@ -97,6 +105,10 @@ std::span<const Route> ledger_routes();
 std::span<const Route> subject_routes();
 std::span<const Route> proof_routes();
 std::span<const Route> stats_routes();
+std::span<const Route> desk_routes();
+std::span<const Route> chain_routes();
+std::span<const Route> import_routes();
+std::span<const Route> console_routes();
 
 // Every route, in match order.
 const std::vector<Route>& all_routes();
@@ -120,7 +132,8 @@ Task<HttpResponse> dispatch(ApiContext& ctx, Admission& admission, const HttpReq
 
 HttpResponse json_response(int status, std::string body);
 int http_status(ErrorCode code);
-// {"error", "message", "field"?, "state"?, "allowed_events"?} with the status of its code.
+// {"error", "message", "field"?, "index"?, "state"?, "allowed_events"?} with the status of its
+// code.
 HttpResponse error_response(const Error& error);
 
 }  // namespace filingd

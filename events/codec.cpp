@@ -7,7 +7,7 @@
 
 // Schema versions of the payload types. Bump one when its serialize() learns a new field, and
 // read the new field only `if (version >= N)` so older events still decode (upcast).
-CEREAL_CLASS_VERSION(filingd::FilingSubmitted, 2)  // 2: + personal (sealed personal fields)
+CEREAL_CLASS_VERSION(filingd::FilingSubmitted, 3)  // 2: + personal (sealed); 3: + name_ref
 CEREAL_CLASS_VERSION(filingd::InitialReviewApproved, 1)
 CEREAL_CLASS_VERSION(filingd::InitialReviewRejected, 1)
 CEREAL_CLASS_VERSION(filingd::PhotoApproved, 1)
@@ -47,6 +47,7 @@ void save(A& ar, const FilingSubmitted& f, std::uint32_t v) {
   fields(ar, websites, v);
   ar(f.existing_record_number);
   if (v >= 2) ar(f.personal.subject_ref, f.personal.generation, f.personal.box);
+  if (v >= 3) ar(f.name_ref);
 }
 template <class A>
 void load(A& ar, FilingSubmitted& f, std::uint32_t v) {
@@ -55,6 +56,7 @@ void load(A& ar, FilingSubmitted& f, std::uint32_t v) {
   fields(ar, f.websites, v);
   ar(f.existing_record_number);
   if (v >= 2) ar(f.personal.subject_ref, f.personal.generation, f.personal.box);
+  if (v >= 3) ar(f.name_ref);
 }
 
 template <class A>

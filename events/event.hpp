@@ -62,6 +62,9 @@ struct FilingSubmitted {
   std::vector<Website> websites;
   std::string existing_record_number;  // the subject's number (access, add_website, change, cancel)
   SealedPersonal personal;             // schema 2; set by the ledger
+  // Schema 3, set by the ledger when it seals: the keyed hash of subject.name, by which the desk
+  // finds a filing by its subject's name (SPEC §6.2) without the name in clear in an index.
+  std::string name_ref;
 };
 
 struct ReviewDecision {
@@ -160,8 +163,10 @@ struct Event {
   std::uint8_t format = kCurrentEventFormat;
   Timestamp occurred_at;
   Timestamp recorded_at;
-  std::string actor;      // what the client says; "system" only for the daemon's timers
-  std::string principal;  // who appended it: the token's name, "local" or "system" (format 2)
+  std::string actor;  // what the client says; "system" only for the daemon's timers
+  // Who appended it: the token's name, "local", "system" or "filingctl" (an offline import);
+  // format 2.
+  std::string principal;
   Payload data;
   Hash prev_hash{};
   Hash hash{};

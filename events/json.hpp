@@ -53,6 +53,12 @@ struct Envelope {
 };
 Result<Envelope> envelope_from_json(const boost::json::object& body);
 
+// The action of an append request (SPEC §3.4): the payload its `type` (required) names, from its
+// `data` (absent: the type's defaults). Errors: a missing or unknown type is
+// ErrorCode::invalid, a type that is not a string malformed, subject_erased (only
+// POST /v1/subjects/erase appends it) invalid; then payload_from_json's.
+Result<Payload> action_from_json(const boost::json::object& body);
+
 // Decodes the filing fields of a submission from `body` (POST /v1/filings puts them at the top
 // level, next to the envelope keys listed in `envelope_keys`, which are skipped, not refused).
 Result<FilingSubmitted> submission_from_json(const boost::json::object& body,

@@ -266,6 +266,23 @@ Result<Envelope> envelope_from_json(const json::object& body) {
   return env;
 }
 
+Result<Payload> action_from_json(const json::object& body) {
+  const json::value* type = body.if_contains("type");
+  if (!type) return make_error(ErrorCode::invalid, "type is required", "type");
+  if (!type->is_string()) return make_error(ErrorCode::malformed, "type must be a string", "type");
+  auto event_type = parse_event_type(type->as_string());
+  if (!event_type)
+    return make_error(ErrorCode::invalid, "unknown event type " + std::string(type->as_string()),
+                      "type");
+  // An erasure needs the privacy officer's route, which also purges the destroyed key's bytes.
+  if (*event_type == EventType::subject_erased)
+    return make_error(ErrorCode::invalid,
+                      "subject_erased is appended by POST /v1/subjects/erase (privacy_officer)",
+                      "type");
+  const json::value* data = body.if_contains("data");
+  return payload_from_json(*event_type, data ? *data : json::value(nullptr));
+}
+
 Result<FilingSubmitted> submission_from_json(const json::object& body,
                                              std::initializer_list<std::string_view> envelope_keys,
                                              std::string_view path) {

@@ -76,6 +76,27 @@ Status check_email(std::string_view email, const std::string& field) {
 // An ID number is checked beyond its length only for the ID types whose format we know.
 Status check_id(std::string_view id_type, std::string_view id_number, const std::string& base) {
   if (id_type == "resident_id") return validate_resident_id(id_number, dot(base, "id_number"));
+  if (id_type == "uscc") return validate_uscc(id_number, dot(base, "id_number"));
+  return {};
+}
+
+constexpr std::string_view kPersonalCertificates =
+    "resident_id, passport, hk_macao_permit, taiwan_permit, foreign_permanent_residence";
+
+// A person holds a personal certificate; a subject the kind of certificate its kind needs.
+Status check_certificate_type(std::string_view id_type, bool personal, const std::string& base) {
+  const auto field = dot(base, "id_type");
+  if (!is_personal_certificate(id_type) && !is_organisation_certificate(id_type))
+    return invalid(field, field + " must be one of " + std::string(kPersonalCertificates) +
+                              ", uscc, other_org");
+  if (personal && !is_personal_certificate(id_type))
+    return invalid(field, field + " " + std::string(id_type) +
+                              " is an organisation's certificate; a person needs one of " +
+                              std::string(kPersonalCertificates));
+  if (!personal && !is_organisation_certificate(id_type))
+    return invalid(field, field + " " + std::string(id_type) +
+                              " is a personal certificate; an organisation needs uscc or "
+                              "other_org");
   return {};
 }
 
@@ -134,6 +155,9 @@ Status check_person(Person& p, const std::string& base) {
                                 dot(base, p.id_type.empty() ? "id_number" : "id_type") +
                                 " is given");
   }
+  if (!p.id_type.empty()) {
+    if (auto s = check_certificate_type(p.id_type, true, base); !s) return s;
+  }
   if (auto s = check_id(p.id_type, p.id_number, base); !s) return s;
   if (auto s = validate_mobile(p.mobile, dot(base, "mobile")); !s) return s;
   return check_email(p.email, dot(base, "email"));
@@ -148,7 +172,13 @@ Status check_subject(const Subject& s, std::string_view base) {
       !st) {
     return st;
   }
-  return check_id(s.id_type, s.id_number, std::string(base));
+  const std::string b(base);
+  if (!is_subject_kind(s.kind))
+    return invalid(dot(b, "kind"), dot(b, "kind") +
+                                       " must be one of individual, enterprise, government, "
+                                       "public_institution, social_organization, other");
+  if (auto st = check_certificate_type(s.id_type, s.kind == "individual", b); !st) return st;
+  return check_id(s.id_type, s.id_number, b);
 }
 
 // Domains are lowercased by validate_domain before `seen` compares them, so case never hides

@@ -6,6 +6,7 @@
 // reports, which keeps the error mapping in one place (the dispatcher).
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ struct Error {
   // transition_not_allowed: the filing's state when the event was refused (the API names it and
   // the events allowed in it, without reading the filing again).
   std::optional<FilingState> state;
+  // An import's refusal (SPEC §6.6): the position of the refused event in the import's events.
+  std::optional<std::size_t> index;
 };
 
 const char* to_string(ErrorCode code);

@@ -17,6 +17,7 @@ struct Timestamp {
 };
 
 constexpr std::int64_t kMicrosPerSecond = 1'000'000;
+constexpr std::int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
 constexpr std::int64_t kMicrosPerHour = 3600 * kMicrosPerSecond;
 constexpr std::int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 

@@ -87,6 +87,54 @@ Status validate_resident_id(std::string_view id, std::string_view field) {
   return {};
 }
 
+namespace {
+// GB 32100-2015 §4: the 31 characters of a USCC (no I, O, S, V, Z) and the weights 3^i mod 31.
+constexpr std::string_view kUsccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+constexpr std::array<int, 17> kUsccWeights = {1,  3,  9,  27, 19, 26, 16, 17, 20,
+                                              29, 25, 13, 8,  24, 10, 30, 28};
+}  // namespace
+
+char uscc_check_char(std::string_view first17) {
+  int sum = 0;
+  for (std::size_t i = 0; i < kUsccWeights.size(); ++i) {
+    const auto v = kUsccAlphabet.find(first17[i]);
+    if (v == std::string_view::npos) return '\0';
+    sum += static_cast<int>(v) * kUsccWeights[i];
+  }
+  return kUsccAlphabet[(31 - sum % 31) % 31];
+}
+
+Status validate_uscc(std::string_view code, std::string_view field) {
+  const std::string f(field);
+  if (code.size() != 18) return invalid(f, f + " must be 18 characters (a USCC)");
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    if (kUsccAlphabet.find(code[i]) == std::string_view::npos)
+      return invalid(f, f + " has a character outside 0-9 A-H J-N P-R T U W-Y at position " +
+                            std::to_string(i + 1));
+  }
+  if (uscc_check_char(code) != code[17])
+    return invalid(f, f + " is not a valid GB 32100 USCC (check character)");
+  return {};
+}
+
+bool is_subject_kind(std::string_view kind) {
+  for (std::string_view k : {"individual", "enterprise", "government", "public_institution",
+                             "social_organization", "other"})
+    if (kind == k) return true;
+  return false;
+}
+
+bool is_personal_certificate(std::string_view id_type) {
+  for (std::string_view t : {"resident_id", "passport", "hk_macao_permit", "taiwan_permit",
+                             "foreign_permanent_residence"})
+    if (id_type == t) return true;
+  return false;
+}
+
+bool is_organisation_certificate(std::string_view id_type) {
+  return id_type == "uscc" || id_type == "other_org";
+}
+
 Status validate_mobile(std::string_view mobile, std::string_view field) {
   const std::string f(field);
   if (mobile.empty()) return invalid(f, f + " is required");

@@ -27,6 +27,15 @@ Status validate_event_id(std::string_view id, std::string_view field = "event_id
 Status validate_resident_id(std::string_view id, std::string_view field);
 // The GB 11643 check character of the first 17 digits of a resident ID.
 char resident_id_check_char(std::string_view first17);
+// GB 32100-2015 unified social credit code: 18 characters of 0-9 A-H J-N P-R T U W-Y, the last
+// a check character over the first 17.
+Status validate_uscc(std::string_view code, std::string_view field);
+// The check character of a USCC's first 17 characters ('\0' if one is outside the alphabet).
+char uscc_check_char(std::string_view first17);
+// SPEC §6.1: subject kinds, certificate types, and which certificates each kind may hold.
+bool is_subject_kind(std::string_view kind);
+bool is_personal_certificate(std::string_view id_type);
+bool is_organisation_certificate(std::string_view id_type);
 // 11 digits starting 13..19.
 Status validate_mobile(std::string_view mobile, std::string_view field);
 // RFC 1123 host name with at least two labels; lowercased in place. IDN must be given as

@@ -3,7 +3,7 @@
 //
 // The read-only commands (history, replay, verify, export) open the ledger as a RocksDB
 // secondary instance, so they work, and never interfere, while the daemon runs; each sees one
-// consistent point of the log. rebuild-projections needs the ledger offline.
+// consistent point of the log. rebuild-projections and import need the ledger offline.
 //
 // Output is for people by default and JSON with --json. Exit codes: 0 ok, 1 verification
 // failed or not found, 2 usage or I/O error.
@@ -20,14 +20,17 @@
 #include <optional>
 #include <string>
 
+#include "config/config.hpp"
 #include "events/encoding.hpp"
 #include "events/json.hpp"
+#include "filingctl/import_command.hpp"
 #include "filingctl/key_option.hpp"
 #include "filingctl/output.hpp"
 #include "filingctl/tlog_commands.hpp"
 #include "kafka/restore.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/export.hpp"
+#include "replay/filing_export.hpp"
 #include "replay/history.hpp"
 #include "replay/open.hpp"
 #include "replay/rebuild.hpp"
@@ -285,6 +288,8 @@ struct ExportArgs {
   std::string key_file;
   std::string format;
   std::string output;
+  bool per_filing = false;
+  std::string config;  // per filing: the calendar of the SLA columns
 };
 
 int run_export(const ExportArgs& a) {
@@ -302,13 +307,22 @@ int run_export(const ExportArgs& a) {
     if (!file) return fail("cannot write " + output, kUsage);
     out = &file;
   }
-  auto n = export_events(**store, *format, *out, personal->get());
+  WorkCalendar calendar;
+  if (!a.config.empty()) {
+    auto config = load_config(a.config);
+    if (!config) return fail(config.error().message, kUsage);
+    calendar = config->calendar;
+  }
+  auto n = a.per_filing ? export_filings(**store, *format, *out, calendar, SystemClock().now(),
+                                         personal->get())
+                        : export_events(**store, *format, *out, personal->get());
   if (!n) return fail(n.error());
   if (file.is_open()) {
     file.close();
     if (!file) return fail("cannot write " + output, kUsage);
   }
-  std::fprintf(stderr, "filingctl: exported %llu events\n", static_cast<unsigned long long>(*n));
+  std::fprintf(stderr, "filingctl: exported %llu %s\n", static_cast<unsigned long long>(*n),
+               a.per_filing ? "filings" : "events");
   return kOk;
 }
 
@@ -375,13 +389,20 @@ int run(int argc, char** argv) {
   b->add_flag("--json", rebuild_json, "JSON output");
 
   ExportArgs exported;
-  auto* x = app.add_subcommand("export", "every event, as JSON lines or CSV");
+  auto* x = app.add_subcommand(
+      "export", "every event (or, with --per-filing, every filing's status), as JSON lines or CSV");
   data_dir_option(x, exported.data_dir);
   key_file_option(x, exported.key_file);
   x->add_option("--format", exported.format, "jsonl or csv")
       ->required()
       ->check(CLI::IsMember({"jsonl", "csv"}));
   x->add_option("--output", exported.output, "file to write (default: standard output)");
+  x->add_flag("--per-filing", exported.per_filing,
+              "one row per filing, its status flattened (CSV with a BOM, for Excel)");
+  x->add_option("--config", exported.config,
+                "per filing: the daemon's TOML, for its working-day calendar (default: weekends "
+                "only)")
+      ->check(CLI::ExistingFile);
 
   RestoreOptions restore;
   std::string restore_key;
@@ -397,6 +418,8 @@ int run(int argc, char** argv) {
 
   TlogArgs checkpoint, prove;
   const auto [c, p] = add_tlog_commands(app, checkpoint, prove);
+  ImportArgs imported;
+  auto* i = add_import_command(app, imported);
 
   try {
     app.parse(argc, argv);
@@ -411,6 +434,7 @@ int run(int argc, char** argv) {
   if (x->parsed()) return run_export(exported);
   if (c->parsed()) return run_checkpoint(checkpoint);
   if (p->parsed()) return run_prove(prove);
+  if (i->parsed()) return run_import(imported);
   if (k->parsed()) {
     if (!restore_key.empty()) {
       auto keyring = load_keyring(restore_key);

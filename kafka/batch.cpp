@@ -15,9 +15,26 @@
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
+#include "projections/sla.hpp"
 #include "projections/state_machine.hpp"
 
 namespace filingd::kafka {
+
+namespace {
+
+// A filing.status message: the status as HTTP serves it, SLA and record status included.
+std::string status_message(const Ledger& ledger, const BatchReader::Options& options,
+                           const FilingStatus& status) {
+  std::optional<Sla> sla;
+  if (options.calendar != nullptr) sla = sla_of(status, *options.calendar, ledger.clock().now());
+  const RecordStatusOf records = record_status_of(ledger);
+  std::string json;
+  JsonWriter writer(json);
+  write_json(writer, status, options.personal, sla ? &*sla : nullptr, &records);
+  return json;
+}
+
+}  // namespace
 namespace {
 
 constexpr std::size_t kMinSplit = 32;  // below this, splitting costs more than it saves
@@ -212,7 +229,8 @@ void BatchReader::fill_part(Batch& batch, std::size_t begin, std::size_t end) {
     item.key_value.reset();
     if (const auto* erased = std::get_if<SubjectErased>(&e.data)) {
       item.key_ref = erased->subject_ref;
-    } else if (const auto* f = std::get_if<FilingSubmitted>(&e.data); f && !f->personal.box.empty()) {
+    } else if (const auto* f = std::get_if<FilingSubmitted>(&e.data);
+               f && !f->personal.box.empty()) {
       item.key_ref = f->personal.subject_ref;
       key_at[k] = want(Cf::keys, item.key_ref);
     }
@@ -234,9 +252,8 @@ void BatchReader::fill_part(Batch& batch, std::size_t begin, std::size_t end) {
     if (key_at[k] != SIZE_MAX) {
       // Only the key that sealed this submission: a later generation is published by the
       // submission it sealed, and a destroyed one by nothing (its erasure's tombstone follows).
-      const auto stored = found[key_at[k]].ok()
-                              ? decode_data_key(values[key_at[k]].ToStringView())
-                              : std::nullopt;
+      const auto stored =
+          found[key_at[k]].ok() ? decode_data_key(values[key_at[k]].ToStringView()) : std::nullopt;
       if (stored && stored->generation == sealed_of(item.event.data)->generation)
         item.key_value = values[key_at[k]].ToString();
       else
@@ -372,10 +389,7 @@ void BatchReader::restate_erased(Item& item, const std::string& subject_ref) {
     }
     if (skip || !status.exists()) continue;
     if (options_.personal != PersonalView::omitted) personal_.open(status);
-    std::string json;
-    JsonWriter writer(json);
-    write_json(writer, status, options_.personal);
-    item.statuses.emplace_back(id, std::move(json));
+    item.statuses.emplace_back(id, status_message(ledger_, options_, status));
   }
 }
 
@@ -390,10 +404,7 @@ void BatchReader::fold_statuses(Batch& batch, std::size_t n) {
     const FilingStatus* status = status_after(item.event);
     if (status == nullptr) progress_.client_errors.fetch_add(1);
     if (status == nullptr || !status->exists() || item.superseded) continue;
-    std::string json;
-    JsonWriter writer(json);
-    write_json(writer, *status, options_.personal);
-    item.statuses.emplace_back(item.event.filing_id, std::move(json));
+    item.statuses.emplace_back(item.event.filing_id, status_message(ledger_, options_, *status));
   }
 }
 

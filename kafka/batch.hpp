@@ -33,6 +33,10 @@
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 
+namespace filingd {
+class WorkCalendar;
+}
+
 namespace filingd::kafka {
 
 // One event of a batch, ready to produce.
@@ -105,6 +109,7 @@ class BatchReader {
     std::size_t status_cache = 16'384;
     bool fingerprints = true;  // read each event's idempotency fingerprint (a point read)
     PersonalView personal = PersonalView::masked;  // how the topics show personal data
+    const WorkCalendar* calendar = nullptr;  // for the statuses' SLA; null: "sla": null
   };
   BatchReader(Ledger& ledger, Progress& progress, Options options);
   ~BatchReader();

@@ -57,6 +57,7 @@ namespace prometheus {
 class Writer;
 }
 class Checkpointer;
+class WorkCalendar;
 
 struct KafkaPublisherStats {
   Seq head;                               // ledger head when sampled
@@ -89,6 +90,9 @@ class KafkaPublisher {
     // or in clear (for a trusted cluster). The stored form travels in the `body` header where
     // the JSON is not it, so a restore is byte for byte in every mode.
     PersonalView personal_data = PersonalView::masked;
+    // The working-day calendar of the statuses' SLA (SPEC §6.7); null: they carry "sla": null.
+    // Must outlive the publisher.
+    const WorkCalendar* calendar = nullptr;
     // librdkafka properties applied after the publisher's own defaults (so they may override
     // e.g. linger.ms or compression.type; not the idempotence guarantees, which are re-applied).
     std::vector<std::pair<std::string, std::string>> properties;

@@ -12,6 +12,7 @@
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
 #include "ledger/projector.hpp"
+#include "ledger/registry_rules.hpp"
 
 namespace filingd {
 namespace {
@@ -189,6 +190,10 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
         !ok) return ok.take_error();
   }
 
+  if (const auto* f = std::get_if<FilingSubmitted>(&e.data)) {
+    if (auto ok = check_desk_rules(view, e, *f); !ok) return ok.take_error();
+    if (view.error()) return *view.error();
+  }
   auto after = project(view, *before, e);
   if (!after) return after.take_error();
   if (view.error()) return *view.error();

@@ -4,7 +4,9 @@
 // (SMS deadline, attempt count), seq, version, the hash chain, and the staged writes.
 #pragma once
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "config/sms_policy.hpp"
 #include "events/event.hpp"
@@ -38,6 +40,24 @@ struct DecideContext {
 // event_id, what was appended before: nothing is staged). On an error `txn` must be discarded.
 Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& fingerprint,
                             const DecideContext& ctx, Timestamp now, LedgerHead& head);
+
+// decide_import.cpp: an import's events as the append commands the writer decides, each with
+// its fingerprint.
+struct ImportStep {
+  AppendCommand cmd;
+  Hash fingerprint{};
+};
+// The field checks of every event (validate_command's, on the caller's thread) and the import's
+// own: events present, at most kMaxImportEvents, the first creating the filing. Errors name
+// the event: Error::index, and a field under "events[i].".
+Result<std::vector<ImportStep>> import_steps(ImportCommand& c);
+
+// Decides an import's events in order into `txn`, each on top of the one before; an event_id
+// used before refuses it (an import is never a retry). Returns the last event's result. On an
+// error, named as import_steps' are, `txn` must be discarded; `head` and `*ctx.tree` are as
+// they were.
+Result<AppendResult> decide_import(Staging& txn, std::span<const ImportStep> steps,
+                                   const DecideContext& ctx, Timestamp now, LedgerHead& head);
 
 // decide_personal.cpp: seals `e`'s personal fields (a submission's, a confirmation's) under its
 // subject's data key, creating the key with the subject's first filing; refuses a client-sent

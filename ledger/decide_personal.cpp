@@ -74,6 +74,7 @@ Status seal_personal_data(Staging& txn, Keyring& keyring, Event& e, const Filing
   std::string ref;
   if (auto* f = std::get_if<FilingSubmitted>(&e.data)) {
     ref = keyring.subject_ref(f->subject.id_type, f->subject.id_number);
+    f->name_ref = keyring.name_ref(f->subject.name);
     if (clear_identities) {
       if (auto ok = check_clear_identity(txn, e, *f); !ok) return ok;
     }

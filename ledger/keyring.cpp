@@ -36,16 +36,29 @@ Result<std::shared_ptr<Keyring>> Keyring::create(const privacy::Key& master,
                                               std::max<std::size_t>(cache_size, 1)));
 }
 
+namespace {
+// Hex of the keyed hash of `input`, which is wiped afterwards.
+std::string keyed_ref(const privacy::KeyedHasher& index, std::string& input) {
+  auto digest = index.hash(input);
+  privacy::cleanse(input);
+  // OpenSSL's HMAC fails only when it cannot allocate: no reference can be made then.
+  if (!digest) throw std::runtime_error("keyed hash failed: " + digest.error().message);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest->data()), digest->size()));
+}
+}  // namespace
+
 std::string Keyring::subject_ref(std::string_view id_type, std::string_view id_number) const {
   std::string certificate;
   certificate.reserve(id_type.size() + 1 + id_number.size());
   certificate.append(id_type).push_back(':');
   certificate.append(id_number);
-  auto digest = index_.hash(certificate);
-  privacy::cleanse(certificate);
-  // OpenSSL's HMAC fails only when it cannot allocate: no reference can be made then.
-  if (!digest) throw std::runtime_error("keyed hash failed: " + digest.error().message);
-  return to_hex(std::string_view(reinterpret_cast<const char*>(digest->data()), digest->size()));
+  return keyed_ref(index_, certificate);
+}
+
+std::string Keyring::name_ref(std::string_view name) const {
+  std::string input = "name\x1f";
+  input.append(name);
+  return keyed_ref(index_, input);
 }
 
 std::string Keyring::check_value() const { return check_; }
@@ -72,8 +85,8 @@ Result<Keyring::DataKey> Keyring::data_key(std::string_view ref, std::string_vie
   if (auto key = cached(ref)) return std::move(*key);
   const auto value = decode_data_key(stored);
   if (!value)
-    return make_error(ErrorCode::invalid, "stored data key is truncated (" +
-                                              std::to_string(stored.size()) + " bytes)");
+    return make_error(ErrorCode::invalid,
+                      "stored data key is truncated (" + std::to_string(stored.size()) + " bytes)");
   auto key = privacy::unwrap_data_key(wrap_, value->wrapped, ref);
   if (!key) return key.take_error();
   DataKey found{std::move(*key), value->generation};
@@ -95,6 +108,15 @@ void Keyring::remember(std::string_view ref, const DataKey& key) {
 void Keyring::forget(std::string_view ref) {
   std::lock_guard lock(mu_);
   forgotten_.emplace(ref);
+  drop(ref);
+}
+
+void Keyring::evict(std::string_view ref) {
+  std::lock_guard lock(mu_);
+  drop(ref);
+}
+
+void Keyring::drop(std::string_view ref) {
   if (auto it = at_.find(ref); it != at_.end()) {
     lru_.erase(it->second);
     at_.erase(it);

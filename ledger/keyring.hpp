@@ -33,6 +33,9 @@ class Keyring {
   // The subject's reference: HMAC-SHA-256 under the index subkey of "<id_type>:<id_number>",
   // 64 hex digits. Stable for a master key; reveals nothing of the certificate without it.
   std::string subject_ref(std::string_view id_type, std::string_view id_number) const;
+  // The keyed hash of a subject's name (FilingSubmitted::name_ref), under the same index key;
+  // a domain separator no certificate type holds keeps it apart from subject_ref's inputs.
+  std::string name_ref(std::string_view name) const;
 
   // A value that tells whether two master keys are the same, without revealing either: stored in
   // the ledger's meta at its first keyed append, compared at every open.
@@ -56,6 +59,9 @@ class Keyring {
   std::optional<DataKey> cached(std::string_view ref);
   // Drops ref's cached data key and keeps it from being cached again (it was destroyed).
   void forget(std::string_view ref);
+  // Drops ref's cached data key: the key was made, or read from a batch, that will not be
+  // written (its command was refused, or the write failed), so the cache must not outlive it.
+  void evict(std::string_view ref);
 
   // Seals `payload`'s personal fields under `key`: sets payload.personal.{subject_ref, box}. The
   // clear values stay in memory; the stored encoding writes the box instead (events/codec.cpp).
@@ -71,6 +77,7 @@ class Keyring {
         check_(std::move(check)),
         cache_size_(cache_size) {}
   void remember(std::string_view ref, const DataKey& key);
+  void drop(std::string_view ref);  // mu_ held
 
   privacy::Key wrap_;
   privacy::KeyedHasher index_;

@@ -13,10 +13,15 @@
 
 namespace filingd {
 
+// A queued append, or an import: its events, decided as one (all or none), `cmd` unused. An
+// import is answered with its last event's result.
 struct Ledger::Pending {
   AppendCommand cmd;
   Hash fingerprint{};
+  std::vector<ImportStep> import;
   AppendCallback done;
+  // Its weight against Options::max_batch.
+  std::size_t events() const { return import.empty() ? 1 : import.size(); }
 };
 
 // One group commit: decided by the writer thread into `staging`, written as one WriteBatch by the
@@ -242,6 +247,35 @@ void Ledger::append_async(AppendCommand command, AppendCallback done) {
   p->fingerprint = command_fingerprint(command);
   p->cmd = std::move(command);
   p->done = std::move(done);
+  enqueue(std::move(p));
+}
+
+Result<ImportResult> Ledger::import(ImportCommand command) {
+  std::promise<Result<ImportResult>> promise;
+  auto result = promise.get_future();
+  import_async(std::move(command),
+               [&promise](Result<ImportResult> r) { promise.set_value(std::move(r)); });
+  return result.get();
+}
+
+void Ledger::import_async(ImportCommand command, ImportCallback done) {
+  auto steps = import_steps(command);
+  if (!steps) return done(steps.take_error());
+  auto p = std::make_unique<Pending>();
+  p->import = std::move(*steps);
+  // The events were decided one after the other, so their seqs are consecutive.
+  p->done = [n = p->import.size(), done = std::move(done)](Result<AppendResult> last) {
+    if (!last) return done(last.take_error());
+    done(ImportResult{.filing_id = std::move(last->filing_id),
+                      .first_seq = Seq(last->seq.value - (n - 1)),
+                      .last_seq = last->seq,
+                      .version = last->version,
+                      .state = last->state});
+  };
+  enqueue(std::move(p));
+}
+
+void Ledger::enqueue(std::unique_ptr<Pending> p) {
   {
     std::unique_lock lock(mu_);
     if (!stopping_) {
@@ -274,7 +308,8 @@ void Ledger::writer_loop() {
         queue_.pop_front();
       }
     }
-    const std::size_t n = taken.size();
+    std::size_t n = 0;
+    for (const auto& p : taken) n += p->events();
     Batch* into;
     {
       std::unique_lock lock(open_mu_);
@@ -308,14 +343,17 @@ void Ledger::writer_loop() {
 
 void Ledger::decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken) {
   const Timestamp now = clock_->now();
+  const DecideContext ctx{options_.sms_policies, options_.keyring.get(),
+                          options_.merkle_tree ? &tree_ : nullptr, options_.clear_identities};
   for (auto& p : taken) {
     Staging savepoint(b.staging);
-    auto r = decide(savepoint, p->cmd, p->fingerprint,
-                    DecideContext{options_.sms_policies, options_.keyring.get(),
-                                  options_.merkle_tree ? &tree_ : nullptr,
-                                  options_.clear_identities},
-                    now, head_);
-    if (r) savepoint.merge_into_parent();
+    auto r = p->import.empty() ? decide(savepoint, p->cmd, p->fingerprint, ctx, now, head_)
+                               : decide_import(savepoint, p->import, ctx, now, head_);
+    if (r) {
+      savepoint.merge_into_parent();
+    } else {
+      forget_staged_keys(savepoint);
+    }
     b.results.push_back(std::move(r));
     b.pending.push_back(std::move(p));
   }
@@ -334,6 +372,7 @@ void Ledger::sync_loop() {
   std::size_t last_size = 0;
   for (;;) {
     std::unique_ptr<Batch> b;
+    std::size_t size = 0;  // its events
     {
       // Straight after a write, the open batch is taken as it stands: it filled during the
       // write. An idle sync thread gives a burst a moment to be decided (until the open batch
@@ -353,6 +392,7 @@ void Ledger::sync_loop() {
       if (!open_) return;  // the writer has stopped and everything is written
       claim(lock);
       b = std::move(open_);
+      size = open_size_;
       in_flight_ = b.get();
       claiming_ = false;
     }
@@ -375,12 +415,14 @@ void Ledger::sync_loop() {
         refused = std::move(open_);
         head_ = head();
         tree_ = durable_tree_;
+        forget_staged_keys(b->staging);
+        if (refused) forget_staged_keys(refused->staging);
       }
       claiming_ = false;
     }
     open_cv_.notify_all();
     wrote = b->write.Count() > 0;
-    last_size = b->pending.size();
+    last_size = size;
     finish(std::move(b));
     if (refused) {
       fail(*refused, make_error(ErrorCode::io, "an earlier write of this group commit failed"));
@@ -421,6 +463,11 @@ bool Ledger::finish(std::unique_ptr<Batch> b) {
   }
   complete(std::move(b));
   return ok;
+}
+
+void Ledger::forget_staged_keys(const Staging& staging) {
+  if (options_.keyring == nullptr) return;
+  for (const std::string& ref : staging.keys_in(Cf::keys)) options_.keyring->evict(ref);
 }
 
 void Ledger::fail(Batch& b, const Error& error) {

@@ -10,7 +10,9 @@
 // (group commit: one fsync for all), and every caller is answered. An append is acknowledged
 // only after that fsync. While one batch is being written, the writer decides the next one on
 // top of it (pipelining: CPU and disk overlap); batches are written and answered strictly in
-// order, and if a write fails, the batch decided on top of it is refused too.
+// order, and if a write fails, the batch decided on top of it is refused too. An import (a
+// filing's whole history) is one queued item: its events are decided one after the other in
+// one savepoint, so it is refused or written whole, in one group commit.
 //
 // Lifecycle: open() recovers the head (seq, hash) from the meta column family and starts the
 // threads; the destructor drains queued appends and stops them. Concurrency: append() and the read
@@ -61,6 +63,38 @@ struct AppendCommand {
   bool must_create = false;              // POST /v1/filings: an existing filing_id is a conflict
 };
 
+// One event of an imported history (SPEC §6.6): business time and actor are the history's own.
+struct ImportedEvent {
+  Payload data;
+  Timestamp occurred_at;
+  std::string actor;
+  std::string event_id;  // empty: the ledger generates a UUID
+};
+
+// A filing's past, brought from another system (SPEC §6.6): a new filing's whole history,
+// appended as one.
+struct ImportCommand {
+  std::string filing_id;
+  std::vector<ImportedEvent> events;
+  // As AppendCommand::principal; kImportPrincipal for filingctl import.
+  std::string principal{kLocalPrincipal};
+};
+
+// An import holds at most this many events: a real filing's history, resubmissions included,
+// is a few dozen; more is a mistake in the export it came from.
+inline constexpr std::size_t kMaxImportEvents = 1000;
+inline constexpr std::string_view kImportPrincipal = "filingctl";
+// An import of `events` events: too_large (field "events") beyond kMaxImportEvents.
+Status check_import_size(std::size_t events);
+
+struct ImportResult {
+  std::string filing_id;
+  Seq first_seq;  // the history's events are first_seq..last_seq, in order
+  Seq last_seq;
+  Version version;
+  FilingState state = FilingState::none;
+};
+
 struct AppendResult {
   std::string filing_id;
   std::string event_id;
@@ -106,8 +140,10 @@ class Ledger {
     std::string data_dir;
     const Clock* clock = nullptr;  // null: the system clock
     SmsPolicies sms_policies;
-    std::size_t max_batch = 4096;  // commands per group commit
-    rocksdb::Env* env = nullptr;   // null: the default (tests inject I/O faults)
+    // Events per group commit (an import's all count); an import larger than this gets a group
+    // commit of its own.
+    std::size_t max_batch = 4096;
+    rocksdb::Env* env = nullptr;  // null: the default (tests inject I/O faults)
     // The keys of personal data (ledger/keyring.hpp). Null: personal fields are stored in clear,
     // as before they were sealed (tests that are not about them).
     std::shared_ptr<Keyring> keyring;
@@ -135,16 +171,30 @@ class Ledger {
   using AppendCallback = std::function<void(Result<AppendResult>)>;
   void append_async(AppendCommand command, AppendCallback done);
 
+  // Appends a new filing's whole history (SPEC §6.6) as one: its events are decided in order,
+  // each on top of the one before, by the rules of append() (state machine, business time,
+  // pinned fields, cross-filing rules), and all of them go into the same group-commit
+  // WriteBatch, or none does. Nothing else is decided between them, so the timer service sees
+  // the filing only once the whole history is durable. Errors: those of append() for the first
+  // refused event, with Error::index its position in `events` (and nothing written); conflict
+  // for a filing id that exists or an event_id used before; too_large beyond kMaxImportEvents;
+  // invalid for an empty history, a first event that is not filing_submitted, or an
+  // occurred_at before the previous event's.
+  Result<ImportResult> import(ImportCommand command);
+  // The same, without blocking: `done` as append_async's.
+  using ImportCallback = std::function<void(Result<ImportResult>)>;
+  void import_async(ImportCommand command, ImportCallback done);
+
   // ---- reads (never block on the writer) ----
   Result<std::optional<FilingStatus>> status(std::string_view filing_id) const;
   // The filing's events from version `from` (1-based), at most `limit`.
   Result<std::vector<Event>> stream(std::string_view filing_id, Version from = Version(1),
                                     std::size_t limit = SIZE_MAX) const;
   Result<std::vector<Event>> events_after(Seq after, std::size_t limit) const;
-  // Filing ids in an index (state, province or type) after `cursor`, at most `limit`; with no
-  // index, all filings.
-  Result<std::vector<std::string>> list(std::optional<std::pair<keys::Index, std::string>> index,
-                                        std::string_view cursor, std::size_t limit) const;
+  // The rest of each projection key under `prefix` (an index's, keys.hpp) after prefix+`after`
+  // (before it when `reverse`), at most `limit`, in key order (reversed when `reverse`).
+  Result<std::vector<std::string>> scan_index(std::string_view prefix, std::string_view after,
+                                              std::size_t limit, bool reverse = false) const;
   // The projection counters ("state:approved" -> n, "deadline:sms" -> n).
   Result<std::vector<std::pair<std::string, std::uint64_t>>> counts() const;
   Result<std::vector<DeadlineEntry>> deadlines(std::optional<Timestamp> before,
@@ -184,6 +234,10 @@ class Ledger {
 
   Store& store() { return *store_; }
   const Clock& clock() const { return *clock_; }
+  // Takes new SMS policies for the deadlines pinned from now on (a SIGHUP reload). Thread-safe.
+  void reload_sms_policies(const SmsPolicies& policies) {
+    options_.sms_policies.replace_with(policies);
+  }
   // The keys of personal data; null when they are stored in clear.
   const std::shared_ptr<Keyring>& keyring() const { return options_.keyring; }
   // The Merkle tree as of the last durable batch: its size is head().seq. Thread-safe.
@@ -198,7 +252,11 @@ class Ledger {
   struct Batch;
   Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, tlog::Appender tree);
   void writer_loop();
+  void enqueue(std::unique_ptr<Pending> p);
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
+  // Drops the data keys `staging` created or unwrapped from the keyring's cache: its writes
+  // are discarded, so the keys it staged will never be stored.
+  void forget_staged_keys(const Staging& staging);
   void sync_loop();
   void claim(std::unique_lock<std::mutex>& lock);
   bool finish(std::unique_ptr<Batch> b);  // false: the write failed
@@ -229,7 +287,7 @@ class Ledger {
   std::mutex open_mu_;
   std::condition_variable open_cv_;  // the sync thread waits for a batch, the writer for room
   std::unique_ptr<Batch> open_;      // guarded by open_mu_
-  std::size_t open_size_ = 0;        // guarded by open_mu_: commands decided into open_
+  std::size_t open_size_ = 0;        // guarded by open_mu_: events decided into open_
   bool deciding_ = false;            // guarded by open_mu_: the writer is deciding into open_
   bool claiming_ = false;            // guarded by open_mu_: the sync thread waits to claim it
   // guarded by open_mu_: while the sync thread gathers a burst, the size at which it takes the
@@ -259,5 +317,9 @@ class Ledger {
   std::thread purger_;
   void purge_loop();
 };
+
+// The registry's word on a record number for status JSON (projections/status.hpp); reads
+// `ledger`, which must outlive it.
+RecordStatusOf record_status_of(const Ledger& ledger);
 
 }  // namespace filingd

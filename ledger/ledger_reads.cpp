@@ -91,17 +91,33 @@ Status scan_prefix(const Store& store, const std::string& prefix, std::string_vi
 
 }  // namespace
 
-Result<std::vector<std::string>> Ledger::list(
-    std::optional<std::pair<keys::Index, std::string>> index, std::string_view cursor,
-    std::size_t limit) const {
+Result<std::vector<std::string>> Ledger::scan_index(std::string_view prefix, std::string_view after,
+                                                    std::size_t limit, bool reverse) const {
   std::vector<std::string> out;
-  const std::string prefix =
-      index ? keys::index_prefix(index->first, index->second) : std::string(keys::kStatusPrefix);
-  auto ok = scan_prefix(*store_, prefix, cursor, [&](std::string_view id, std::string_view) {
-    out.emplace_back(id);
-    return out.size() < limit;
-  });
-  if (!ok) return ok.take_error();
+  if (!reverse) {
+    auto ok = scan_prefix(*store_, std::string(prefix), after,
+                          [&](std::string_view rest, std::string_view) {
+                            out.emplace_back(rest);
+                            return out.size() < limit;
+                          });
+    if (!ok) return ok.take_error();
+    return out;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->cf(Cf::projections)));
+  std::string start(prefix);
+  if (after.empty()) {
+    // Just past every key under the prefix: the prefix with its last byte (below 0xff in every
+    // key layout) raised by one.
+    start.back() = static_cast<char>(static_cast<unsigned char>(start.back()) + 1);
+  } else {
+    start.append(after);
+  }
+  it->SeekForPrev(start);
+  if (it->Valid() && it->key().ToStringView() == start) it->Prev();
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Prev())
+    out.emplace_back(it->key().ToStringView().substr(prefix.size()));
+  if (!it->status().ok()) return from_rocksdb(it->status(), "projection read failed");
   return out;
 }
 
@@ -109,14 +125,14 @@ Result<std::vector<SlaEntry>> Ledger::sla_clock(FilingState state, bool zhejiang
                                                 std::string_view position,
                                                 std::size_t limit) const {
   std::vector<SlaEntry> out;
-  auto ok = scan_prefix(
-      *store_, keys::sla_prefix(static_cast<char>(state), zhejiang), position,
-      [&](std::string_view rest, std::string_view) {
-        const auto key = keys::parse_sla(rest);
-        if (!key) return true;  // not an SLA key: skipped (verify reports it)
-        out.push_back({key->since, std::string(key->filing_id), std::string(rest)});
-        return out.size() < limit;
-      });
+  auto ok =
+      scan_prefix(*store_, keys::sla_prefix(static_cast<char>(state), zhejiang), position,
+                  [&](std::string_view rest, std::string_view) {
+                    const auto key = keys::parse_sla(rest);
+                    if (!key) return true;  // not an SLA key: skipped (verify reports it)
+                    out.push_back({key->since, std::string(key->filing_id), std::string(rest)});
+                    return out.size() < limit;
+                  });
   if (!ok) return ok.take_error();
   return out;
 }
@@ -186,6 +202,14 @@ Result<std::vector<std::string>> Ledger::subject_filings(std::string_view identi
                         });
   if (!ok) return ok.take_error();
   return out;
+}
+
+RecordStatusOf record_status_of(const Ledger& ledger) {
+  return [&ledger](const std::string& number) -> std::string {
+    auto r = ledger.record(number);
+    if (!r || !*r) return {};
+    return (*r)->active ? "active" : "cancelled";
+  };
 }
 
 }  // namespace filingd

@@ -31,17 +31,64 @@ std::vector<DeadlineEntry> deadlines_of(const FilingStatus& s) {
   return out;
 }
 
-std::vector<std::string> index_keys(const FilingStatus& s) {
+// The index entries of the fields index_tie() names.
+std::vector<std::string> tied_keys(const FilingStatus& s) {
+  using keys::Index;
   std::vector<std::string> out;
   if (!s.exists()) return out;
-  out.push_back(keys::index(keys::Index::state, to_string(s.state), s.filing_id));
-  out.push_back(keys::index(keys::Index::province, s.province, s.filing_id));
-  out.push_back(keys::index(keys::Index::type, to_string(s.filing_type), s.filing_id));
+  out.push_back(keys::index(Index::state, to_string(s.state), s.filing_id));
+  out.push_back(keys::index(Index::province, s.province, s.filing_id));
+  out.push_back(keys::index(Index::type, to_string(s.filing_type), s.filing_id));
+  out.push_back(keys::index(Index::provider, s.provider, s.filing_id));
+  if (s.sms_deadline)
+    out.push_back(keys::index(Index::sms_deadline, keys::time_value(*s.sms_deadline), s.filing_id));
   for (const auto& d : deadlines_of(s)) out.push_back(keys::deadline(d.due, d.kind, s.filing_id));
   if (sla_working_days(s.state, s.province) > 0)
     out.push_back(keys::sla(static_cast<char>(s.state), sla_zhejiang(s.province), s.state_since,
                             s.filing_id));
   out.push_back(keys::subject_filing(s.identity, s.filing_id));
+  return out;
+}
+
+// The entries of what only a submission or an approval changes (changes_sites): the subject's
+// name, the submission time, the websites' domains and the record numbers the filing holds or
+// names. Kept apart so that the fold copies none of it for the other events.
+std::vector<std::string> site_keys(const FilingStatus& s) {
+  using keys::Index;
+  std::vector<std::string> out;
+  if (!s.exists()) return out;
+  if (!s.name_ref.empty() || !s.subject.name.empty())
+    out.push_back(
+        keys::index(Index::name, keys::name_value(s.name_ref, s.subject.name), s.filing_id));
+  out.push_back(keys::index(Index::submitted, keys::time_value(s.submitted_at), s.filing_id));
+  auto add = [&](Index which, const std::string& value) {
+    if (value.empty()) return;
+    auto k = keys::index(which, value, s.filing_id);
+    if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+  };
+  for (const Website& w : s.websites) {
+    for (const auto& d : w.domains) add(Index::domain, d);
+    add(Index::record, w.record_number);
+  }
+  add(Index::record, s.subject_record_number);
+  add(Index::record, s.existing_record_number);
+  return out;
+}
+
+bool changes_sites(const Event& e) {
+  return std::holds_alternative<FilingSubmitted>(e.data) ||
+         std::holds_alternative<BureauApproved>(e.data);
+}
+
+std::string updated_key(const FilingStatus& s) {
+  return keys::index(keys::Index::updated, keys::time_value(s.updated_at), s.filing_id);
+}
+
+std::vector<std::string> index_keys(const FilingStatus& s) {
+  std::vector<std::string> out = tied_keys(s);
+  if (!s.exists()) return out;
+  for (auto& k : site_keys(s)) out.push_back(std::move(k));
+  out.push_back(updated_key(s));
   return out;
 }
 
@@ -82,8 +129,8 @@ void diff(const std::vector<std::string>& old_items, const std::vector<std::stri
   }
 }
 
-// Every field index_keys() and counted_as() read (exists() is the state). An event that changes
-// none of them, as most review and SMS steps do, leaves every index and counter as it was.
+// Every field tied_keys() and counted_as() read (exists() is the state). An event that changes
+// none of them, as most review and SMS steps do, leaves those indexes and counters as they were.
 template <class S>
 auto index_tie(S& s) {
   return std::tie(s.state, s.province, s.provider, s.filing_type, s.sms_deadline, s.abandon_at,
@@ -96,20 +143,36 @@ bool same_index_fields(const FilingStatus& a, const FilingStatus& b) {
 
 // Those fields (and the filing_id the keys carry) alone: what an in-place fold keeps of the
 // status before an event, instead of a copy of the whole status.
-FilingStatus index_fields(const FilingStatus& s) {
+// What site_keys() reads only for an event that may change it (changes_sites).
+FilingStatus index_fields(const FilingStatus& s, const Event& e) {
   FilingStatus f;
   f.filing_id = s.filing_id;
   f.identity = s.identity;
+  f.updated_at = s.updated_at;
   index_tie(f) = index_tie(s);
+  if (changes_sites(e)) {
+    f.name_ref = s.name_ref;
+    f.subject.name = s.subject.name;
+    f.submitted_at = s.submitted_at;
+    f.websites = s.websites;
+    f.subject_record_number = s.subject_record_number;
+    f.existing_record_number = s.existing_record_number;
+  }
   return f;
 }
 
 // The derived entries (see Derived); `before` needs only index_fields().
-void update_derived(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after) {
+void update_derived(ProjectionTxn& txn, const FilingStatus& before, const FilingStatus& after,
+                    const Event& e) {
+  auto del = [&](const std::string& k) { txn.del(k); };
+  auto put = [&](const std::string& k) { txn.put(k, {}); };
+  if (!before.exists() || before.updated_at != after.updated_at) {
+    if (before.exists()) txn.del(updated_key(before));
+    txn.put(updated_key(after), {});
+  }
+  if (changes_sites(e)) diff(site_keys(before), site_keys(after), del, put);
   if (same_index_fields(before, after)) return;
-  diff(
-      index_keys(before), index_keys(after), [&](const std::string& k) { txn.del(k); },
-      [&](const std::string& k) { txn.put(k, {}); });
+  diff(tied_keys(before), tied_keys(after), del, put);
   diff(
       counted_as(before), counted_as(after), [&](const std::string& k) { bump(txn, k, -1); },
       [&](const std::string& k) { bump(txn, k, +1); });
@@ -124,6 +187,29 @@ void update_open_filing(ProjectionTxn& txn, FilingState before, const FilingStat
   } else if (was_open && !is_open(after.state)) {
     txn.del(keys::open_filing(after.identity));
   }
+}
+
+std::vector<std::string> domains_of(const FilingStatus& s) {
+  std::vector<std::string> out;
+  for (const Website& w : s.websites) out.insert(out.end(), w.domains.begin(), w.domains.end());
+  return out;
+}
+
+// The open-domain index, which decide reads to refuse a domain another subject's open filing
+// holds. `before_domains`: what the filing's open entries were (none if it was not open). A
+// ledger written before the rule may hold a domain in two open filings: the entry names the
+// latest, and is removed only by the filing it names.
+void update_open_domains(ProjectionTxn& txn, const std::vector<std::string>& before_domains,
+                         const FilingStatus& after) {
+  const std::vector<std::string> now =
+      is_open(after.state) ? domains_of(after) : std::vector<std::string>();
+  diff(
+      before_domains, now,
+      [&](const std::string& d) {
+        const auto key = keys::open_domain(d);
+        if (txn.get(key) == after.filing_id) txn.del(key);
+      },
+      [&](const std::string& d) { txn.put(keys::open_domain(d), after.filing_id); });
 }
 
 }  // namespace
@@ -158,22 +244,38 @@ Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e
   }
   const FilingState state_before = status.state;
   std::optional<FilingStatus> before;
-  if (derived == Derived::maintain) before = index_fields(status);
+  if (derived == Derived::maintain) before = index_fields(status, e);
   std::optional<Resubmitted> resubmitted;
   const auto* submission = std::get_if<FilingSubmitted>(&e.data);
-  if (submission && status.exists()) resubmitted = Resubmitted{status.filing_type, status.identity};
+  std::vector<std::string> open_domains_before;
+  if (submission && status.exists()) {
+    resubmitted = Resubmitted{status.filing_type, status.identity};
+    if (is_open(status.state)) open_domains_before = domains_of(status);
+  }
   if (auto ok = apply_event(status, e); !ok) return ok;
 
   if (submission) {
     if (auto ok = check_submission(txn, resubmitted, e, *submission); !ok) return ok;
+    status.record_number_verified = true;
+    if (submission->filing_type == FilingType::new_access) {
+      auto known = load_record(txn, submission->existing_record_number);
+      if (!known) return known.take_error();
+      status.record_number_verified = known->has_value();
+    }
   } else if (const auto* b = std::get_if<BureauApproved>(&e.data)) {
     if (auto ok = apply_approval(txn, status, e, *b); !ok) return ok;
   } else if (const auto* c = std::get_if<RecordCancelled>(&e.data)) {
     if (auto ok = apply_cancellation(txn, status, e, *c); !ok) return ok;
   }
 
-  if (before) update_derived(txn, *before, status);
+  if (before) update_derived(txn, *before, status, e);
   update_open_filing(txn, state_before, status);
+  const bool was_open = state_before != FilingState::none && is_open(state_before);
+  if (submission) {
+    update_open_domains(txn, open_domains_before, status);
+  } else if (was_open && !is_open(status.state)) {
+    update_open_domains(txn, domains_of(status), status);
+  }
   return {};
 }
 

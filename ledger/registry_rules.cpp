@@ -294,8 +294,7 @@ Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& be
   }
   auto open = txn.get(keys::open_filing(key));
   if (open && *open != e.filing_id)
-    return conflict("this subject already has an open filing " + *open,
-                    "data.subject.id_number");
+    return conflict("this subject already has an open filing " + *open, "data.subject.id_number");
 
   Registry reg(txn);
   if (f.filing_type == FilingType::first_filing) {
@@ -334,6 +333,46 @@ Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& be
       if (f.websites[i].record_number.empty())
         return invalid("cancel_website needs each website's record_number",
                        "data.websites[" + std::to_string(i) + "].record_number");
+    }
+  }
+  return {};
+}
+
+Status check_desk_rules(ProjectionTxn& txn, const Event& e, const FilingSubmitted& f) {
+  Registry reg(txn);
+  if (f.filing_type == FilingType::continued_access) {
+    auto known = reg.get(f.existing_record_number);
+    if (!known) return known.take_error();
+    if (!*known)
+      return invalid("record number " + f.existing_record_number +
+                         " is not in the registry; only a new_access (a number issued through "
+                         "another provider) may name one it does not know",
+                     "data.existing_record_number");
+  }
+  const std::string identity = subject_identity(f);
+  for (std::size_t i = 0; i < f.websites.size(); ++i) {
+    const auto& domains = f.websites[i].domains;
+    for (std::size_t j = 0; j < domains.size(); ++j) {
+      const std::string& d = domains[j];
+      const std::string field =
+          "data.websites[" + std::to_string(i) + "].domains[" + std::to_string(j) + "]";
+      auto owner = reg.domain_owner(d);
+      if (!owner) return owner.take_error();
+      if (*owner) {
+        auto rec = reg.get(**owner);
+        if (!rec) return rec.take_error();
+        if (*rec && (*rec)->active && different_subjects((*rec)->subject_key, identity))
+          return conflict(
+              "domain " + d + " has active record number " + **owner + " of another subject",
+              field);
+      }
+      auto open = txn.get(keys::open_domain(d));
+      if (!open || *open == e.filing_id) continue;
+      auto other = load_status(txn, *open);
+      if (!other) return other.take_error();
+      if (is_open(other->state) && different_subjects(other->identity, identity))
+        return conflict("domain " + d + " stands in open filing " + *open + " of another subject",
+                        field);
     }
   }
   return {};

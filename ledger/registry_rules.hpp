@@ -24,6 +24,11 @@ struct Resubmitted {
 // filing, and the record numbers it names are the subject's and active.
 Status check_submission(ProjectionTxn& txn, const std::optional<Resubmitted>& before,
                         const Event& e, const FilingSubmitted& f);
+// The desk's rules of SPEC §6.1 that came after filings were first recorded, checked when the
+// ledger decides a submission (not by a fold: a ledger written before them still replays): a
+// continued_access names a number the registry knows; no domain has an active record of another
+// subject or stands in another subject's open filing.
+Status check_desk_rules(ProjectionTxn& txn, const Event& e, const FilingSubmitted& f);
 // A bureau_approved of filing `s` (its status after the event): issues, records, changes or
 // cancels numbers as the filing type says.
 Status apply_approval(ProjectionTxn& txn, const FilingStatus& s, const Event& e,

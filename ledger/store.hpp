@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
@@ -96,6 +97,8 @@ class Staging {
   void detach() { parent_ = nullptr; }
   void write_to(rocksdb::WriteBatch& batch) const;
   bool empty() const { return staged_.empty(); }
+  // The keys of column family `cf` this staging (not its parent) puts or deletes, in order.
+  std::vector<std::string> keys_in(Cf cf) const;
   void clear() { staged_.clear(); }
 
   // Adapts the projections column family of this staging to the projector's interface. A read

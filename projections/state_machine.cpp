@@ -75,6 +75,7 @@ struct Effects {
     s.personal = f.personal;
     if (!resubmission) s.identity = subject_identity(f);
     s.existing_record_number = f.existing_record_number;
+    s.name_ref = f.name_ref;
     s.attempt = resubmission ? s.attempt + 1 : 1;
     s.initial_review = ReviewFlag::pending;
     s.photo = ReviewFlag::pending;

@@ -36,7 +36,8 @@ std::string subject_identity(const FilingSubmitted& f) {
   return f.subject.id_type + ':' + f.subject.id_number;
 }
 
-void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla) {
+void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla,
+                const RecordStatusOf* records) {
   w.begin_object();
   w.key("filing_id").string(s.filing_id);
   w.key("filing_type").string(to_string(s.filing_type));
@@ -85,11 +86,17 @@ void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const S
     w.end_object();
     w.key("record_number");
     opt_string(w, site.record_number);
+    if (records != nullptr && !site.record_number.empty()) {
+      w.key("record_status");
+      opt_string(w, (*records)(site.record_number));
+    }
     w.end_object();
   }
   w.end_array();
   w.key("existing_record_number");
   opt_string(w, s.existing_record_number);
+  if (!s.existing_record_number.empty())
+    w.key("record_number_verified").boolean(s.record_number_verified);
   w.key("subject_record_number");
   opt_string(w, s.subject_record_number);
   w.key("sms_deadline").time(s.sms_deadline);

@@ -3,6 +3,7 @@
 // served as JSON (SPEC §3.4).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ struct FilingStatus {
   // The subject in the indexes (subject_identity), fixed by the filing's first submission.
   std::string identity;
   std::string existing_record_number;
+  // False for a new_access whose existing_record_number the registry did not know at submission
+  // (filed at another provider: SPEC §6.1).
+  bool record_number_verified = true;
+  std::string name_ref;  // FilingSubmitted::name_ref of the latest submission
   std::string subject_record_number;
   std::optional<Timestamp> sms_deadline;
   std::string sms_policy_id;
@@ -58,11 +63,17 @@ std::string subject_identity(const FilingSubmitted& f);
 // A keyed identity (a subject_ref), not a clear one (certificate type and number).
 bool is_keyed_identity(std::string_view identity);
 
-// JSON per SPEC §3.4, personal fields as `view` says (events/json.hpp). write_json is the
-// encoder; status_to_json parses its text back, for callers that compose or inspect it.
+// What the registry says of a website's record number now (SPEC §6.7): "active", "cancelled",
+// or empty when it does not know the number.
+using RecordStatusOf = std::function<std::string(const std::string& record_number)>;
+
+// JSON per SPEC §3.4, personal fields as `view` says (events/json.hpp); with `records`, each
+// website with a number shows its record_status. write_json is the encoder; status_to_json
+// parses its text back, for callers that compose or inspect it.
 struct Sla;
 class JsonWriter;
-void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla = nullptr);
+void write_json(JsonWriter& w, const FilingStatus& s, PersonalView view, const Sla* sla = nullptr,
+                const RecordStatusOf* records = nullptr);
 std::string status_json(const FilingStatus& s, PersonalView view, const Sla* sla = nullptr);
 boost::json::object status_to_json(const FilingStatus& s, PersonalView view,
                                    const Sla* sla = nullptr);

@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdlib>
+
 #include "events/codec.hpp"
 #include "ledger/format/event_record.hpp"
 #include "events/json.hpp"
@@ -114,8 +116,11 @@ std::string payload_summary(const Payload& p) {
 
 std::string history_line(const Event& e) {
   std::string out = "#" + std::to_string(e.seq.value) + "  v" + std::to_string(e.version.value) +
-                    "  " + format_rfc3339(e.occurred_at) + "  " + std::string(to_string(e.type())) +
-                    "  " + e.actor;
+                    "  " + format_rfc3339(e.occurred_at);
+  // Back-filled or imported: when the ledger learnt of it differs from when it happened.
+  if (std::abs(e.recorded_at.micros - e.occurred_at.micros) > kMicrosPerMinute)
+    out += " (recorded " + format_rfc3339(e.recorded_at) + ")";
+  out += "  " + std::string(to_string(e.type())) + "  " + e.actor;
   const std::string data = payload_summary(e.data);
   if (!data.empty()) out += "  " + data;
   return out;

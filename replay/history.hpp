@@ -51,6 +51,8 @@ Result<std::map<std::string, FilingStatus>> replay_log(
 // One readable line of a timeline:
 //   "#12  v3  2026-11-22T08:00:00Z  initial_review_rejected  rev-2  reason_code=name
 //   reason=名称不符"
+// with " (recorded <recorded_at>)" after occurred_at where the two differ by more than a minute
+// (a back-filled or imported event).
 std::string history_line(const Event& e);
 // The key data of a payload, `key=value` pairs (text as stored, Chinese intact).
 std::string payload_summary(const Payload& p);

@@ -54,18 +54,20 @@ Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir) {
 
 Result<std::unique_ptr<Store>> open_offline(const std::string& data_dir) {
   if (auto ok = check_ledger_dir(data_dir); !ok) return ok.take_error();
-  const auto holder = lock_holder(data_dir);
   auto store = Store::open({.path = data_dir, .create_if_missing = false});
   if (store) return store;
-  if (holder || mentions_lock(store.error().message)) {
-    std::string who = holder ? "process " + std::to_string(*holder) : "another user of the ledger";
-    return make_error(ErrorCode::unavailable,
-                      "the ledger at " + data_dir + " is in use: " + who +
-                          " holds its RocksDB LOCK. Stop filingd first; this command needs the "
-                          "ledger offline (" +
-                          store.error().message + ")");
-  }
-  return store;
+  return explain_open_failure(data_dir, store.take_error());
+}
+
+Error explain_open_failure(const std::string& data_dir, Error failed) {
+  const auto holder = lock_holder(data_dir);
+  if (!holder && !mentions_lock(failed.message)) return failed;
+  std::string who = holder ? "process " + std::to_string(*holder) : "another user of the ledger";
+  return make_error(ErrorCode::unavailable,
+                    "the ledger at " + data_dir + " is in use: " + who +
+                        " holds its RocksDB LOCK. Stop filingd first; this command needs the "
+                        "ledger offline (" +
+                        failed.message + ")");
 }
 
 }  // namespace filingd

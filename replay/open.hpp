@@ -20,4 +20,8 @@ Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir);
 // LOCK, naming that process when the OS says who it is. Errors also: not_found, io.
 Result<std::unique_ptr<Store>> open_offline(const std::string& data_dir);
 
+// `failed`, the error of opening the ledger in `data_dir` read-write, said as open_offline says
+// it when another process holds the ledger's LOCK; else `failed` as it is.
+Error explain_open_failure(const std::string& data_dir, Error failed);
+
 }  // namespace filingd

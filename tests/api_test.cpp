@@ -67,13 +67,27 @@ TEST_F(ApiTest, AWrongMethodIsA405ListingTheAllowedOnes) {
   std::set<std::string> allow;
   for (const auto& [name, value] : r.headers)
     if (name == "Allow") allow.insert(value);
-  EXPECT_EQ(allow, (std::set<std::string>{"POST, GET"}));
+  EXPECT_EQ(allow, (std::set<std::string>{"GET, POST"}));
   EXPECT_EQ(test::call_api(api_, {"POST", "/v1/filings/F1"}).status, 405);
 }
 
 TEST_F(ApiTest, AnUnknownPathIsA404) {
   EXPECT_EQ(get("/v1/nothing").status, 404);
   EXPECT_EQ(get("/v1/filings/F1/events/extra").status, 404);
+}
+
+// An erasure only through POST /v1/subjects/erase (privacy_officer): the events route of any
+// stream refuses it, and nothing is written.
+TEST_F(ApiTest, TheEventsRouteRefusesAnErasure) {
+  const std::string ref(64, 'a');
+  for (const std::string& target :
+       {"/v1/filings/subject:" + ref + "/events", std::string("/v1/filings/F1/events")}) {
+    const HttpResponse r =
+        post(target, R"({"type":"subject_erased","data":{"subject_ref":")" + ref + R"("}})");
+    EXPECT_EQ(r.status, 422) << target << ": " << r.body;
+    EXPECT_EQ(body_of(r)["field"], "type");
+  }
+  EXPECT_EQ(ledger_->head().seq.value, 0u);
 }
 
 // Query accessors answer "absent" for a parameter that was not given (they read it safely).

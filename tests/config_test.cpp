@@ -51,7 +51,7 @@ class ShippedConfig : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.error().message;
     config_ = std::move(c).value();
   }
-  const SmsPolicy& select(const char* province, const char* when) const {
+  SmsPolicy select(const char* province, const char* when) const {
     return config_.sms_policies.select(province, "any-provider", at(when));
   }
   Config config_;
@@ -363,7 +363,49 @@ TEST(SmsPolicies, DefaultIsOne24HourPolicy) {
   ASSERT_EQ(p.all().size(), 1u);
   EXPECT_EQ(p.all()[0].id, "default-24h");
   EXPECT_EQ(p.all()[0].window_micros, 24 * kMicrosPerHour);
-  EXPECT_EQ(&p.select("京", "x", Timestamp{}), &p.all()[0]);
+  EXPECT_EQ(p.select("京", "x", Timestamp{}).id, "default-24h");
+}
+
+// A SIGHUP reload replaces the policies while appends select from them on other threads.
+TEST(SmsPolicies, ReplaceWithTakesTheOtherPolicies) {
+  SmsPolicies p;
+  SmsPolicy pilot;
+  pilot.id = "pilot-48h";
+  pilot.window_micros = 48 * kMicrosPerHour;
+  auto other = SmsPolicies::make({pilot});
+  ASSERT_TRUE(other) << other.error().message;
+  p.replace_with(*other);
+  EXPECT_EQ(p.select("京", "x", Timestamp{}).id, "pilot-48h");
+  EXPECT_EQ(p.all().size(), 1u);
+}
+
+TEST(Calendar, CoverageIsConfiguredOrTheEndOfTheLatestYearListed) {
+  EXPECT_EQ(parse_ok("[calendar]\nholidays = [\"2025-10-01\"]\nuntil = \"2026-06-30\"\n")
+                .calendar.until(),
+            WorkCalendar::parse_day("2026-06-30"));
+  EXPECT_EQ(parse_ok("[calendar]\nholidays = [\"2025-10-01\"]\nworkdays = [\"2026-02-14\"]\n")
+                .calendar.until(),
+            WorkCalendar::parse_day("2026-12-31"));
+  EXPECT_FALSE(parse_ok("").calendar.until().has_value());
+  Result<Config> bad = parse_config("[calendar]\nuntil = \"soon\"\n", "bad.toml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "calendar.until");
+  // The shipped calendar says how far its lists go.
+  auto shipped = load_config(FILINGD_SOURCE_DIR "/config/filingd.toml");
+  ASSERT_TRUE(shipped) << shipped.error().message;
+  EXPECT_EQ(shipped->calendar.until(), WorkCalendar::parse_day("2026-12-31"));
+}
+
+TEST(Calendar, ReplaceWithTakesTheOtherDays) {
+  WorkCalendar c;
+  const auto day = *WorkCalendar::parse_day("2026-10-01");  // a Thursday
+  EXPECT_TRUE(c.is_working_day(day));
+  WorkCalendar holidays;
+  holidays.add_holiday(day);
+  holidays.set_until(day);
+  c.replace_with(holidays);
+  EXPECT_FALSE(c.is_working_day(day));
+  EXPECT_EQ(c.until(), day);
 }
 
 TEST(SmsPolicies, FirstMatchWins) {

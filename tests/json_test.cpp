@@ -81,7 +81,7 @@ FilingSubmitted sample_submission() {
   f.filing_type = FilingType::continued_access;
   f.province = "京";
   f.provider = "jdcloud";
-  f.subject = {"enterprise", "某某科技有限公司", "uscc", "91110108MA01XXXX0X", "北京市海淀区"};
+  f.subject = {"enterprise", "某某科技有限公司", "uscc", "91110108MA01XXXX0H", "北京市海淀区"};
   f.websites.push_back(
       {"公司官网",
        {"example.cn", "www.example.cn"},
@@ -110,7 +110,7 @@ std::vector<Case> cases() {
       {sample_submission(),
        R"({"filing_type":"continued_access","province":"京","provider":"jdcloud",
            "subject":{"kind":"enterprise","name":"某某科技有限公司","id_type":"uscc",
-                      "id_number":"91110108MA01XXXX0X","address":"北京市海淀区"},
+                      "id_number":"91110108MA01XXXX0H","address":"北京市海淀区"},
            "websites":[{"name":"公司官网","domains":["example.cn","www.example.cn"],
                         "responsible":{"name":"张三","id_type":"resident_id",
                                        "id_number":"110101199003074514",

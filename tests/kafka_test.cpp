@@ -21,6 +21,8 @@
 #include "kafka/embedded_cluster.hpp"
 #include "kafka/publisher.hpp"
 #include "metrics/prometheus.hpp"
+#include "config/calendar.hpp"
+#include "projections/sla.hpp"
 #include "events/codec.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
@@ -197,6 +199,26 @@ TEST_F(KafkaTest, PublishesEveryEventWithHeadersAndTheStatusAsOfIt) {
   EXPECT_NE(metrics.find("filingd_kafka_delivered_events_total " + std::to_string(head.value)),
             std::string::npos)
       << metrics;
+}
+
+// SPEC §6.7: a filing.status message carries the SLA as the HTTP status does.
+TEST_F(KafkaTest, StatusMessagesCarryTheSla) {
+  ok(submit("F1", 1));
+  WorkCalendar calendar;
+  auto o = options();
+  o.calendar = &calendar;
+  auto pub = publisher(o);
+  ASSERT_TRUE(pub);
+  ASSERT_TRUE(pub->wait_for_cursor(ledger_->head().seq, kWait)) << pub->stats().last_error;
+  const auto statuses = read_topic(kafka_->bootstraps(), kStatus);
+  ASSERT_EQ(statuses.size(), 1u);
+  auto s = ledger_->status("F1");
+  ASSERT_TRUE(s && *s);
+  const auto sla = sla_of(**s, calendar, clock_.now());
+  ASSERT_TRUE(sla);
+  EXPECT_EQ(statuses[0].value, status_json(**s, PersonalView::masked, &*sla));
+  EXPECT_NE(statuses[0].value.find(R"("sla":{"step":"initial_review")"), std::string::npos)
+      << statuses[0].value;
 }
 
 // A catch-up of many small batches, each read and encoded on the encode thread while the one

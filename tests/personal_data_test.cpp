@@ -223,6 +223,24 @@ TEST_F(PersonalDataTest, AnErasedSubjectFilingAgainGetsANewKeyAndTheOldDataStays
   EXPECT_EQ(submission("F2", 1, reader(keyring_)).subject.name, person(1).name);
 }
 
+// A refused submission had made its subject's data key (sealing comes before the cross-filing
+// checks): the key must not stay cached, or the subject's next filing would be sealed under a key
+// that is never stored, and be unreadable once the process restarts.
+TEST_F(PersonalDataTest, ADataKeyMadeForARefusedSubmissionIsNotUsedAfterIt) {
+  ok(individual("F1", 1));
+  // Subject 2 naming subject 1's open domain: refused after its key was made.
+  AppendCommand clash = individual("F2", 2);
+  std::get<FilingSubmitted>(clash.data).websites[0].domains =
+      std::get<FilingSubmitted>(individual("F1", 1).data).websites[0].domains;
+  auto r = ledger_->append(std::move(clash));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::conflict) << r.error().message;
+  ok(individual("F2", 2));
+  auto fresh = keyring_of(master_);  // nothing cached
+  open(fresh);
+  EXPECT_EQ(submission("F2", 1, reader(fresh)).subject.name, person(2).name);
+}
+
 TEST_F(PersonalDataTest, AnotherMasterKeyIsRefusedAtOpen) {
   ok(individual("F1", 1));
   ledger_.reset();

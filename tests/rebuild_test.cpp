@@ -10,7 +10,8 @@ namespace {
 using test::action;
 using test::submit;
 
-// A mixed history: approvals, returns, resubmissions, withdrawals, record numbers.
+// A mixed history: approvals, returns, resubmissions (one with a new domain), withdrawals,
+// record numbers, a new_access naming a number the registry does not know.
 void write_history(Ledger& ledger, int filings) {
   for (int n = 0; n < filings; ++n) {
     const std::string id = "F" + std::to_string(n);
@@ -22,10 +23,24 @@ void write_history(Ledger& ledger, int filings) {
     switch (n % 4) {
       case 0:
         must(action(id, InitialReviewRejected{{"rev", "name", "名称不符"}}));
-        must(submit(id, n));
+        if (n % 8 == 0) {
+          AppendCommand again = submit(id, n);
+          std::get<FilingSubmitted>(again.data).websites[0].domains = {"again" + std::to_string(n) +
+                                                                       ".cn"};
+          must(std::move(again));
+        } else {
+          must(submit(id, n));
+        }
         break;
       case 1:
         must(action(id, FilingWithdrawn{"撤回"}));
+        if (n % 8 == 5) {
+          AppendCommand access = submit(id + "A", n, FilingType::new_access);
+          auto& f = std::get<FilingSubmitted>(access.data);
+          f.existing_record_number = "京ICP备2019" + std::to_string(100000 + n) + "号";
+          f.websites[0].record_number = f.existing_record_number + "-1";
+          must(std::move(access));
+        }
         break;
       default: {
         must(action(id, InitialReviewApproved{}));

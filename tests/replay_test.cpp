@@ -46,7 +46,7 @@ class Replay : public testing::Test {
       Checkpoint c;
       c.seq = (*ledger)->head().seq;
       c.time = Timestamp{clock.now().micros - kMicrosPerHour};  // the last event's own time
-      auto ids = (*ledger)->list(std::nullopt, "", 1000);
+      auto ids = (*ledger)->scan_index(keys::kStatusPrefix, "", 1000);
       ASSERT_TRUE(ids);
       for (const auto& id : *ids) {
         auto s = (*ledger)->status(id);

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <cctype>
 #include <random>
 
 #include "daemon/api.hpp"
@@ -72,9 +73,23 @@ AppendCommand action(std::string filing_id, Payload data, std::optional<Version>
   return c;
 }
 
+std::string url_encode(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
 HttpResponse call_api(Api& api, HttpRequest request) {
   boost::asio::io_context io;
-  auto response = boost::asio::co_spawn(io, api.handle(std::move(request)), boost::asio::use_future);
+  auto response =
+      boost::asio::co_spawn(io, api.handle(std::move(request)), boost::asio::use_future);
   io.run();
   return response.get();
 }

@@ -46,6 +46,9 @@ std::shared_ptr<Keyring> new_keyring();
 AppendCommand action(std::string filing_id, Payload data,
                      std::optional<Version> expected = std::nullopt);
 
+// Percent-encodes every byte but RFC 3986's unreserved ones, for a query value.
+std::string url_encode(std::string_view value);
+
 // Runs `request` through the API, as the HTTP server would, and returns its response.
 HttpResponse call_api(Api& api, HttpRequest request);
 

@@ -361,11 +361,84 @@ TEST(FilingSubmittedValidation, ChecksSubjectResidentId) {
                "subject.id_number is not a valid GB 11643 resident ID (check digit)");
 }
 
-TEST(FilingSubmittedValidation, OtherIdTypesAreNotCheckedAsResidentIds) {
+FilingSubmitted enterprise_filing(std::string uscc) {
   auto f = first_filing();
-  f.subject.kind = "enterprise";
-  f.subject.id_type = "business_license";
-  f.subject.id_number = "91110000100000000X";
+  f.subject = Subject{"enterprise", "北京百度网讯科技有限公司", "uscc", std::move(uscc), ""};
+  return f;
+}
+
+// ---- SPEC §6.1: subject kinds, certificate types, USCC -----------------------------------
+
+// Codes as published in the national enterprise credit register (Baidu, Tencent, Alibaba,
+// Xiaomi): each one's last character is its GB 32100 check character.
+TEST(Uscc, AcceptsPublishedCodes) {
+  for (std::string_view code :
+       {"91110000802100433B", "91440300708461136T", "91330100799655058B", "91110108551385082Q"}) {
+    expect_ok(validate_uscc(code, "data.subject.id_number"));
+    EXPECT_EQ(uscc_check_char(code.substr(0, 17)), code[17]) << code;
+  }
+}
+
+TEST(Uscc, RefusesAWrongCheckCharacter) {
+  for (std::string_view code : {"91110000802100433C", "91440300708461136X", "911100001000013428"})
+    expect_error(validate_uscc(code, "f"), "f", "f is not a valid GB 32100 USCC (check character)");
+}
+
+TEST(Uscc, RefusesCharactersOutsideTheAlphabetAndOtherLengths) {
+  // I, O, S, V and Z are not in the alphabet; nor are lower-case letters.
+  for (std::string_view code :
+       {"9111000080210043IB", "911100008021004O3B", "91110000802100S33B", "91110000802100433v"})
+    expect_error(validate_uscc(code, "f"), "f", "outside 0-9 A-H J-N P-R T U W-Y");
+  for (std::string_view code : {"", "91110000802100433", "91110000802100433BB"})
+    expect_error(validate_uscc(code, "f"), "f", "must be 18 characters");
+}
+
+TEST(FilingSubmittedValidation, ChecksTheEnterpriseUscc) {
+  expect_ok(validate(enterprise_filing("91110000802100433B")));
+  expect_error(validate(enterprise_filing("91110000802100433A")), "data.subject.id_number",
+               "check character");
+}
+
+TEST(FilingSubmittedValidation, RefusesAnUnknownSubjectKind) {
+  auto f = first_filing();
+  f.subject.kind = "martian";
+  expect_error(validate(f), "data.subject.kind", "must be one of individual, enterprise");
+  for (std::string kind : {"government", "public_institution", "social_organization", "other"}) {
+    auto g = enterprise_filing("91110000802100433B");
+    g.subject.kind = kind;
+    expect_ok(validate(g));
+  }
+}
+
+TEST(FilingSubmittedValidation, RefusesAnUnknownCertificateType) {
+  auto f = first_filing();
+  f.subject.id_type = "foo";
+  expect_error(validate(f), "data.subject.id_type", "must be one of resident_id");
+  f = first_filing();
+  f.websites[0].responsible.id_type = "foo";
+  expect_error(validate(f), "data.websites[0].responsible.id_type", "must be one of");
+}
+
+TEST(FilingSubmittedValidation, PairsCertificatesWithKinds) {
+  auto f = first_filing();  // an individual with an organisation's certificate
+  f.subject.id_type = "uscc";
+  f.subject.id_number = "91110000802100433B";
+  expect_error(validate(f), "data.subject.id_type", "an organisation's certificate");
+
+  auto g = enterprise_filing("91110000802100433B");  // an enterprise with a person's
+  g.subject.id_type = "passport";
+  g.subject.id_number = "E12345678";
+  expect_error(validate(g), "data.subject.id_type", "a personal certificate");
+
+  auto h = enterprise_filing("91110000802100433B");  // a responsible person with an org's
+  h.websites[0].responsible.id_type = "other_org";
+  h.websites[0].responsible.id_number = "X-1";
+  expect_error(validate(h), "data.websites[0].responsible.id_type", "an organisation's");
+}
+
+TEST(FilingSubmittedValidation, OtherCertificatesAreNotCheckedBeyondTheirType) {
+  auto f = enterprise_filing("any-registration-1");
+  f.subject.id_type = "other_org";
   f.websites[0].responsible.id_type = "passport";
   f.websites[0].responsible.id_number = "E12345678";
   expect_ok(validate(f));
@@ -472,7 +545,8 @@ TEST(FilingSubmittedValidation, RefusesDuplicateDomainInAWebsite) {
 TEST(FilingSubmittedValidation, RefusesDuplicateDomainAcrossWebsites) {
   auto f = first_filing();
   f.websites.push_back(website("WWW.ZhangSan.cn"));
-  expect_error(validate(f), "data.websites[1].domains[0]", "www.zhangsan.cn appears more than once");
+  expect_error(validate(f), "data.websites[1].domains[0]",
+               "www.zhangsan.cn appears more than once");
 }
 
 // ---- filing_submitted: responsible person ------------------------------------------------
@@ -769,20 +843,22 @@ TEST(OtherPayloadValidation, SubmittedToBureauPolicyId) {
 TEST(OtherPayloadValidation, SmsConfirmedPhoneIsFreeText) {
   expect_ok(validate(SmsConfirmed{"138****8000"}));
   expect_ok(validate(SmsConfirmed{""}));
-  expect_error(validate(SmsConfirmed{std::string(kMaxShortText + 1, '1')}), "data.phone", "too long");
+  expect_error(validate(SmsConfirmed{std::string(kMaxShortText + 1, '1')}), "data.phone",
+               "too long");
 }
 
 TEST(OtherPayloadValidation, BureauRejected) {
   expect_ok(validate(BureauRejected{"name", std::string(kMaxLongText, 'r')}));
-  expect_error(validate(BureauRejected{std::string(kMaxShortText + 1, 'c'), ""}), "data.reason_code",
-               "too long");
+  expect_error(validate(BureauRejected{std::string(kMaxShortText + 1, 'c'), ""}),
+               "data.reason_code", "too long");
   expect_error(validate(BureauRejected{"", std::string(kMaxLongText + 1, 'r')}), "data.reason",
                "too long");
 }
 
 TEST(OtherPayloadValidation, FilingWithdrawn) {
   expect_ok(validate(FilingWithdrawn{"不再需要"}));
-  expect_error(validate(FilingWithdrawn{std::string(kMaxLongText + 1, 'r')}), "data.reason", "too long");
+  expect_error(validate(FilingWithdrawn{std::string(kMaxLongText + 1, 'r')}), "data.reason",
+               "too long");
 }
 
 TEST(OtherPayloadValidation, PayloadsWithoutTextAlwaysPass) {

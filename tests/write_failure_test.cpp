@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon/api.hpp"
+#include "ledger/personal_data.hpp"
 #include "test_util.hpp"
 
 namespace filingd {
@@ -180,6 +181,36 @@ TEST(LedgerWriteFailure, NoAppendOfAFailedOrDependentBatchIsAcknowledged) {
   }
   // The ledger is usable again once the disk is.
   EXPECT_TRUE((*reopened)->append(test::submit("F-after", kAppends + 1)));
+}
+
+// A data key made in a group commit whose write failed was never stored: it must not stay in the
+// keyring's cache, where the subject's next filing (here through the same keyring, in a ledger
+// opened again) would take it and be sealed under a key that no restart can find.
+TEST(LedgerWriteFailure, ADataKeyOfAFailedWriteIsNotUsedAfterIt) {
+  ControlledDisk disk;
+  const privacy::Key master = *privacy::Key::random();
+  Ledger::Options options = disk.options();
+  options.keyring = test::keyring_of(master);
+  {
+    auto ledger = Ledger::open(options);
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    disk.fs->wal.fail_writes = true;
+    ASSERT_FALSE((*ledger)->append(test::individual("F1", 1)));
+  }
+  disk.fs->wal.fail_writes = false;
+  {
+    auto ledger = Ledger::open(options);
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    ASSERT_TRUE((*ledger)->append(test::individual("F1", 1)));
+  }
+  options.keyring = test::keyring_of(master);  // nothing cached
+  auto ledger = Ledger::open(options);
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto s = (*ledger)->status("F1");
+  ASSERT_TRUE(s && *s);
+  FilingStatus status = **s;
+  PersonalData((*ledger)->store(), (*ledger)->keyring()).open(status);
+  EXPECT_EQ(status.subject.name, test::person(1).name);
 }
 
 // Until the fsync of a batch's WAL record returns, no reader sees the batch and its caller has

@@ -31,6 +31,7 @@ end
 
 function init(args)
   tag = args[1] or "r"
+  tagc = tag_code(tag)
   max = tonumber(args[2] or "0")
   mix = args[3] or "submit"
   if mix ~= "submit" and mix ~= "filing" then error("append.lua: MIX must be submit or filing") end
@@ -47,10 +48,40 @@ function init(args)
   headers = { ["Content-Type"] = "application/json" }
   body_fmt = '{"filing_id":"%s","filing_type":"first_filing","province":"京","provider":"jdcloud",'
     .. '"subject":{"kind":"enterprise","name":"北京测试科技有限公司%s","id_type":"uscc",'
-    .. '"id_number":"91%s","address":"北京市海淀区中关村大街1号"},'
+    .. '"id_number":"%s","address":"北京市海淀区中关村大街1号"},'
     .. '"websites":[{"name":"测试网站","domains":["%s.cn","www.%s.cn"],'
     .. '"responsible":{"name":"张三","id_type":"resident_id","id_number":"110101199003074514",'
     .. '"mobile":"13800138000","email":"zs@example.cn"}}],"actor":"bench"}'
+end
+
+-- GB 32100 USCCs, one per filing: "91", 4 characters from the run tag, the thread, n in base 31,
+-- then the check character (the daemon refuses a wrong one).
+local alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+local weights = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
+
+local function base31(v, width)
+  local out = ""
+  for _ = 1, width do
+    out = alphabet:sub(v % 31 + 1, v % 31 + 1) .. out
+    v = math.floor(v / 31)
+  end
+  return out
+end
+
+local function uscc(tag_code, tid, n)
+  local first17 = "91" .. tag_code .. base31(tid, 1) .. base31(n, 10)
+  local sum = 0
+  for i = 1, 17 do
+    sum = sum + (alphabet:find(first17:sub(i, i), 1, true) - 1) * weights[i]
+  end
+  local c = (31 - sum % 31) % 31
+  return first17 .. alphabet:sub(c + 1, c + 1)
+end
+
+local function tag_code(tag)
+  local h = 0
+  for i = 1, #tag do h = (h * 131 + tag:byte(i)) % 923521 end
+  return base31(h, 4)
 end
 
 function request()
@@ -69,7 +100,7 @@ function request()
   local key = string.format("%s-%d-%d", tag, tid, n)
   local id = "B" .. key
   local domain = string.lower(string.format("s%s%dx%d", tag, tid, n)):gsub("[^a-z0-9]", "")
-  local body = string.format(body_fmt, id, key, key, domain, domain)
+  local body = string.format(body_fmt, id, key, uscc(tagc, tid, n), domain, domain)
   return wrk.format("POST", "/v1/filings", headers, body)
 end
 

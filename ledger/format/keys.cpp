@@ -81,6 +81,30 @@ std::string index(Index which, std::string_view value, std::string_view filing_i
   return index_prefix(which, value).append(filing_id);
 }
 
+std::string index_kind_prefix(Index which) {
+  std::string k = "I";
+  k.push_back(static_cast<char>(which));
+  return k;
+}
+
+std::string time_value(Timestamp t) {
+  std::string v;
+  put_u64(v, static_cast<std::uint64_t>(t.micros) ^ (std::uint64_t{1} << 63));
+  return v;
+}
+
+std::optional<TimedEntry> parse_timed(std::string_view rest) {
+  if (rest.size() < 10 || rest[8] != '\0') return std::nullopt;
+  const auto micros = static_cast<std::int64_t>(get_u64(rest) ^ (std::uint64_t{1} << 63));
+  return TimedEntry{Timestamp{micros}, rest.substr(9)};
+}
+
+std::string name_value(std::string_view name_ref, std::string_view clear_name) {
+  return name_ref.empty() ? "c" + std::string(clear_name) : "k" + std::string(name_ref);
+}
+
+std::string open_domain(std::string_view domain) { return tagged('P', domain); }
+
 std::string count(std::string_view name) { return tagged('C', name); }
 std::string open_filing(std::string_view subject) { return tagged('O', subject); }
 std::string subject_number(std::string_view subject) { return tagged('N', subject); }

@@ -9,13 +9,14 @@
 //                "publisher_cursor"                   -> seq  (the Kafka publisher's)
 //                "rebuilding"                         -> ""   (a rebuild is in progress)
 //   projections  S filing_id                          -> status
-//                I s|p|t value \0 filing_id           -> ""   (list by state/province/type)
+//                I kind value \0 filing_id            -> ""   (list indexes, keys::Index)
 //                O subject                            -> open filing_id
 //                N subject                            -> subject record number
 //                Q subject \0 filing_id               -> ""   (the subject's filings)
 //                E subject_ref                        -> u32  (erased; erasures so far)
 //                R record_number                      -> registry record
 //                D domain                             -> active website record number
+//                P domain                             -> open filing_id holding it
 //                T due kind filing_id                 -> ""   (pending deadlines)
 //                C name                               -> u64  (filings per state, deadlines
 //                                                              per kind: "state:approved")
@@ -73,9 +74,35 @@ std::string purge(std::string_view subject_ref);
 std::string status(std::string_view filing_id);
 inline constexpr std::string_view kStatusPrefix = "S";
 
-enum class Index : char { state = 's', province = 'p', type = 't' };
+// The list indexes (SPEC §6.2): I kind value \0 filing_id -> "". The sorted ones (submitted,
+// updated, sms_deadline) hold time_value(t) as their value, so a scan of index_kind_prefix walks
+// them in time order.
+enum class Index : char {
+  state = 's',
+  province = 'p',
+  type = 't',
+  provider = 'v',
+  domain = 'd',       // each domain of each website
+  record = 'r',       // each record number the filing holds or names
+  name = 'n',         // the subject's name: name_value()
+  submitted = 'a',    // submitted_at
+  updated = 'u',      // updated_at
+  sms_deadline = 'm'  // the pinned SMS deadline, once there is one
+};
 std::string index(Index which, std::string_view value, std::string_view filing_id);
 std::string index_prefix(Index which, std::string_view value);
+std::string index_kind_prefix(Index which);
+// A time as 8 bytes whose bytewise order is time order.
+std::string time_value(Timestamp t);
+// What the rest of a sorted index's key (after index_kind_prefix) holds.
+struct TimedEntry {
+  Timestamp at;
+  std::string_view filing_id;
+};
+std::optional<TimedEntry> parse_timed(std::string_view rest);
+// A subject name in the name index: its keyed hash ("k" + FilingSubmitted::name_ref) once names
+// are sealed; the name itself ("c" + name) for a filing stored before, or without a keyring.
+std::string name_value(std::string_view name_ref, std::string_view clear_name);
 
 std::string count(std::string_view name);
 inline constexpr std::string_view kCountPrefix = "C";
@@ -99,6 +126,9 @@ std::string erased(std::string_view subject_ref);
 std::string subject_stream(std::string_view subject_ref);
 std::string record(std::string_view record_number);
 std::string domain(std::string_view domain);
+// P domain -> the open filing whose websites hold it (SPEC §6.1: refused at submission for
+// another subject).
+std::string open_domain(std::string_view domain);
 
 enum class DeadlineKind : char { sms = 's', abandon = 'a' };
 std::string_view to_string(DeadlineKind k);

@@ -5,8 +5,9 @@
 namespace filingd {
 namespace {
 
-// 2: + the sealed personal fields and the subject's identity.
-constexpr std::uint32_t kStatusLayout = 2;
+// 2: + the sealed personal fields and the subject's identity; 3: + record_number_verified,
+// name_ref.
+constexpr std::uint32_t kStatusLayout = 3;
 
 // The fields of a status, in order. `blank` names the personal fields whose stored places stay
 // empty because the status holds them sealed: the clear values a status may hold in memory never
@@ -44,7 +45,8 @@ void save_status(cereal::PortableBinaryOutputArchive& ar, const FilingStatus& s)
   }
   ar(s.existing_record_number, s.subject_record_number, s.sms_deadline, s.sms_policy_id,
      s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at,
-     s.personal.subject_ref, s.personal.generation, s.personal.box, s.identity);
+     s.personal.subject_ref, s.personal.generation, s.personal.box, s.identity,
+     s.record_number_verified, s.name_ref);
 }
 
 void load_status(cereal::PortableBinaryInputArchive& ar, FilingStatus& s) {
@@ -61,7 +63,8 @@ void load_status(cereal::PortableBinaryInputArchive& ar, FilingStatus& s) {
   }
   ar(s.existing_record_number, s.subject_record_number, s.sms_deadline, s.sms_policy_id,
      s.abandon_at, s.submitted_at, s.state_since, s.returned_at, s.updated_at,
-     s.personal.subject_ref, s.personal.generation, s.personal.box, s.identity);
+     s.personal.subject_ref, s.personal.generation, s.personal.box, s.identity,
+     s.record_number_verified, s.name_ref);
 }
 
 constexpr std::uint32_t kRecordLayout = 1;

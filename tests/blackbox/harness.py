@@ -77,6 +77,16 @@ def gb11643_check_digit(first17):
     return _CHECK[total % 11]
 
 
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100-2015: no I, O, S, V, Z
+USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+
+def uscc(first17):
+    """A USCC: the 17 characters given and their GB 32100 check character."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    return first17 + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
 def resident_id(n):
     """A valid, distinct resident ID for every n >= 0 (Beijing Dongcheng, born 1950-2004)."""
     born = datetime.date(1950, 1, 1) + datetime.timedelta(days=n % 20000)
@@ -172,7 +182,7 @@ class Response:
         self.body = body
         self.json = None
         ctype = headers.get("Content-Type", "") if headers else ""
-        if "json" in ctype and body:
+        if ctype.split(";")[0].strip() == "application/json" and body:
             self.json = json.loads(body.decode("utf-8"))
 
     def __repr__(self):

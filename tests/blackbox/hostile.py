@@ -561,8 +561,9 @@ def unread_by_server(port, client_ports):
         next(f)
         for line in f:
             fields = line.split()
-            local, remote = fields[1], fields[2]
-            if (int(local.split(":")[1], 16) == port
+            local, remote, state = fields[1], fields[2], fields[3]
+            # Established only: a TIME_WAIT end of an earlier connection may share a port.
+            if (state == "01" and int(local.split(":")[1], 16) == port
                     and int(remote.split(":")[1], 16) in client_ports):
                 unread += int(fields[4].split(":")[1], 16)
                 ends += 1

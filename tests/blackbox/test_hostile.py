@@ -221,11 +221,14 @@ class HostileClients(DaemonTestCase):
         self.assertEqual(a["holding"], SLOW_BODIES, a)
         # Held until the read timeout (5 s): a 408 then, never another answer.
         self.assertEqual(a.get("answered_other", 0), 0, a)
-        # The bodies were really buffered: the daemon read every byte out of its sockets
-        # (the RSS cannot show it: the allocator reuses what earlier attacks freed).
-        self.assertEqual(a["bytes_unread_by_server"], 0, a)
-        self.assertEqual(a["server_ends_open"], SLOW_BODIES, a)
-        self.assertGreaterEqual(a["bytes_sent"], SLOW_BODIES * MIB * 3 / 4, a)
+        # The bodies were really buffered: the daemon read at least 3/4 of their bytes out of
+        # its sockets (on a loaded machine the rest may still be in flight). The RSS cannot
+        # show it: the allocator reuses what earlier attacks freed.
+        self.assertGreaterEqual(a["bytes_sent"] - a["bytes_unread_by_server"],
+                                SLOW_BODIES * 1024 * 1024 * 3 / 4, a)
+        # Still open when it was counted (a closed end would count as read). CI runs have seen
+        # one or two rows more than ours match the port numbers: at least, not exactly.
+        self.assertGreaterEqual(a["server_ends_open"], SLOW_BODIES, a)
 
     def test_garbage(self):
         a = self.attack("garbage")["attacker"]

@@ -67,7 +67,7 @@ import uuid
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from harness import (Daemon, DaemonError, DaemonTestCase, all_events, filingctl_bin, mobile,
-                     resident_id)
+                     resident_id, uscc)
 
 TOKENS = [("ops-desk", "operator", "tok-operator-" + secrets.token_hex(8)),
           ("audit-1", "auditor", "tok-auditor-" + secrets.token_hex(8)),
@@ -146,7 +146,7 @@ class Enterprise:
         self.kind = "enterprise"
         self.name = f"北京{cjk(4)}科技有限公司{RUN}"
         self.id_type = "uscc"
-        self.id_number = f"91110108MA{RUN.upper()}{_rng.randrange(100):02d}"  # 18 characters
+        self.id_number = uscc(f"91110108MA{RUN.upper()}{_rng.randrange(10):d}")
         self.address = f"北京市朝阳区{cjk(3)}大街{_rng.randrange(10**6)}号"
 
     def subject(self):

@@ -21,6 +21,15 @@ std::string resident_id(std::uint64_t n) {
   return id;
 }
 
+// An enterprise of Beijing (9 1 110000), an organisation code from n, then the check character.
+std::string uscc(std::uint64_t n) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "9111000%010llu", static_cast<unsigned long long>(n % 10000000000));
+  std::string code = buf;
+  code += uscc_check_char(code);
+  return code;
+}
+
 std::string domain_of(std::uint64_t n, std::string_view suffix) {
   return "site" + std::to_string(n) + "." + std::string(suffix);
 }
@@ -30,9 +39,7 @@ FilingSubmitted submission(std::uint64_t n, std::string_view domain_suffix, Fili
   f.filing_type = type;
   f.province = "京";
   f.provider = "jdcloud";
-  char uscc[32];
-  std::snprintf(uscc, sizeof uscc, "91110000%010llu", static_cast<unsigned long long>(n));
-  f.subject = Subject{"enterprise", "北京测试科技有限公司" + std::to_string(n), "uscc", uscc,
+  f.subject = Subject{"enterprise", "北京测试科技有限公司" + std::to_string(n), "uscc", uscc(n),
                       "北京市海淀区中关村大街" + std::to_string(n % 1000) + "号"};
   Website w;
   w.name = "测试网站" + std::to_string(n);

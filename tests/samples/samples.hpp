@@ -13,6 +13,8 @@
 namespace filingd::samples {
 
 std::string resident_id(std::uint64_t n);
+// A valid GB 32100 USCC derived from n.
+std::string uscc(std::uint64_t n);
 std::string domain_of(std::uint64_t n, std::string_view suffix = "cn");
 FilingSubmitted submission(std::uint64_t n, std::string_view domain_suffix = "cn",
                            FilingType type = FilingType::first_filing);

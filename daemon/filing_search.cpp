@@ -1,0 +1,371 @@
+#include "daemon/filing_search.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <tuple>
+
+#include "daemon/api.hpp"
+#include "daemon/handlers.hpp"
+#include "events/encoding.hpp"
+#include "events/provinces.hpp"
+#include "events/validation.hpp"
+#include "ledger/keyring.hpp"
+#include "ledger/ledger.hpp"
+
+namespace filingd {
+namespace {
+
+using keys::Index;
+
+// An exact filter (certificate, record number, domain, name) rarely matches more filings than
+// this; a sorted page of one is read whole and sorted in memory, not walked in the sort index.
+constexpr std::size_t kGatherLimit = 10'000;
+// Index entries read per step of a walk.
+constexpr std::size_t kStep = 256;
+
+template <class T>
+bool any_of(const std::vector<T>& values, const T& v) {
+  return values.empty() || std::find(values.begin(), values.end(), v) != values.end();
+}
+
+std::optional<Timestamp> sort_time(const FilingStatus& s, FilingSearch::Sort sort) {
+  switch (sort) {
+    case FilingSearch::Sort::submitted_at:
+      return s.submitted_at;
+    case FilingSearch::Sort::updated_at:
+      return s.updated_at;
+    case FilingSearch::Sort::sms_deadline:
+      return s.sms_deadline;
+    case FilingSearch::Sort::filing_id:
+      break;
+  }
+  return std::nullopt;
+}
+
+Index sort_index(FilingSearch::Sort sort) {
+  return sort == FilingSearch::Sort::submitted_at ? Index::submitted
+         : sort == FilingSearch::Sort::updated_at ? Index::updated
+                                                  : Index::sms_deadline;
+}
+
+// Where a page's candidates come from: the union of the `prefixes` (each key's rest is a filing
+// id), in filing id order.
+std::vector<std::string> exact_prefixes(const FilingSearch& f) {
+  std::vector<std::string> out;
+  for (const auto& id : f.identities) out.push_back(keys::subject_filings_prefix(id));
+  if (!out.empty()) return out;
+  if (f.record_number) return {keys::index_prefix(Index::record, *f.record_number)};
+  if (f.domain) return {keys::index_prefix(Index::domain, *f.domain)};
+  for (const auto& n : f.names) out.push_back(keys::index_prefix(Index::name, n));
+  return out;
+}
+
+std::vector<std::string> category_prefixes(const FilingSearch& f) {
+  std::vector<std::string> out;
+  for (auto s : f.states) out.push_back(keys::index_prefix(Index::state, to_string(s)));
+  if (!out.empty()) return out;
+  for (auto t : f.types) out.push_back(keys::index_prefix(Index::type, to_string(t)));
+  if (!out.empty()) return out;
+  for (const auto& p : f.providers) out.push_back(keys::index_prefix(Index::provider, p));
+  if (!out.empty()) return out;
+  for (const auto& p : f.provinces) out.push_back(keys::index_prefix(Index::province, p));
+  if (!out.empty()) return out;
+  return {std::string(keys::kStatusPrefix)};
+}
+
+// Hands the matching filings of a walk to `emit` until the page is full.
+class Page {
+ public:
+  Page(const Call& call, const FilingSearch& f, std::size_t limit, const EmitFiling& emit)
+      : call_(call), f_(f), limit_(limit), emit_(emit), now_(call.ctx.clock.now()) {}
+  bool full() const { return items_ == limit_; }
+  Status offer(std::string_view filing_id) {
+    auto s = call_.ledger->status(filing_id);
+    if (!s) return s.take_error();
+    if (*s) offer(std::move(**s));
+    return {};
+  }
+  void offer(FilingStatus s) {
+    const auto sla = sla_of(s, call_.ctx.calendar, now_);
+    if (!f_.matches(s, sla)) return;
+    emit_(std::move(s), sla);
+    ++items_;
+  }
+
+ private:
+  const Call& call_;
+  const FilingSearch& f_;
+  std::size_t limit_;
+  const EmitFiling& emit_;
+  std::size_t items_ = 0;
+  Timestamp now_;
+};
+
+// Filing id order: the candidates of every prefix after the cursor, merged. Each step takes the
+// candidates up to the lowest last entry of a prefix that may hold more, so none is skipped.
+Result<Cursor> walk_by_id(const Call& call, const FilingSearch& f,
+                          const std::vector<std::string>& prefixes, std::size_t limit,
+                          const EmitFiling& emit) {
+  Page page(call, f, limit, emit);
+  std::string cursor(call.query.get("cursor").value_or(""));
+  const auto beyond = [&](const std::string& a, const std::string& b) {
+    return f.descending ? a < b : a > b;
+  };
+  for (;;) {
+    std::vector<std::string> ids;
+    std::optional<std::string> bound;  // set while some prefix may hold more
+    for (const auto& prefix : prefixes) {
+      auto got = call.ledger->scan_index(prefix, cursor, kStep, f.descending);
+      if (!got) return got.take_error();
+      if (got->size() == kStep && (!bound || beyond(*bound, got->back()))) bound = got->back();
+      ids.insert(ids.end(), std::make_move_iterator(got->begin()),
+                 std::make_move_iterator(got->end()));
+    }
+    std::sort(ids.begin(), ids.end(), [&](const auto& a, const auto& b) { return beyond(b, a); });
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::size_t i = 0;
+    for (; i < ids.size() && !page.full(); ++i) {
+      if (bound && beyond(ids[i], *bound)) break;
+      cursor = ids[i];
+      if (auto ok = page.offer(ids[i]); !ok) return ok.take_error();
+    }
+    if (!bound && i == ids.size()) return Cursor();
+    if (page.full()) return Cursor(cursor);
+  }
+}
+
+// Sorted by a time: the sort index walked from the cursor (or the submitted_* bound it can
+// start at). Cursors are the hex of the index entry's rest (time, NUL, filing id).
+Result<Cursor> walk_sorted(const Call& call, const FilingSearch& f, std::string position,
+                           std::size_t limit, const EmitFiling& emit) {
+  Page page(call, f, limit, emit);
+  const std::string prefix = keys::index_kind_prefix(sort_index(f.sort));
+  const bool by_submission = f.sort == FilingSearch::Sort::submitted_at;
+  if (position.empty() && by_submission) {
+    const auto& start = f.descending ? f.submitted_before : f.submitted_after;
+    if (start) position = keys::time_value(*start);
+  }
+  for (;;) {
+    auto got = call.ledger->scan_index(prefix, position, kStep, f.descending);
+    if (!got) return got.take_error();
+    bool more = got->size() == kStep;
+    std::size_t i = 0;
+    for (; i < got->size() && !page.full(); ++i) {
+      const auto entry = keys::parse_timed((*got)[i]);
+      if (!entry) continue;  // not an index entry: verify reports it
+      if (by_submission &&
+          (f.descending ? f.submitted_after && entry->at < *f.submitted_after
+                        : f.submitted_before && entry->at >= *f.submitted_before)) {
+        more = false;
+        i = got->size();
+        break;
+      }
+      position = (*got)[i];
+      if (auto ok = page.offer(entry->filing_id); !ok) return ok.take_error();
+    }
+    if (!more && i == got->size()) return Cursor();
+    if (page.full()) return Cursor(to_hex(position));
+  }
+}
+
+// Sorted, with an exact filter: every candidate read, sorted in memory, the page after the
+// cursor taken. Nullopt (nothing emitted) when there are more than kGatherLimit candidates.
+Result<std::optional<Cursor>> gather_sorted(const Call& call, const FilingSearch& f,
+                                            const std::vector<std::string>& prefixes,
+                                            const std::string& position, std::size_t limit,
+                                            const EmitFiling& emit) {
+  std::vector<std::string> ids;
+  for (const auto& prefix : prefixes) {
+    auto got = call.ledger->scan_index(prefix, "", kGatherLimit + 1);
+    if (!got) return got.take_error();
+    ids.insert(ids.end(), got->begin(), got->end());
+    if (ids.size() > kGatherLimit) return std::optional<Cursor>();
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const Timestamp now = call.ctx.clock.now();
+  struct Found {
+    std::string rest;  // as in the sort index
+    FilingStatus status;
+    std::optional<Sla> sla;
+  };
+  std::vector<Found> found;
+  for (const auto& id : ids) {
+    auto s = call.ledger->status(id);
+    if (!s) return s.take_error();
+    if (!*s) continue;
+    const auto at = sort_time(**s, f.sort);
+    auto sla = sla_of(**s, call.ctx.calendar, now);
+    if (!at || !f.matches(**s, sla)) continue;
+    std::string rest = keys::time_value(*at);
+    rest.push_back('\0');
+    rest.append(id);
+    if (!position.empty() && (f.descending ? rest >= position : rest <= position)) continue;
+    found.push_back({std::move(rest), std::move(**s), std::move(sla)});
+  }
+  std::sort(found.begin(), found.end(), [&](const Found& a, const Found& b) {
+    return f.descending ? a.rest > b.rest : a.rest < b.rest;
+  });
+  const bool more = found.size() > limit;
+  if (more) found.resize(limit);
+  for (Found& x : found) emit(std::move(x.status), x.sla);
+  return std::optional<Cursor>(more ? Cursor(to_hex(found.back().rest)) : Cursor());
+}
+
+// Overdue filings (walk_overdue), in SLA order. Cursor: "<partition>.<hex position>".
+Result<Cursor> walk_overdue_page(const Call& call, const FilingSearch& f, std::size_t limit,
+                                 const EmitFiling& emit) {
+  OverdueAt from;
+  if (const auto cursor = call.query.get("cursor")) {
+    const auto dot = cursor->find('.');
+    if (dot == std::string::npos || dot == 0 ||
+        std::from_chars(cursor->data(), cursor->data() + dot, from.partition).ec != std::errc() ||
+        from.partition >= kSlaPartitions)
+      return malformed("bad cursor", "cursor");
+    auto decoded = from_hex(cursor->substr(dot + 1));
+    if (!decoded) return malformed("bad cursor", "cursor");
+    from.position = std::move(*decoded);
+  }
+  Page page(call, f, limit, emit);
+  Cursor next;
+  auto walked = walk_overdue(call, std::move(from), limit,
+                             [&](FilingStatus& s, const OverdueAt& at) -> Result<bool> {
+                               page.offer(std::move(s));
+                               if (!page.full()) return true;
+                               next = std::to_string(at.partition) + "." + to_hex(at.position);
+                               return false;
+                             });
+  if (!walked) return walked.take_error();
+  return next;
+}
+
+}  // namespace
+
+Result<FilingSearch> FilingSearch::parse(const Query& q, const Keyring* keyring) {
+  FilingSearch f;
+  for (auto v : q.all("state")) {
+    auto s = parse_filing_state(v);
+    if (!s) return malformed("unknown state " + std::string(v), "state");
+    f.states.push_back(*s);
+  }
+  for (auto v : q.all("filing_type")) {
+    auto t = parse_filing_type(v);
+    if (!t) return malformed("unknown filing_type " + std::string(v), "filing_type");
+    f.types.push_back(*t);
+  }
+  for (auto v : q.all("province")) {
+    auto p = canonical_province(v);
+    if (!p) return malformed("unknown province " + std::string(v), "province");
+    f.provinces.push_back(*p);
+  }
+  for (auto v : q.all("provider")) f.providers.emplace_back(v);
+  if (auto v = q.get("overdue")) {
+    if (*v != "true" && *v != "false") return malformed("overdue must be true or false", "overdue");
+    f.overdue = *v == "true";
+  }
+  if (auto v = q.get("subject_name")) {
+    if (keyring) f.names.push_back(keys::name_value(keyring->name_ref(*v), ""));
+    f.names.push_back(keys::name_value("", *v));
+  }
+  const auto id_type = q.get("id_type");
+  const auto id_number = q.get("id_number");
+  if (id_type.has_value() != id_number.has_value())
+    return malformed("id_type and id_number are searched together",
+                     id_type ? "id_number" : "id_type");
+  if (id_type) {
+    if (!is_personal_certificate(*id_type) && !is_organisation_certificate(*id_type))
+      return malformed("unknown id_type " + std::string(*id_type), "id_type");
+    if (keyring) f.identities.push_back(keyring->subject_ref(*id_type, *id_number));
+    f.identities.push_back(std::string(*id_type) + ':' + std::string(*id_number));
+  }
+  if (auto v = q.get("domain")) {
+    std::string d(*v);
+    if (auto ok = validate_domain(d, "domain"); !ok) return malformed(ok.error().message, "domain");
+    f.domain = std::move(d);
+  }
+  if (auto v = q.get("record_number")) f.record_number = std::string(*v);
+  auto after = q.time("submitted_after");
+  if (!after) return after.take_error();
+  f.submitted_after = *after;
+  auto before = q.time("submitted_before");
+  if (!before) return before.take_error();
+  f.submitted_before = *before;
+  if (auto v = q.get("sort")) {
+    if (*v == "submitted_at")
+      f.sort = Sort::submitted_at;
+    else if (*v == "updated_at")
+      f.sort = Sort::updated_at;
+    else if (*v == "sms_deadline")
+      f.sort = Sort::sms_deadline;
+    else
+      return malformed("sort must be submitted_at, updated_at or sms_deadline", "sort");
+    if (f.overdue == true)
+      return malformed("overdue=true lists in SLA due order: it takes no sort", "sort");
+  }
+  if (auto v = q.get("order")) {
+    if (*v != "asc" && *v != "desc") return malformed("order must be asc or desc", "order");
+    f.descending = *v == "desc";
+  }
+  return f;
+}
+
+bool FilingSearch::matches(const FilingStatus& s, const std::optional<Sla>& sla) const {
+  if (!any_of(states, s.state) || !any_of(types, s.filing_type) || !any_of(provinces, s.province) ||
+      !any_of(providers, s.provider))
+    return false;
+  if (overdue && (sla && sla->overdue) != *overdue) return false;
+  if (!names.empty() && !any_of(names, keys::name_value(s.name_ref, s.subject.name))) return false;
+  if (!identities.empty() && !any_of(identities, s.identity)) return false;
+  if (domain && std::none_of(s.websites.begin(), s.websites.end(), [&](const Website& w) {
+        return std::find(w.domains.begin(), w.domains.end(), *domain) != w.domains.end();
+      }))
+    return false;
+  if (record_number && s.subject_record_number != *record_number &&
+      s.existing_record_number != *record_number &&
+      std::none_of(s.websites.begin(), s.websites.end(),
+                   [&](const Website& w) { return w.record_number == *record_number; }))
+    return false;
+  if (submitted_after && s.submitted_at < *submitted_after) return false;
+  if (submitted_before && s.submitted_at >= *submitted_before) return false;
+  return true;
+}
+
+constexpr QueryParam kSearchParams[] = {
+    {"state", true},    {"province", true},  {"filing_type", true},
+    {"provider", true}, {"overdue"},         {"subject_name"},
+    {"id_type"},        {"id_number"},       {"domain"},
+    {"record_number"},  {"submitted_after"}, {"submitted_before"},
+    {"sort"},           {"order"},           {"limit"},
+    {"cursor"}};
+
+std::span<const QueryParam> filing_search_params() { return kSearchParams; }
+std::span<const QueryParam> export_params() {
+  static const std::vector<QueryParam> params = [] {
+    std::vector<QueryParam> all(std::begin(kSearchParams), std::end(kSearchParams));
+    all.push_back({"format"});
+    return all;
+  }();
+  return params;
+}
+
+Result<Cursor> search_filings(const Call& call, const FilingSearch& f, std::size_t limit,
+                              const EmitFiling& emit) {
+  if (f.overdue == true) return walk_overdue_page(call, f, limit, emit);
+  const auto exact = exact_prefixes(f);
+  if (f.sort == FilingSearch::Sort::filing_id)
+    return walk_by_id(call, f, exact.empty() ? category_prefixes(f) : exact, limit, emit);
+  std::string position;
+  if (auto cursor = call.query.get("cursor")) {
+    auto decoded = from_hex(*cursor);
+    if (!decoded || !keys::parse_timed(*decoded)) return malformed("bad cursor", "cursor");
+    position = std::move(*decoded);
+  }
+  if (!exact.empty()) {
+    auto page = gather_sorted(call, f, exact, position, limit, emit);
+    if (!page) return page.take_error();
+    if (*page) return std::move(**page);
+  }
+  return walk_sorted(call, f, std::move(position), limit, emit);
+}
+
+}  // namespace filingd
