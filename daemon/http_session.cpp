@@ -235,179 +235,188 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
   c->slot = worker.connections.size();
   worker.connections.push_back(c.get());
   beast::flat_buffer buffer;  // lent by the worker while a request is in hand
-  std::array<char, kFirstRead> first;
-  error_code ec;
-  bool listed = true;     // in a waiting list, as a new connection is from its admission
-  bool answered = false;  // a request of this connection was answered
-  for (;;) {
-    c->idle = true;
-    if (stopping) break;
-    if (buffer.size() == 0) {
-      if (answered) {
-        // The client sends its next request once it has read this answer: reading at once would
-        // mostly find nothing. The connections ready meanwhile go first; by then the next
-        // request has usually arrived.
-        co_await asio::post(use_task);
-        if (stopping) break;
+  try {
+    std::array<char, kFirstRead> first;
+    error_code ec;
+    bool listed = true;     // in a waiting list, as a new connection is from its admission
+    bool answered = false;  // a request of this connection was answered
+    for (;;) {
+      c->idle = true;
+      if (stopping) break;
+      if (buffer.size() == 0) {
+        if (answered) {
+          // The client sends its next request once it has read this answer: reading at once would
+          // mostly find nothing. The connections ready meanwhile go first; by then the next
+          // request has usually arrived.
+          co_await asio::post(use_task);
+          if (stopping) break;
+        }
+        // What has arrived is read without waiting: a connection whose next request is there
+        // neither joins the waiting lists nor waits in epoll.
+        if (buffer.capacity() == 0) buffer = worker.take_buffer();
+        buffer.commit(c->socket.read_some(buffer.prepare(kReadSize), ec));
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          // Nothing yet: wait for the first bytes of the next request with the idle timeout,
+          // holding no heap buffer meanwhile. Until its header is complete, the connection may be
+          // closed to make room at the connection cap.
+          worker.give_buffer(std::move(buffer));
+          if (!begin_wait(*c)) break;
+          listed = true;
+          arm(*c, limits.idle_timeout_ms);
+          const std::size_t n = co_await c->socket.async_read_some(
+              asio::buffer(first), asio::redirect_error(use_task, ec));
+          disarm(*c, ec);
+          if (ec) break;
+          buffer = worker.take_buffer();
+          buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
+        } else if (ec) {
+          break;  // closed by the client
+        }
       }
-      // What has arrived is read without waiting: a connection whose next request is there
-      // neither joins the waiting lists nor waits in epoll.
-      if (buffer.capacity() == 0) buffer = worker.take_buffer();
-      buffer.commit(c->socket.read_some(buffer.prepare(kReadSize), ec));
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
-        // Nothing yet: wait for the first bytes of the next request with the idle timeout,
-        // holding no heap buffer meanwhile. Until its header is complete, the connection may be
-        // closed to make room at the connection cap.
-        worker.give_buffer(std::move(buffer));
-        if (!begin_wait(*c)) break;
-        listed = true;
-        arm(*c, limits.idle_timeout_ms);
-        const std::size_t n = co_await c->socket.async_read_some(
-            asio::buffer(first), asio::redirect_error(use_task, ec));
+      // (Pipelined requests already read are in hand: they are parsed at once.)
+      c->idle = false;
+      // The whole header must arrive within the header timeout (slowloris). It is nearly always
+      // in hand already.
+      Parser parser;
+      parser.header_limit(kHeaderLimit);
+      // The largest body any route takes, until the header names the route (below).
+      parser.body_limit(std::max(limits.max_body_bytes, limits.max_import_bytes));
+      parse_in_hand(parser, buffer, false, ec);
+      if (ec == http::error::need_more) {
+        // A header still coming: the connection may be closed to make room at the cap meanwhile.
+        ec = {};
+        if (!listed) {
+          if (!begin_wait(*c)) break;
+          listed = true;
+        }
+        heard(*c);
+        arm(*c, limits.header_timeout_ms);
+        co_await http::async_read_header(c->socket, buffer, parser,
+                                         asio::redirect_error(use_task, ec));
         disarm(*c, ec);
-        if (ec) break;
-        buffer = worker.take_buffer();
-        buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
-      } else if (ec) {
-        break;  // closed by the client
       }
-    }
-    // (Pipelined requests already read are in hand: they are parsed at once.)
-    c->idle = false;
-    // The whole header must arrive within the header timeout (slowloris). It is nearly always
-    // in hand already.
-    Parser parser;
-    parser.header_limit(kHeaderLimit);
-    // The largest body any route takes, until the header names the route (below).
-    parser.body_limit(std::max(limits.max_body_bytes, limits.max_import_bytes));
-    parse_in_hand(parser, buffer, false, ec);
-    if (ec == http::error::need_more) {
-      // A header still coming: the connection may be closed to make room at the cap meanwhile.
-      ec = {};
-      if (!listed) {
-        if (!begin_wait(*c)) break;
-        listed = true;
+      if (listed) {
+        listed = false;
+        if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
       }
-      heard(*c);
-      arm(*c, limits.header_timeout_ms);
-      co_await http::async_read_header(c->socket, buffer, parser,
-                                       asio::redirect_error(use_task, ec));
-      disarm(*c, ec);
-    }
-    if (listed) {
-      listed = false;
-      if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
-    }
-    Exchange x;
-    x.time = SystemClock().now();
-    if (ec) {
-      // A header we could not read: answered (if worth it) and the connection closed, since the
-      // rest of the stream cannot be trusted to be in step.
-      if (ec == http::error::header_limit)
-        co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
-                        false);
-      else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
-        co_await answer(*c, too_large(std::max(limits.max_body_bytes, limits.max_import_bytes)), x,
-                        11, false);
-      else if (ec == beast::error::timeout && buffer.size() > 0)
-        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
-                        11, false);
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message)
-        co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
-                        x, 11, false);
-      break;
-    }
-
-    Request& req = parser.get();
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
-    x.request_id = request_id(req);
-    x.method = std::string(req.method_string());
-    if (auto why = ambiguous_header(req)) {
-      co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
-      break;
-    }
-    HttpRequest request{x.method,
-                        std::string(req.target()),
-                        std::string(req[http::field::authorization]),
-                        {},
-                        c->remote,
-                        x.request_id,
-                        std::string(req[http::field::if_none_match])};
-    Admission admission = api.admit(request);
-    if (admission.route_index < all_routes().size())
-      x.route = all_routes()[admission.route_index].pattern;
-    x.principal = admission.who.name;
-    x.filing_id = std::string(path_filing(admission));
-    const bool has_body = !parser.is_done();
-    if (!admission.refusal && has_body && !admission.authenticated())
-      admission.refusal = refusal(ErrorCode::malformed, "this endpoint takes no request body", 400);
-    // (Read without the lock: only this thread writes it.)
-    if (admission.authenticated() && !c->authenticated) mark_authenticated(*c);
-
-    const std::uint64_t body_limit = body_limit_of(admission, limits);
-    BodyGrant body;
-    if (admission.refusal && has_body) {
-      // Refused from its headers: its body is never read, so the connection cannot go on.
-      ++refused_unread;
-      admission.refusal->close = true;
-    } else if (has_body && parser.content_length().value_or(0) > body_limit) {
-      ++refused_unread;
-      co_await answer(*c, too_large(body_limit), x, version, false);
-      break;
-    } else if (has_body) {
-      parser.body_limit(body_limit);  // what is left for a chunked body
-      body = BodyGrant(*this, parser.content_length().value_or(body_limit));
-      if (!body) {
-        ++bodies_refused;
-        co_await answer(*c,
-                        refusal(ErrorCode::unavailable,
-                                "too many request bodies are being received; retry shortly", 503),
-                        x, version, false);
+      Exchange x;
+      x.time = SystemClock().now();
+      if (ec) {
+        // A header we could not read: answered (if worth it) and the connection closed, since the
+        // rest of the stream cannot be trusted to be in step.
+        if (ec == http::error::header_limit)
+          co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
+                          false);
+        else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
+          co_await answer(*c, too_large(std::max(limits.max_body_bytes, limits.max_import_bytes)),
+                          x, 11, false);
+        else if (ec == beast::error::timeout && buffer.size() > 0)
+          co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                          11, false);
+        else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message)
+          co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                          x, 11, false);
         break;
       }
-      // What has arrived of the body is parsed first; the rest is read.
-      parse_in_hand(parser, buffer, true, ec);
-      if (ec == http::error::need_more) {
-        ec = {};
-        arm(*c, limits.read_timeout_ms);
-        co_await http::async_read(c->socket, buffer, parser, asio::redirect_error(use_task, ec));
-        disarm(*c, ec);
+
+      Request& req = parser.get();
+      const unsigned version = req.version();
+      const bool keep_alive = req.keep_alive();
+      x.request_id = request_id(req);
+      x.method = std::string(req.method_string());
+      if (auto why = ambiguous_header(req)) {
+        co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
+        break;
       }
-      if (ec == http::error::body_limit) {
+      HttpRequest request{x.method,
+                          std::string(req.target()),
+                          std::string(req[http::field::authorization]),
+                          {},
+                          c->remote,
+                          x.request_id,
+                          std::string(req[http::field::if_none_match])};
+      Admission admission = api.admit(request);
+      if (admission.route_index < all_routes().size())
+        x.route = all_routes()[admission.route_index].pattern;
+      x.principal = admission.who.name;
+      x.filing_id = std::string(path_filing(admission));
+      const bool has_body = !parser.is_done();
+      if (!admission.refusal && has_body && !admission.authenticated())
+        admission.refusal =
+            refusal(ErrorCode::malformed, "this endpoint takes no request body", 400);
+      // (Read without the lock: only this thread writes it.)
+      if (admission.authenticated() && !c->authenticated) mark_authenticated(*c);
+
+      const std::uint64_t body_limit = body_limit_of(admission, limits);
+      BodyGrant body;
+      if (admission.refusal && has_body) {
+        // Refused from its headers: its body is never read, so the connection cannot go on.
+        ++refused_unread;
+        admission.refusal->close = true;
+      } else if (has_body && parser.content_length().value_or(0) > body_limit) {
+        ++refused_unread;
         co_await answer(*c, too_large(body_limit), x, version, false);
         break;
-      }
-      if (ec == beast::error::timeout) {
-        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
-                        version, false);
-        break;
-      }
-      if (ec) {
-        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message)
-          co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+      } else if (has_body) {
+        parser.body_limit(body_limit);  // what is left for a chunked body
+        body = BodyGrant(*this, parser.content_length().value_or(body_limit));
+        if (!body) {
+          ++bodies_refused;
+          co_await answer(*c,
+                          refusal(ErrorCode::unavailable,
+                                  "too many request bodies are being received; retry shortly", 503),
                           x, version, false);
-        break;
+          break;
+        }
+        // What has arrived of the body is parsed first; the rest is read.
+        parse_in_hand(parser, buffer, true, ec);
+        if (ec == http::error::need_more) {
+          ec = {};
+          arm(*c, limits.read_timeout_ms);
+          co_await http::async_read(c->socket, buffer, parser, asio::redirect_error(use_task, ec));
+          disarm(*c, ec);
+        }
+        if (ec == http::error::body_limit) {
+          co_await answer(*c, too_large(body_limit), x, version, false);
+          break;
+        }
+        if (ec == beast::error::timeout) {
+          co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                          version, false);
+          break;
+        }
+        if (ec) {
+          if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+              ec != http::error::end_of_stream && ec != http::error::partial_message)
+            co_await answer(*c,
+                            refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                            x, version, false);
+          break;
+        }
+        request.body = std::move(req.body());
       }
-      request.body = std::move(req.body());
-    }
 
-    HttpResponse response;
-    bool failed = false;
-    try {
-      response = co_await api.handle(std::move(admission), std::move(request));
-    } catch (const std::exception& ex) {
-      // A bug or an exhausted resource in one handler costs that request, not the daemon nor
-      // the connection's bookkeeping below.
-      spdlog::error("request handler failed: {}", ex.what());
-      failed = true;
+      HttpResponse response;
+      bool failed = false;
+      try {
+        response = co_await api.handle(std::move(admission), std::move(request));
+      } catch (const std::exception& ex) {
+        // A bug or an exhausted resource in one handler costs that request, not the daemon nor
+        // the connection's bookkeeping below.
+        spdlog::error("request handler failed: {}", ex.what());
+        failed = true;
+      }
+      if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
+      if (!co_await answer(*c, std::move(response), x, version, keep_alive)) break;
+      answered = true;
     }
-    if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
-    if (!co_await answer(*c, std::move(response), x, version, keep_alive)) break;
-    answered = true;
+  } catch (const std::exception& ex) {
+    // (Out of memory, most likely: handlers' exceptions are answered 500.) What follows must
+    // run all the same: a connection left in its worker's list would keep stop() waiting.
+    spdlog::error("connection failed: {}", ex.what());
   }
+  error_code ec;
   c->socket.shutdown(tcp::socket::shutdown_send, ec);
   c->socket.close(ec);
   worker.give_buffer(std::move(buffer));
