@@ -231,11 +231,14 @@ Task<void> HttpServer::Impl::accept_loop() {
     }
     ++accepted;
     const auto peer = socket.remote_endpoint(ec);
-    // Responses are first written without waiting (http_session.cpp): a full socket says so
-    // rather than blocking the thread.
-    socket.non_blocking(true, ec);
-    auto c = std::make_shared<Connection>(std::move(socket),
-                                          ec ? std::string() : peer.address().to_string(), w);
+    std::string remote = ec ? std::string() : peer.address().to_string();
+    // Requests are read and responses written first without waiting (http_session.cpp): a
+    // socket that would block must say so, not block the thread and its other connections.
+    if (socket.non_blocking(true, ec); ec) {
+      socket.close(ec);
+      continue;
+    }
+    auto c = std::make_shared<Connection>(std::move(socket), std::move(remote), w);
     if (!admit(c)) {
       ++refused;
       if (const auto n = full_log.tick())
