@@ -61,9 +61,13 @@ std::uint64_t http_internal::RateLimitedLog::tick() {
 }
 
 beast::flat_buffer http_internal::Worker::take_buffer() {
-  if (spare_buffers.empty()) return {};
+  if (spare_buffers.empty()) {
+    spare_low = 0;
+    return {};
+  }
   beast::flat_buffer b = std::move(spare_buffers.back());
   spare_buffers.pop_back();
+  spare_low = std::min(spare_low, spare_buffers.size());
   return b;
 }
 
@@ -75,6 +79,12 @@ void http_internal::Worker::give_buffer(beast::flat_buffer&& b) {
     return;
   }
   spare_buffers.push_back(std::move(b));
+}
+
+void http_internal::Worker::trim_spare_buffers() {
+  spare_buffers.erase(spare_buffers.end() - static_cast<std::ptrdiff_t>(spare_low),
+                      spare_buffers.end());
+  spare_low = spare_buffers.size();
 }
 
 HttpServer::Impl::Impl(Api& a, const LimitsConfig& l, AccessLog* log)
@@ -105,6 +115,7 @@ void HttpServer::Impl::arm_sweep(Worker& w) {
         c->socket.cancel(ignored);
       }
     }
+    w.trim_spare_buffers();
     arm_sweep(w);
   });
 }

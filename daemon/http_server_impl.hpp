@@ -87,6 +87,9 @@ struct Worker {
   // Read buffers of finished requests, lent to the next ones: a connection holds one only
   // while it has a request in hand, and no request allocates one anew.
   std::vector<beast::flat_buffer> spare_buffers;
+  // The fewest spare buffers since the last sweep: so many went unused for a whole period. The
+  // sweep frees them, so a burst (a slowloris wave holds one per connection) leaves none behind.
+  std::size_t spare_low = 0;
   // Access log lines of requests answered here, written out at each sweep, when large, and when
   // the worker ends: no lock per request.
   std::string access_batch;
@@ -97,6 +100,8 @@ struct Worker {
 
   beast::flat_buffer take_buffer();
   void give_buffer(beast::flat_buffer&& b);
+  // At each sweep: frees the spare buffers unused since the last one.
+  void trim_spare_buffers();
 };
 
 // What the access log says of one request, gathered as it goes.
