@@ -95,6 +95,14 @@ class ImportOverHttp(DaemonTestCase):
         self.assertEqual(r.status, 200, r)
         return r.json["items"]
 
+    def written_since(self, head):
+        """The events appended after seq `head`, but the timers' own: the deadlines of a filing
+        an earlier test imported (a 2019 history: they are long past) fire at any moment, and
+        the head moves with them."""
+        r = self.c.get(f"/v1/events?after_seq={head}&limit=10000")
+        self.assertEqual(r.status, 200, r)
+        return [e for e in r.json["items"] if e["actor"] != "system"]
+
     def test_a_2019_confirmation_within_its_window_stays_confirmed(self):
         n = unique()
         head = self.head_seq()
@@ -142,7 +150,7 @@ class ImportOverHttp(DaemonTestCase):
         e = self.assertError(self.c.post("/v1/imports", import_body(fid, backwards)), 422,
                              field="events[2].occurred_at")
         self.assertEqual(e["index"], 2)
-        self.assertEqual(self.head_seq(), head)
+        self.assertEqual(self.written_since(head), [])
         self.assertEqual(self.c.get(f"/v1/filings/{fid}").status, 404)
 
     def test_bad_input_is_a_4xx_naming_the_event(self):
@@ -170,7 +178,7 @@ class ImportOverHttp(DaemonTestCase):
         for body, status, field in cases:
             with self.subTest(field=field, status=status):
                 self.assertError(self.c.post("/v1/imports", body), status, field=field)
-        self.assertEqual(self.head_seq(), head)
+        self.assertEqual(self.written_since(head), [])
 
     def test_an_existing_filing_id_is_a_409(self):
         n = unique()
@@ -199,7 +207,7 @@ class ImportOverHttp(DaemonTestCase):
     def test_a_10_mib_body_is_a_413_and_a_long_history_is_not(self):
         head = self.head_seq()
         self.refused_from_header("/v1/imports", 10 << 20)
-        self.assertEqual(self.head_seq(), head)
+        self.assertEqual(self.written_since(head), [])
         # A history above the common 1 MiB body limit (limits.max_body_bytes), within the
         # import's own: 300 returns and resubmissions of a filing with 12 websites.
         n = unique()
