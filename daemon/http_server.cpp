@@ -108,9 +108,11 @@ void HttpServer::Impl::arm_sweep(Worker& w) {
     const auto now = std::chrono::steady_clock::now();
     for (Connection* c : w.connections) {
       // Again at every sweep until it fails: a composed operation (a header read in several
-      // parts) may have been between two reads at the previous one.
-      if (c->deadline <= now) {
-        c->timed_out = true;
+      // parts) may have been between two reads at the previous one, and so may an evicted
+      // connection's have been when its eviction cancelled it.
+      const bool late = c->deadline <= now;
+      if (late || c->closing) {
+        if (late) c->timed_out = true;
         boost::system::error_code ignored;
         c->socket.cancel(ignored);
       }
@@ -120,22 +122,28 @@ void HttpServer::Impl::arm_sweep(Worker& w) {
   });
 }
 
+void HttpServer::Impl::join_waiting(Connection& c) {
+  if (c.waiting) return;  // (a new connection waits from its admission on)
+  auto& list = c.authenticated ? known : anonymous;
+  c.waiting_pos = list.insert(list.end(), &c);
+  c.waiting = true;
+  c.waiting_since = std::chrono::steady_clock::now();
+}
+
 bool HttpServer::Impl::begin_wait(Connection& c) {
   std::lock_guard lock(mu);
   if (c.evicted) return false;
-  if (!c.waiting) {  // (a new connection waits from its admission on)
-    auto& list = c.authenticated ? known : anonymous;
-    c.waiting_pos = list.insert(list.end(), &c);
-    c.waiting = true;
-    c.waiting_since = std::chrono::steady_clock::now();
-  }
+  join_waiting(c);
   c.heard_at.reset();
   return true;
 }
 
-void HttpServer::Impl::heard(Connection& c) {
+bool HttpServer::Impl::heard(Connection& c) {
   std::lock_guard lock(mu);
+  if (c.evicted) return false;
+  join_waiting(c);
   c.heard_at = std::chrono::steady_clock::now();
+  return true;
 }
 
 bool HttpServer::Impl::end_wait(Connection& c) {
@@ -212,8 +220,10 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   }
   if (victim) {
     ++evicted;
-    // Aborts its wait for a request; if a header arrived meanwhile, end_wait() tells it.
+    // Aborts its wait for a request. If the read had just ended (its completion queued), this
+    // cancels nothing: heard() or end_wait() tell it then, or the sweep cancels it again.
     asio::post(victim->socket.get_executor(), [victim] {
+      victim->closing = true;
       boost::system::error_code ignored;
       victim->socket.cancel(ignored);
     });

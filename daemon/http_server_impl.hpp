@@ -65,6 +65,7 @@ struct Connection : std::enable_shared_from_this<Connection> {
   // Touched only on the worker's thread.
   bool idle = true;        // waiting for the next request
   bool timed_out = false;  // the sweep cancelled its I/O
+  bool closing = false;    // evicted: the sweep cancels its I/O until it ends
   std::size_t slot = 0;    // in worker.connections
   // When the I/O in progress must end (the sweep enforces it); max: no I/O in progress.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -178,12 +179,15 @@ struct HttpServer::Impl {
   // c waits for a request (joins the back of its waiting list unless already in one: a new
   // connection waits from its admission). False if c was evicted meanwhile.
   bool begin_wait(Connection& c);
-  // The first bytes of c's next request arrived (its header may still be coming).
-  void heard(Connection& c);
+  // The first bytes of c's next request arrived, not its whole header: c waits for the rest
+  // (and joins its waiting list unless already in one). False if c was evicted meanwhile.
+  bool heard(Connection& c);
   // c has a request header in hand (or gave up): leaves its list. False if c was evicted.
   bool end_wait(Connection& c);
   // A request of c was admitted with a token: it is evicted only after every anonymous one.
   void mark_authenticated(Connection& c);
+  // c joins the back of its waiting list unless already in one. Under mu.
+  void join_waiting(Connection& c);
   // c is done: out of the table, its list and its worker.
   void forget(const std::shared_ptr<Connection>& c);
 

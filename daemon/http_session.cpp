@@ -285,11 +285,9 @@ Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
       if (ec == http::error::need_more) {
         // A header still coming: the connection may be closed to make room at the cap meanwhile.
         ec = {};
-        if (!listed) {
-          if (!begin_wait(*c)) break;
-          listed = true;
-        }
-        heard(*c);
+        // (Evicted: its eviction's cancel may have come after its last read had ended.)
+        if (!heard(*c)) break;
+        listed = true;
         arm(*c, limits.header_timeout_ms);
         co_await http::async_read_header(c->socket, buffer, parser,
                                          asio::redirect_error(use_task, ec));
