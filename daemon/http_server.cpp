@@ -27,6 +27,10 @@ namespace {
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Accept failures and a full connection table are logged at most once per period.
 constexpr auto kLogPeriod = std::chrono::seconds(5);
+// Connections evicted at the cap but not yet closed by their threads, beyond which accepting
+// waits for them (kRoomWait at a time) rather than evicting more.
+constexpr std::uint64_t kMaxClosing = 8;
+constexpr auto kRoomWait = std::chrono::milliseconds(2);
 // A spare read buffer larger than this (it held a large body) is freed rather than kept.
 constexpr std::size_t kMaxSpareBuffer = 64 * 1024;
 
@@ -163,6 +167,7 @@ void HttpServer::Impl::forget(const std::shared_ptr<Connection>& c) {
     std::lock_guard lock(mu);
     if (c->waiting) (c->authenticated ? known : anonymous).erase(c->waiting_pos);
     c->waiting = false;
+    if (c->evicted) --evictions_pending;
     connections.erase(c);
   }
   Worker& w = c->worker;
@@ -199,18 +204,25 @@ std::list<Connection*>::iterator eviction_victim(std::list<Connection*>& list) {
 
 }  // namespace
 
-bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
+HttpServer::Impl::Admit HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   std::shared_ptr<Connection> victim;
   {
     std::lock_guard lock(mu);
     if (connections.size() >= max_connections) {
+      // Each eviction makes room only once the victim's thread has closed it. A thread that
+      // lags (descheduled on a busy machine, or in a long handler) must not let a flood evict
+      // ever more, over the cap, until no anonymous connection is left to evict and those
+      // with a token are evicted or newcomers refused: accepting waits for it instead.
+      if (evictions_pending >= kMaxClosing || (evictions_pending > 0 && anonymous.empty()))
+        return Admit::wait;
       auto& list = !anonymous.empty() ? anonymous : known;
-      if (list.empty()) return false;  // every connection is busy with a request
+      if (list.empty()) return Admit::refused;  // every connection is busy with a request
       const auto at = eviction_victim(list);
       Connection* v = *at;
       list.erase(at);
       v->waiting = false;
       v->evicted = true;
+      ++evictions_pending;
       victim = v->shared_from_this();  // alive: `connections` holds it until serve() ends
     }
     connections.insert(c);
@@ -228,7 +240,7 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
       victim->socket.cancel(ignored);
     });
   }
-  return true;
+  return Admit::admitted;
 }
 
 Task<void> HttpServer::Impl::accept_loop() {
@@ -260,7 +272,14 @@ Task<void> HttpServer::Impl::accept_loop() {
       continue;
     }
     auto c = std::make_shared<Connection>(std::move(socket), std::move(remote), w);
-    if (!admit(c)) {
+    Admit admitted = admit(c);
+    while (admitted == Admit::wait) {  // (the next connections wait in the listen backlog)
+      accept_pause->expires_after(kRoomWait);
+      co_await accept_pause->async_wait(asio::redirect_error(use_task, ec));
+      if (stopping) co_return;
+      admitted = admit(c);
+    }
+    if (admitted == Admit::refused) {
       ++refused;
       if (const auto n = full_log.tick())
         spdlog::warn(

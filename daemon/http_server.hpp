@@ -11,9 +11,11 @@
 // open files limit less a reserve for the ledger and Kafka. At the cap, the connection that has
 // waited longest without a request header in hand (an idle keep-alive connection, or a client
 // still sending its headers: slowloris) is closed to admit the new one; if every connection is
-// busy with a request, the new connection is closed at once. Between requests a connection
-// holds no heap read buffer. Accept failures for want of descriptors or memory pause accepting
-// briefly instead of spinning. /metrics shows the counts (render_metrics).
+// busy with a request, the new connection is closed at once. An evicted connection counts until
+// its thread has closed it; while a few are still closing (a thread lagging), accepting waits
+// for them rather than evicting more. Between requests a connection holds no heap read buffer.
+// Accept failures for want of descriptors or memory pause accepting briefly instead of spinning.
+// /metrics shows the counts (render_metrics).
 //
 // Lifecycle: start() binds and begins accepting (port 0 picks a free port: see port());
 // stop() stops accepting, lets in-flight requests finish and closes idle connections, then

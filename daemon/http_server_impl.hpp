@@ -158,6 +158,7 @@ struct HttpServer::Impl {
   // of it was admitted with a token yet) is closed to admit a new connection, and only if there
   // is none the front one of `known`. So clients without a token cannot crowd out one with.
   std::list<Connection*> anonymous, known;  // guarded by mu
+  std::uint64_t evictions_pending = 0;      // evicted connections not closed yet; guarded by mu
 
   std::atomic<std::uint64_t> accepted{0}, evicted{0}, refused{0}, accept_errors{0};
   std::atomic<std::uint64_t> body_bytes{0};  // reserved by bodies being received
@@ -174,8 +175,10 @@ struct HttpServer::Impl {
   // their access log lines.
   void arm_sweep(Worker& w);
   void write_access_log(Worker& w);
-  // Admits a new connection, evicting a waiting one at the cap. False: refused.
-  bool admit(const std::shared_ptr<Connection>& c);
+  // Admits a new connection, evicting a waiting one at the cap; or refuses it (every
+  // connection busy); or says to wait, evicted connections being still about to close.
+  enum class Admit { admitted, refused, wait };
+  Admit admit(const std::shared_ptr<Connection>& c);
   // c waits for a request (joins the back of its waiting list unless already in one: a new
   // connection waits from its admission). False if c was evicted meanwhile.
   bool begin_wait(Connection& c);
