@@ -34,6 +34,47 @@ def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
+DESK_PHASES = ("state", "province", "provider", "filing_type", "overdue", "subject_name", "id",
+               "domain", "record_number", "submitted", "state_province", "state_either",
+               "state_paged", "province_paged", "overdue_paged", "stats", "deadlines",
+               "deadlines_sla")
+DESK_P99_MS = 10.0  # issue 18: p99 < 10 ms at 64 concurrent clients
+
+
+def desk(r, w):
+    """The desk step (bench/desk/run): one row per phase, closed-loop and paced."""
+    if not any(k.startswith("desk_") for k in r):
+        return
+    w("")
+    w(f"desk queries over {fmt(num(r, 'desk_filings'))} filings ({fmt(num(r, 'desk_events'))} events), "
+      f"64 connections; paced: {fmt(num(r, 'desk_paced_rate'))} requests/s offered in all")
+    row = "{:<16} {:>10} {:>8} {:>8} {:>10}   {:>10} {:>8} {:>8} {:>10}  {}"
+    w(row.format("phase", "closed r/s", "p50 ms", "p99 ms", "CPU us/req",
+                 "paced r/s", "p50 ms", "p99 ms", "CPU us/req", f"p99 < {DESK_P99_MS:.0f} ms"))
+    for phase in DESK_PHASES:
+        c, p = f"desk_{phase}_closed", f"desk_{phase}_paced"
+        if c + "_rps" not in r and p + "_rps" not in r:
+            continue
+        verdict = []
+        for mode, k in (("closed", c), ("paced", p)):
+            p99 = num(r, k + "_p99_ms")
+            if p99 is not None:
+                verdict.append(f"{mode} {'yes' if p99 < DESK_P99_MS else 'NO'}")
+        w(row.format(phase, fmt(num(r, c + "_rps")), fmt(num(r, c + "_p50_ms"), 2),
+                     fmt(num(r, c + "_p99_ms"), 2), fmt(num(r, c + "_cpu_us")),
+                     fmt(num(r, p + "_rps")), fmt(num(r, p + "_p50_ms"), 2),
+                     fmt(num(r, p + "_p99_ms"), 2), fmt(num(r, p + "_cpu_us")), ", ".join(verdict)))
+    rss = num(r, "desk_rss_ready_kib")
+    peak = num(r, "desk_rss_peak_kib")
+    w(f"daemon on that ledger: ready in {r.get('desk_start_ready_s', '-')} s, RSS "
+      f"{fmt(None if rss is None else rss / 1024)} MiB at ready, "
+      f"{fmt(None if peak is None else peak / 1024)} MiB peak; "
+      f"{r.get('desk_timer_events_at_start', '-')} deadlines fired at start")
+    w(f"data set: import {r.get('desk_import_seconds', '-')} s "
+      f"({fmt(num(r, 'desk_import_events_per_s'))} events/s), generated in "
+      f"{r.get('desk_generate_seconds', '-')} s, ledger {fmt(num(r, 'desk_ledger_mb'))} MB (cached)")
+
+
 def main():
     r = load(sys.argv[1])
     out = []
@@ -109,6 +150,8 @@ def main():
     w(row.format(f"start-to-ready, {fmt(num(r, 'timers_pending'))} pending deadlines (s)",
                  fmt(num(r, "timers_ready_s"), 3), f"RSS {fmt(None if rss is None else rss / 1024)} MiB"))
     w(row.format("backlog: overdue deadlines fired/s", fmt(num(r, "timers_backlog_per_s")), ""))
+
+    desk(r, w)
 
     w("")
     w("PostgreSQL")

@@ -68,9 +68,8 @@ Task<Reply> verify_filing(Call& call) {
   // The tree first: an event appended after it is left out (the next read checks it), rather
   // than reported as missing from a tree that had not grown yet.
   const TreeHead tree = call.ledger->tree_head();
-  auto events = call.ledger->stream(id);
+  auto events = filing_stream(call, id);
   if (!events) co_return events.take_error();
-  if (events->empty()) co_return unknown_filing(id);
 
   std::string items;
   JsonWriter w(items);

@@ -15,6 +15,7 @@
 #include "events/encoding.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "events/validation.hpp"
 #include "ledger/ledger.hpp"
 #include "projections/state_machine.hpp"
 
@@ -118,12 +119,14 @@ Task<Reply> post_event(Call& call) {
   cmd.filing_id = call.path.at(0);
   if (auto ok = read_envelope(*body, call.who, cmd); !ok) co_return ok.take_error();
   cmd.data = std::move(*payload);
+  cmd.must_exist = true;  // a new filing is POST /v1/filings
   co_return co_await append(call, std::move(cmd));
 }
 
 Task<Reply> get_filing(Call& call) {
   const std::string& id = call.path.at(0);
   if (call.query.empty()) {
+    if (!validate_filing_id(id)) co_return unknown_filing(id);
     auto s = call.ledger->status(id);
     if (!s) co_return s.take_error();
     if (!*s) co_return unknown_filing(id);
@@ -139,9 +142,8 @@ Task<Reply> get_filing(Call& call) {
   if (!as_of_seq) co_return as_of_seq.take_error();
   auto known_at = call.query.time("as_known_at");
   if (!known_at) co_return known_at.take_error();
-  auto events = call.ledger->stream(id);
+  auto events = filing_stream(call, id);
   if (!events) co_return events.take_error();
-  if (events->empty()) co_return unknown_filing(id);
   FilingStatus s;
   for (const Event& e : *events) {
     if ((*as_of && e.occurred_at > **as_of) || (*as_of_seq && e.seq.value > **as_of_seq) ||
@@ -156,9 +158,8 @@ Task<Reply> get_filing(Call& call) {
 
 Task<Reply> filing_events(Call& call) {
   const std::string& id = call.path.at(0);
-  auto events = call.ledger->stream(id);
+  auto events = filing_stream(call, id);
   if (!events) co_return events.take_error();
-  if (events->empty()) co_return unknown_filing(id);
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("filing_id").string(id).key("items").begin_array();

@@ -22,6 +22,10 @@ using keys::Index;
 constexpr std::size_t kGatherLimit = 10'000;
 // Index entries read per step of a walk.
 constexpr std::size_t kStep = 256;
+// A submission-time window without an exact filter is listed in filing id order from the
+// submission index: its entries are read whole (a week of a million-filing desk is about 10,000)
+// and sorted in memory, up to this many; a wider window walks every filing instead.
+constexpr std::size_t kWindowGatherLimit = 100'000;
 
 template <class T>
 bool any_of(const std::vector<T>& values, const T& v) {
@@ -60,17 +64,46 @@ std::vector<std::string> exact_prefixes(const FilingSearch& f) {
   return out;
 }
 
-std::vector<std::string> category_prefixes(const FilingSearch& f) {
-  std::vector<std::string> out;
-  for (auto s : f.states) out.push_back(keys::index_prefix(Index::state, to_string(s)));
-  if (!out.empty()) return out;
-  for (auto t : f.types) out.push_back(keys::index_prefix(Index::type, to_string(t)));
-  if (!out.empty()) return out;
-  for (const auto& p : f.providers) out.push_back(keys::index_prefix(Index::provider, p));
-  if (!out.empty()) return out;
-  for (const auto& p : f.provinces) out.push_back(keys::index_prefix(Index::province, p));
-  if (!out.empty()) return out;
-  return {std::string(keys::kStatusPrefix)};
+// The category filters' index prefixes, one list per filter given (a repeated one: any of
+// them).
+std::vector<std::vector<std::string>> category_filters(const FilingSearch& f) {
+  std::vector<std::vector<std::string>> out;
+  const auto add = [&](Index which, const auto& values, auto name) {
+    if (values.empty()) return;
+    out.emplace_back();
+    for (const auto& v : values) out.back().push_back(keys::index_prefix(which, name(v)));
+  };
+  const auto as_is = [](const std::string& v) { return v; };
+  add(Index::state, f.states, [](FilingState s) { return std::string(to_string(s)); });
+  add(Index::type, f.types, [](FilingType t) { return std::string(to_string(t)); });
+  add(Index::provider, f.providers, as_is);
+  add(Index::province, f.provinces, as_is);
+  return out;
+}
+
+// Where a walk without an exact filter finds its candidates: the index of the category filter
+// with the fewest filings (each other filter is checked on the statuses), every filing when
+// there is none. Filters are counted up to kProbe entries each, so two large ones keep the order
+// above (state, type, provider, province).
+Result<std::vector<std::string>> category_prefixes(const Call& call, const FilingSearch& f) {
+  constexpr std::size_t kProbe = 4096;
+  auto filters = category_filters(f);
+  if (filters.empty()) return std::vector<std::string>{std::string(keys::kStatusPrefix)};
+  std::size_t best = 0, fewest = SIZE_MAX;
+  for (std::size_t i = 0; i < filters.size() && filters.size() > 1; ++i) {
+    std::size_t n = 0;
+    for (const auto& prefix : filters[i]) {
+      auto got = call.ledger->scan_index(prefix, "", kProbe);
+      if (!got) return got.take_error();
+      n += got->size();
+      if (n >= kProbe) break;
+    }
+    if (n < fewest && (n < kProbe || i == 0)) {
+      fewest = n;
+      best = i;
+    }
+  }
+  return std::move(filters[best]);
 }
 
 // Hands the matching filings of a walk to `emit` until the page is full.
@@ -210,6 +243,45 @@ Result<std::optional<Cursor>> gather_sorted(const Call& call, const FilingSearch
   if (more) found.resize(limit);
   for (Found& x : found) emit(std::move(x.status), x.sla);
   return std::optional<Cursor>(more ? Cursor(to_hex(found.back().rest)) : Cursor());
+}
+
+// Filing id order, the candidates read from the submission index between submitted_after and
+// submitted_before: every candidate id, sorted, the page after the cursor offered. Nullopt
+// (nothing emitted) when the window holds more than kWindowGatherLimit filings.
+Result<std::optional<Cursor>> gather_window_by_id(const Call& call, const FilingSearch& f,
+                                                  std::size_t limit, const EmitFiling& emit) {
+  constexpr std::size_t kChunk = 4096;
+  const std::string prefix = keys::index_kind_prefix(Index::submitted);
+  std::string position = f.submitted_after ? keys::time_value(*f.submitted_after) : "";
+  std::vector<std::string> ids;
+  for (bool more = true; more;) {
+    auto got = call.ledger->scan_index(prefix, position, kChunk);
+    if (!got) return got.take_error();
+    more = got->size() == kChunk;
+    for (const auto& rest : *got) {
+      const auto entry = keys::parse_timed(rest);
+      if (!entry) continue;  // not an index entry: verify reports it
+      if (f.submitted_before && entry->at >= *f.submitted_before) {
+        more = false;
+        break;
+      }
+      if (ids.size() == kWindowGatherLimit) return std::optional<Cursor>();
+      ids.emplace_back(entry->filing_id);
+    }
+    if (!got->empty()) position = got->back();
+  }
+  const auto beyond = [&](const std::string& a, const std::string& b) {
+    return f.descending ? a < b : a > b;
+  };
+  std::sort(ids.begin(), ids.end(), [&](const auto& a, const auto& b) { return beyond(b, a); });
+  const std::string cursor(call.query.get("cursor").value_or(""));
+  Page page(call, f, limit, emit);
+  for (const auto& id : ids) {
+    if (!cursor.empty() && !beyond(id, cursor)) continue;
+    if (auto ok = page.offer(id); !ok) return ok.take_error();
+    if (page.full()) return std::optional<Cursor>(Cursor(id));
+  }
+  return std::optional<Cursor>(Cursor());
 }
 
 // Overdue filings (walk_overdue), in SLA order. Cursor: "<partition>.<hex position>".
@@ -352,8 +424,20 @@ Result<Cursor> search_filings(const Call& call, const FilingSearch& f, std::size
                               const EmitFiling& emit) {
   if (f.overdue == true) return walk_overdue_page(call, f, limit, emit);
   const auto exact = exact_prefixes(f);
-  if (f.sort == FilingSearch::Sort::filing_id)
-    return walk_by_id(call, f, exact.empty() ? category_prefixes(f) : exact, limit, emit);
+  if (f.sort == FilingSearch::Sort::filing_id) {
+    // A submission window alone: its filings from the submission index, not a walk of every
+    // filing in id order (the category filters have indexes of their own to walk).
+    if (exact.empty() && (f.submitted_after || f.submitted_before) && f.states.empty() &&
+        f.types.empty() && f.providers.empty() && f.provinces.empty()) {
+      auto page = gather_window_by_id(call, f, limit, emit);
+      if (!page) return page.take_error();
+      if (*page) return std::move(**page);
+    }
+    if (!exact.empty()) return walk_by_id(call, f, exact, limit, emit);
+    auto prefixes = category_prefixes(call, f);
+    if (!prefixes) return prefixes.take_error();
+    return walk_by_id(call, f, *prefixes, limit, emit);
+  }
   std::string position;
   if (auto cursor = call.query.get("cursor")) {
     auto decoded = from_hex(*cursor);

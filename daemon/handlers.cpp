@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "daemon/api.hpp"
+#include "events/validation.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 #include "projections/sla.hpp"
@@ -120,9 +121,52 @@ Status walk_overdue(const Call& call, OverdueAt at, std::size_t page,
   return {};
 }
 
+Result<std::uint64_t> count_overdue_clocks(const Call& call,
+                                           const std::function<bool(FilingState)>& counted) {
+  constexpr std::size_t kPage = 1024;
+  const Timestamp now = call.ctx.clock.now();
+  std::uint64_t n = 0;
+  for (std::size_t p = 0; p < kSlaPartitions; ++p) {
+    const auto [state, zhejiang] = sla_partition(p);
+    if (!counted(state)) continue;
+    const int days = sla_working_days(state, zhejiang ? "浙" : "");
+    // Entries come in start order; the due time depends only on the start's day.
+    std::optional<WorkCalendar::Day> day;
+    bool overdue = false;
+    std::string position;
+    for (bool more = true; more;) {
+      auto entries = call.ledger->sla_clock(state, zhejiang, position, kPage);
+      if (!entries) return entries.take_error();
+      more = entries->size() == kPage;
+      for (const auto& entry : *entries) {
+        const WorkCalendar::Day d = WorkCalendar::day_of(entry.since);
+        if (d != day) {
+          day = d;
+          overdue = call.ctx.calendar.due_after(entry.since, days) <= now;
+        }
+        if (!overdue) {
+          more = false;  // the rest of this partition is not overdue yet
+          break;
+        }
+        ++n;
+      }
+      if (!entries->empty()) position = entries->back().position;
+    }
+  }
+  return n;
+}
+
 Error unknown_filing(std::string_view id) {
   return make_error(ErrorCode::not_found, "filing " + std::string(id) + " does not exist",
                     "filing_id");
+}
+
+Result<std::vector<Event>> filing_stream(const Call& call, std::string_view id) {
+  if (!validate_filing_id(id)) return unknown_filing(id);
+  auto events = call.ledger->stream(id);
+  if (!events) return events.take_error();
+  if (events->empty()) return unknown_filing(id);
+  return events;
 }
 
 Error malformed(std::string message, std::string field) {

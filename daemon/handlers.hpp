@@ -60,8 +60,15 @@ struct OverdueAt {
 // the point just after it, and returns false to stop.
 Status walk_overdue(const Call& call, OverdueAt from, std::size_t page,
                     const std::function<Result<bool>(FilingStatus&, const OverdueAt&)>& visit);
+// How many filings are past their SLA due time in the states `counted` accepts, from the SLA
+// clocks alone: each clock entry is a filing in its partition's state, so no status is read.
+Result<std::uint64_t> count_overdue_clocks(const Call& call,
+                                           const std::function<bool(FilingState)>& counted);
 
 Error unknown_filing(std::string_view id);
+// The events of filing `id`, oldest first: unknown_filing when there are none, or when `id` is
+// no filing id (the ledger's other streams, such as a subject's erasures, are not filings).
+Result<std::vector<Event>> filing_stream(const Call& call, std::string_view id);
 Error malformed(std::string message, std::string field = {});
 
 }  // namespace filingd

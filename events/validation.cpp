@@ -26,6 +26,8 @@ Status validate_filing_id(std::string_view id, std::string_view field) {
         std::string(field),
         std::string(field) + " must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
   }
+  // GET /v1/filings/export is the desk's export: a filing of that id could never be read.
+  if (id == "export") return invalid(std::string(field), std::string(field) + " export is reserved");
   return {};
 }
 

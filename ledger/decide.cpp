@@ -156,7 +156,8 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
   if (cmd.must_create && before->exists())
     return make_error(ErrorCode::conflict, "filing " + cmd.filing_id + " already exists",
                       "filing_id");
-  if (!before->exists() && !erasure && type_of(cmd.data) != EventType::filing_submitted)
+  if (!before->exists() && !erasure &&
+      (cmd.must_exist || type_of(cmd.data) != EventType::filing_submitted))
     return make_error(ErrorCode::not_found, "filing " + cmd.filing_id + " does not exist",
                       "filing_id");
   if (cmd.expected_version && *cmd.expected_version != before->version)

@@ -61,6 +61,10 @@ struct AppendCommand {
   std::string principal{kLocalPrincipal};
   std::optional<Timestamp> occurred_at;  // empty: now
   bool must_create = false;              // POST /v1/filings: an existing filing_id is a conflict
+  // POST /v1/filings/{id}/events: an unknown filing_id is not_found, even for a filing_submitted
+  // (a resubmission; a new filing is must_create's). Not part of the fingerprint: it never
+  // changes what an accepted command wrote.
+  bool must_exist = false;
 };
 
 // One event of an imported history (SPEC §6.6): business time and actor are the history's own.

@@ -15,8 +15,10 @@
 #include "events/encoding.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
+#include "events/json_writer.hpp"
 #include "ledger/ledger.hpp"
 #include "projections/state_machine.hpp"
+#include "tests/samples/samples.hpp"
 #include "tests/test_util.hpp"
 
 namespace filingd {
@@ -88,6 +90,21 @@ TEST_F(ApiTest, TheEventsRouteRefusesAnErasure) {
     EXPECT_EQ(body_of(r)["field"], "type");
   }
   EXPECT_EQ(ledger_->head().seq.value, 0u);
+}
+
+// A new filing is POST /v1/filings: the events route's filing_submitted is a resubmission, and
+// for an unknown id a 404 (it created the filing before), with nothing written.
+TEST_F(ApiTest, TheEventsRouteDoesNotCreateAFiling) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().key("type").string("filing_submitted").key("data");
+  write_json(w, Payload(samples::submission(1)));
+  w.end_object();
+  const HttpResponse r = post("/v1/filings/F9/events", body);
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(body_of(r)["field"], "filing_id");
+  EXPECT_EQ(ledger_->head().seq.value, 0u);
+  EXPECT_EQ(get("/v1/filings/F9").status, 404);
 }
 
 // Query accessors answer "absent" for a parameter that was not given (they read it safely).
@@ -323,6 +340,11 @@ TEST(Stats, GroupsEqualACountOfTheFilingsAndHonourTheFilters) {
   EXPECT_EQ(listed, 4u);  // n % 3 == 0
   EXPECT_EQ(stats("").at("overdue").as_int64(), static_cast<std::int64_t>(listed));
   EXPECT_EQ(stats("?provider=jdcloud").at("overdue").as_int64(), 2);  // n = 0, 6
+  // Filtered by state only, overdue is counted from the SLA clocks without reading a status:
+  // the same count.
+  EXPECT_EQ(stats("?state=provider_review").at("overdue").as_int64(), 4);
+  EXPECT_EQ(stats("?state=provider_review&state=withdrawn").at("overdue").as_int64(), 4);
+  EXPECT_EQ(stats("?state=withdrawn").at("overdue").as_int64(), 0);
 
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=colour"}).status, 400);
   EXPECT_EQ(test::call_api(api, {"GET", "/v1/stats?by=state,state"}).status, 400);

@@ -173,6 +173,43 @@ TEST_F(Search, BySubmissionTimeAndCombined) {
   EXPECT_EQ(get("?submitted_after=yesterday", 400)["field"], "submitted_after");
 }
 
+// A submission window without another filter is read from the submission index, yet listed
+// and paged in filing id order as every unsorted list is.
+TEST_F(Search, SubmissionWindowAlonePagesInFilingIdOrder) {
+  for (int n : {5, 3, 6, 1, 4, 2}) file(n);  // F5 at kStart + 1 h, F3 at + 2 h, ..., F2 at + 6 h
+  const auto at = [](int hours) {
+    return format_rfc3339(Timestamp{kStart.micros + hours * kMicrosPerHour});
+  };
+  const std::string window = "?submitted_after=" + at(2) + "&submitted_before=" + at(6);
+  EXPECT_EQ(ids(window), (Ids{"F1", "F3", "F4", "F6"}));
+  EXPECT_EQ(all_pages(window + "&limit=1"), (Ids{"F1", "F3", "F4", "F6"}));
+  EXPECT_EQ(all_pages(window + "&limit=3&order=desc"), (Ids{"F6", "F4", "F3", "F1"}));
+  EXPECT_EQ(ids("?submitted_after=" + at(5)), (Ids{"F2", "F4"}));
+  EXPECT_EQ(ids("?submitted_before=" + at(3)), (Ids{"F3", "F5"}));
+  EXPECT_EQ(ids(window + "&overdue=false&limit=2"), (Ids{"F1", "F3"}));
+  EXPECT_EQ(ids("?submitted_after=" + at(7)), Ids{});
+}
+
+// With two category filters the walk takes the index of the one with fewer filings; the
+// results and their pages are those of any walk.
+TEST_F(Search, TwoCategoryFiltersEitherIndexSameResults) {
+  for (int n = 1; n <= 9; ++n) {
+    clock_.advance(kMicrosPerHour);
+    AppendCommand c = submit("F" + std::to_string(n), n);
+    std::get<FilingSubmitted>(c.data).province = n % 3 == 0 ? "沪" : "京";
+    ok(std::move(c));
+  }
+  ok(action("F3", InitialReviewRejected{{"rev", "name", "名称不符"}}));
+  ok(action("F4", InitialReviewRejected{{"rev", "name", "名称不符"}}));
+  const std::string hu = "province=" + test::url_encode("沪");
+  EXPECT_EQ(ids("?state=provider_review&" + hu), (Ids{"F6", "F9"}));
+  EXPECT_EQ(all_pages("?" + hu + "&state=provider_review&state=returned&limit=1"),
+            (Ids{"F3", "F6", "F9"}));
+  EXPECT_EQ(all_pages("?state=returned&province=" + test::url_encode("京") + "&limit=1"),
+            (Ids{"F4"}));
+  EXPECT_EQ(ids("?state=approved&" + hu), Ids{});
+}
+
 TEST_F(Search, SortsByTimeEitherWay) {
   for (int n = 1; n <= 4; ++n) file(5 - n);  // F4 first, F1 last
   clock_.advance(kMicrosPerHour);

@@ -70,6 +70,9 @@ TEST(FilingId, RefusesOtherCharactersAndLengths) {
     expect_error(validate_filing_id(id), "filing_id", "1 to 64 characters");
   }
   expect_error(validate_filing_id("a/b", "path.id"), "path.id");
+  // GET /v1/filings/export is the desk's export, so no filing may take that id.
+  expect_error(validate_filing_id("export"), "filing_id", "reserved");
+  expect_ok(validate_filing_id("export-1"));
 }
 
 TEST(EventId, AcceptsPrintableAscii) {

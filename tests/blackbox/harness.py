@@ -50,7 +50,7 @@ def filingd_bin():
 
 
 def filingctl_bin():
-    return _binary("FILINGCTL_BIN", "replay/filingctl")
+    return _binary("FILINGCTL_BIN", "filingctl/filingctl")
 
 
 def all_events(test, client):

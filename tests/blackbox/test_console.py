@@ -26,7 +26,7 @@ from harness import (DaemonTestCase, filingd_bin, mobile, new_filing, resident_i
 try:
     from selenium import webdriver
     from selenium.common.exceptions import (NoAlertPresentException, NoSuchElementException,
-                                            StaleElementReferenceException)
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -110,10 +110,25 @@ class ConsoleCase(DaemonTestCase):
         return f"http://127.0.0.1:{self.daemon.port}/console/"
 
     def wait(self, condition, what, timeout=WAIT):
-        return WebDriverWait(self.browser, timeout, poll_frequency=0.05,
-                             ignored_exceptions=(NoSuchElementException,
-                                                 StaleElementReferenceException)).until(
-            lambda _: condition(), f"{what} (within {timeout}s)")
+        try:
+            return WebDriverWait(self.browser, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=(NoSuchElementException,
+                                                     StaleElementReferenceException, TimeoutException)).until(
+                lambda _: condition(), f"{what} (within {timeout}s)")
+        except TimeoutException:
+            self.shot("timeout-" + self.id().rsplit(".", 1)[-1])
+            raise AssertionError(f"{what}: not within {timeout}s; the page: {self.page_state()}")
+
+    def page_state(self):
+        """What a timed-out wait saw: the page's readiness, URL, shown sections, requests."""
+        return self.browser.execute_script("""
+            return {ready: document.readyState, url: location.href,
+                    shown: [...document.querySelectorAll('body > *')]
+                        .filter((e) => !e.hidden).map((e) => e.id || e.tagName),
+                    main: (document.querySelector('main') || {}).textContent?.slice(0, 200),
+                    requests: performance.getEntriesByType('resource')
+                        .map((r) => [r.name.replace(location.origin, ''),
+                                     Math.round(r.duration), r.responseStatus])};""")
 
     def find(self, css):
         return self.browser.find_element(By.CSS_SELECTOR, css)
@@ -131,6 +146,13 @@ class ConsoleCase(DaemonTestCase):
     def texts(self, css):
         return self.browser.execute_script(
             "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent);", css)
+
+    def classes(self, css):
+        """The class attribute of the first match, read in the page: the page re-renders its
+        lists every second, so an element found first may be gone when it is read."""
+        return self.browser.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e.className : null;",
+            css)
 
     def wait_text(self, css, expected, timeout=WAIT):
         self.wait(lambda: self.text(css) == expected, f"{css} reads {expected!r}", timeout)
@@ -276,7 +298,7 @@ class Console(ConsoleCase):
         first = self.text(countdown)
         self.assertRegex(first, r"^剩余 (1天 00:00:00|23:5\d:\d\d)$")
         self.wait(lambda: self.text(countdown) != first, "the countdown ticks", timeout=3)
-        self.assertNotIn("urgent", self.find(countdown).get_attribute("class"))
+        self.assertNotIn("urgent", self.classes(countdown))
 
         # The timeline: every event in Chinese, Beijing times, who, hash, the server's mark.
         events = self.c.get(f"/v1/filings/{fid}/events").json["items"]
@@ -301,8 +323,7 @@ class Console(ConsoleCase):
             "return [...document.querySelectorAll('tr[data-kind=\"sms\"]')]"
             ".map((r) => r.dataset.filing)")
         self.assertLess(order.index(urgent), order.index(fid))
-        self.assertIn("urgent", self.find(
-            f'tr[data-filing="{urgent}"] .countdown').get_attribute("class"))
+        self.assertIn("urgent", self.classes(f'tr[data-filing="{urgent}"] .countdown'))
         self.shot("queue")
 
         # The board's SMS deadlines within 24 hours.

@@ -73,7 +73,10 @@ class Restart(DurabilityBase):
             snap["head"] = client.get("/v1/ledger/head").json
             snap["records"] = client.get(
                 "/v1/records/" + quote(subject_number(int(ids[3].rsplit("-", 1)[1])))).json
-            snap["deadlines"] = client.get("/v1/deadlines?limit=1000").json
+            deadlines = client.get("/v1/deadlines?limit=1000").json
+            for item in deadlines["items"]:
+                del item["seconds_left"]  # counts down between the two snapshots
+            snap["deadlines"] = deadlines
             return snap
 
         before = snapshot(c)

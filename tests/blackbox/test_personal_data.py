@@ -1398,6 +1398,10 @@ class ErasureGenerations(OwnDaemon):
         self.assert_personal(self.personal("G2"), expected_personal(subj, [p2]),
                              "the filing after the erasure")
         self.assertEqual(self.c.get("/v1/filings/G2").json["subject"]["subject_ref"], ref)
+        # The erasure's stream is the subject's, not a filing: the filing routes do not read it.
+        for path in ("", "/events", "/verify"):
+            r = self.c.get(f"/v1/filings/subject:{ref}{path}")
+            self.assertEqual(r.status, 404, (path, r))
 
         msgs = self.key_messages(ref)
         values = [m.value for m in msgs]
