@@ -4,14 +4,19 @@
 
 #include <sys/wait.h>
 
+#include <rocksdb/db.h>
 #include <boost/json/parse.hpp>
 
 #include <cstdio>
 #include <fstream>
 
-#include "events/json.hpp"
-#include "tests/audit_util.hpp"
 #include "events/encoding.hpp"
+#include "events/json.hpp"
+#include "events/json_writer.hpp"
+#include "ledger/format/column_families.hpp"
+#include "ledger/store.hpp"
+#include "tests/audit_util.hpp"
+#include "tests/samples/samples.hpp"
 
 namespace filingd {
 namespace {
@@ -153,6 +158,53 @@ TEST_F(Filingctl, RebuildRefusesWhileTheLedgerIsOpenButReadsWork) {
   EXPECT_EQ(v.code, 0) << v.out;
   CtlRun h = filingctl("history F0 " + data_dir());
   EXPECT_EQ(h.code, 0) << h.out;
+}
+
+// An import replaces index entries as its filings move on; it ends by compacting the
+// projections, so no list query has to step over the deletions it left (docs/PERFORMANCE.md).
+TEST(FilingctlImport, LeavesNoDeletionsInTheProjections) {
+  test::TempDir dir;
+  const std::string file = (dir.path() / "history.jsonl").string();
+  {
+    std::ofstream out(file);
+    const Timestamp t0 = *parse_rfc3339("2019-03-01T08:00:00Z");
+    for (int n = 0; n < 20; ++n) {
+      std::string line;
+      JsonWriter w(line);
+      w.begin_object().key("filing_id").string("IMP-" + std::to_string(n)).key("events");
+      w.begin_array();
+      int hour = 0;
+      for (Payload p : {Payload(samples::submission(n)), Payload(InitialReviewApproved{}),
+                        Payload(PhotoApproved{}), Payload(SubmittedToBureau{}),
+                        Payload(SmsConfirmed{}), Payload(BureauRejected{"subject_info", "有误"})}) {
+        w.begin_object().key("type").string(to_string(type_of(p))).key("data");
+        write_json(w, p);
+        w.key("occurred_at").time(Timestamp{t0.micros + (n * 24 + ++hour) * kMicrosPerHour});
+        w.key("actor").string("desk-1").end_object();
+      }
+      w.end_array().end_object();
+      out << line << '\n';
+    }
+  }
+  const std::string data = (dir.path() / "ledger").string();
+  CtlRun r = filingctl("import '" + file + "' --data-dir '" + data + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("compacted the projections"), std::string::npos) << r.out;
+
+  auto store = Store::open({.path = data, .create_if_missing = false});
+  ASSERT_TRUE(store) << store.error().message;
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(
+      (*store)->db()->GetPropertiesOfAllTables((*store)->cf(Cf::projections), &tables).ok());
+  std::uint64_t entries = 0, deletions = 0;
+  for (const auto& [name, props] : tables) {
+    entries += props->num_entries;
+    deletions += props->num_deletions;
+  }
+  EXPECT_GT(entries, 0u);
+  EXPECT_EQ(deletions, 0u) << "deletions left behind by the import";
+  store->reset();
+  EXPECT_EQ(filingctl("verify --data-dir '" + data + "'").code, 0);
 }
 
 }  // namespace
