@@ -36,10 +36,8 @@ AccessLog::~AccessLog() {
   spdlog::drop(logger_->name());
 }
 
-std::string AccessLog::line(const AccessEntry& e) {
-  std::string out;
-  out.reserve(256);
-  JsonWriter w(out);
+void AccessLog::append(std::string& batch, const AccessEntry& e) {
+  JsonWriter w(batch);
   w.begin_object();
   w.key("time").time(e.time);
   w.key("request_id").string(e.request_id);
@@ -52,9 +50,12 @@ std::string AccessLog::line(const AccessEntry& e) {
   w.key("bytes").number(e.bytes);
   w.key("duration_us").number(e.micros);
   w.end_object();
-  return out;
+  batch += '\n';
 }
 
-void AccessLog::write(const AccessEntry& e) { logger_->info("{}", line(e)); }
+void AccessLog::write(std::string_view batch) {
+  if (batch.ends_with('\n')) batch.remove_suffix(1);  // the logger ends each message with one
+  if (!batch.empty()) logger_->info("{}", batch);
+}
 
 }  // namespace filingd

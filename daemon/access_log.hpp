@@ -2,9 +2,10 @@
 // request to its principal without recording what it carried: no bodies, no query strings, no
 // personal data; the route template stands for the path, and only a filing id is named.
 //
-// Lines go through a buffered file (spdlog's) flushed every second and when the log closes, so
-// logging costs a request a formatted line and a lock, not a write() call.
-// Thread-safe.
+// Each writer gathers lines into a batch of its own and hands it over whole (the HTTP server: each
+// I/O thread, at least every sweep period, see http_server_impl.hpp), through a buffered file
+// (spdlog's) flushed every second and when the log closes: a request costs a formatted line, not
+// a lock nor a write() call. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -42,9 +43,10 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  void write(const AccessEntry& e);
-  // The JSON line of an entry, without its newline.
-  static std::string line(const AccessEntry& e);
+  // Appends the JSON line of `e`, with its newline, to a batch.
+  static void append(std::string& batch, const AccessEntry& e);
+  // Writes a batch of lines made by append().
+  void write(std::string_view batch);
 
  private:
   explicit AccessLog(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}

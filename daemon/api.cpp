@@ -61,11 +61,11 @@ void Api::attach_ledger(Ledger& ledger) {
   ctx_->ledger.store(&ledger);
 }
 
-boost::asio::awaitable<HttpResponse> Api::handle(Admission admission, HttpRequest request) {
+Task<HttpResponse> Api::handle(Admission admission, HttpRequest request) {
   const auto start = std::chrono::steady_clock::now();
-  const std::size_t route_index =
-      admission.route_index < all_routes().size() ? admission.route_index
-                                                  : all_routes().size();  // "unmatched"
+  const std::size_t route_index = admission.route_index < all_routes().size()
+                                      ? admission.route_index
+                                      : all_routes().size();  // "unmatched"
   HttpResponse response = co_await dispatch(*ctx_, admission, request);
   ctx_->metrics.observe_request(
       route_index, response.status,
@@ -73,7 +73,7 @@ boost::asio::awaitable<HttpResponse> Api::handle(Admission admission, HttpReques
   co_return response;
 }
 
-boost::asio::awaitable<HttpResponse> Api::handle(HttpRequest request) {
+Task<HttpResponse> Api::handle(HttpRequest request) {
   Admission admission = admit(request);
   HttpResponse response = co_await handle(std::move(admission), std::move(request));
   co_return response;

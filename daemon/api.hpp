@@ -94,9 +94,9 @@ class Api {
   // What the request's headers decide (router.hpp), before its body is read.
   Admission admit(const HttpRequest& headers) const { return filingd::admit(*ctx_, headers); }
   // Runs an admitted request with its body.
-  boost::asio::awaitable<HttpResponse> handle(Admission admission, HttpRequest request);
+  Task<HttpResponse> handle(Admission admission, HttpRequest request);
   // Both at once, for a request already read whole.
-  boost::asio::awaitable<HttpResponse> handle(HttpRequest request);
+  Task<HttpResponse> handle(HttpRequest request);
   ApiContext& context() { return *ctx_; }
 
  private:

@@ -63,7 +63,7 @@ Result<EventCheck> check_event(Ledger& ledger, std::uint64_t seq, const TreeHead
   return c;
 }
 
-asio::awaitable<Reply> verify_filing(Call& call) {
+Task<Reply> verify_filing(Call& call) {
   const std::string& id = call.path.at(0);
   // The tree first: an event appended after it is left out (the next read checks it), rather
   // than reported as missing from a tree that had not grown yet.

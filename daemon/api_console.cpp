@@ -54,12 +54,12 @@ Reply serve(const Call& call, std::string_view path) {
   return r;
 }
 
-asio::awaitable<Reply> console_page(Call& call) { co_return serve(call, "index.html"); }
+Task<Reply> console_page(Call& call) { co_return serve(call, "index.html"); }
 
-asio::awaitable<Reply> console_file(Call& call) { co_return serve(call, call.path.at(0)); }
+Task<Reply> console_file(Call& call) { co_return serve(call, call.path.at(0)); }
 
 // The page's relative links need the trailing slash.
-asio::awaitable<Reply> console_redirect(Call&) {
+Task<Reply> console_redirect(Call&) {
   HttpResponse r;
   r.status = 308;
   r.content_type = "text/plain; charset=utf-8";

@@ -26,7 +26,7 @@ constexpr std::pair<Permission, std::string_view> kPermissions[] = {
 
 // GET /v1/whoami: {"name", "role", "permissions"}. `role` is null without configured tokens,
 // where every request is the principal "local" with every permission.
-asio::awaitable<Reply> whoami(Call& call) {
+Task<Reply> whoami(Call& call) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("name").string(call.who.name).key("role");
@@ -45,7 +45,7 @@ asio::awaitable<Reply> whoami(Call& call) {
 }
 
 // GET /v1/workflow: {"allowed_events": {state: [event type, ...]}}, every state in order.
-asio::awaitable<Reply> workflow(Call&) {
+Task<Reply> workflow(Call&) {
   std::string body;
   JsonWriter w(body);
   w.begin_object().key("allowed_events").begin_object();

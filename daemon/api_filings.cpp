@@ -38,7 +38,7 @@ Status read_envelope(const json::object& body, const Principal& who, AppendComma
 }
 
 // Appends and answers 201 (or 200 for an idempotent retry).
-asio::awaitable<Reply> append(Call& call, AppendCommand cmd) {
+Task<Reply> append(Call& call, AppendCommand cmd) {
   auto with_receipt = wants_receipt(call);
   if (!with_receipt) co_return with_receipt.take_error();
   auto r = co_await append_command(call, std::move(cmd));
@@ -79,7 +79,7 @@ Error at_top_level(Error e) {
   return e;
 }
 
-asio::awaitable<Reply> post_filing(Call& call) {
+Task<Reply> post_filing(Call& call) {
   auto body = parse_body(call.request);
   if (!body) co_return body.take_error();
   auto filing = submission_from_json(*body, {"filing_id", "event_id", "actor", "occurred_at"});
@@ -101,7 +101,7 @@ asio::awaitable<Reply> post_filing(Call& call) {
   co_return reply;
 }
 
-asio::awaitable<Reply> post_event(Call& call) {
+Task<Reply> post_event(Call& call) {
   auto body = parse_body(call.request);
   if (!body) co_return body.take_error();
   for (const auto& [key, value] : *body) {
@@ -123,7 +123,7 @@ asio::awaitable<Reply> post_event(Call& call) {
   co_return co_await append(call, std::move(cmd));
 }
 
-asio::awaitable<Reply> get_filing(Call& call) {
+Task<Reply> get_filing(Call& call) {
   const std::string& id = call.path.at(0);
   if (call.query.empty()) {
     if (!validate_filing_id(id)) co_return unknown_filing(id);
@@ -156,7 +156,7 @@ asio::awaitable<Reply> get_filing(Call& call) {
   co_return json_response(200, status_text(call, s));
 }
 
-asio::awaitable<Reply> filing_events(Call& call) {
+Task<Reply> filing_events(Call& call) {
   const std::string& id = call.path.at(0);
   auto events = filing_stream(call, id);
   if (!events) co_return events.take_error();

@@ -13,7 +13,7 @@ namespace json = boost::json;
 
 // 201 {filing_id, first_seq, last_seq, version, state}. Errors as an append's, a refused event
 // named by `index` (error_response); nothing is written.
-asio::awaitable<Reply> post_import(Call& call) {
+Task<Reply> post_import(Call& call) {
   auto body = parse_body(call.request);
   if (!body) co_return body.take_error();
   auto cmd = import_from_json(*body);

@@ -16,7 +16,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-asio::awaitable<Reply> global_events(Call& call) {
+Task<Reply> global_events(Call& call) {
   auto limit = call.query.limit(100, 10'000);
   if (!limit) co_return limit.take_error();
   auto after = call.query.uint("after_seq");
@@ -34,19 +34,17 @@ asio::awaitable<Reply> global_events(Call& call) {
   co_return json_response(200, std::move(body));
 }
 
-asio::awaitable<Reply> ledger_head(Call& call) {
+Task<Reply> ledger_head(Call& call) {
   const LedgerHead h = call.ledger->head();
   co_return json_response(
       200, json::serialize(json::object{{"seq", h.seq.value}, {"hash", to_hex(h.hash)}}));
 }
 
-asio::awaitable<Reply> healthz(Call&) {
-  co_return json_response(200, R"({"status":"ok"})");
-}
+Task<Reply> healthz(Call&) { co_return json_response(200, R"({"status":"ok"})"); }
 
 // 503 while the daemon starts (a rebuild may be running) or stops, and while the ledger cannot
 // be written; 200 otherwise, "degraded" when a dependency (Kafka) is away but appends go on.
-asio::awaitable<Reply> readyz(Call& call) {
+Task<Reply> readyz(Call& call) {
   const Ledger* ledger = call.ctx.ledger.load();
   const auto phase = call.ctx.readiness.phase();
   json::object body;
@@ -69,7 +67,7 @@ asio::awaitable<Reply> readyz(Call& call) {
   co_return json_response(200, json::serialize(body));
 }
 
-asio::awaitable<Reply> metrics(Call& call) {
+Task<Reply> metrics(Call& call) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   prometheus::Writer w(r.body);

@@ -22,7 +22,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-asio::awaitable<Reply> list_filings(Call& call) {
+Task<Reply> list_filings(Call& call) {
   auto limit = call.query.limit(50, 1000);
   if (!limit) co_return limit.take_error();
   auto search = FilingSearch::parse(call.query, call.ledger->keyring().get());
@@ -45,7 +45,7 @@ asio::awaitable<Reply> list_filings(Call& call) {
 
 // One row per filing (SPEC §6.5), with the list's filters, in pages of up to 100,000 rows: the
 // next page's cursor is in the X-Next-Cursor header.
-asio::awaitable<Reply> export_filings(Call& call) {
+Task<Reply> export_filings(Call& call) {
   const auto format = parse_export_format(call.query.get("format").value_or("csv"));
   if (!format) co_return malformed("format must be csv or jsonl", "format");
   auto limit = call.query.limit(10'000, 100'000);
@@ -143,7 +143,7 @@ Result<std::vector<Due>> sla_deadlines(const Call& call, std::optional<Timestamp
   return all;
 }
 
-asio::awaitable<Reply> list_deadlines(Call& call) {
+Task<Reply> list_deadlines(Call& call) {
   auto limit = call.query.limit(50, 1000);
   if (!limit) co_return limit.take_error();
   auto before = call.query.time("before");

@@ -37,7 +37,7 @@ Result<std::int64_t> count_param(const Call& call, std::string_view name, std::i
   return static_cast<std::int64_t>(**v);
 }
 
-asio::awaitable<Reply> checkpoint(Call& call) {
+Task<Reply> checkpoint(Call& call) {
   auto signer = checkpointer(call);
   if (!signer) co_return signer.take_error();
   auto note = (*signer)->sign(call.ledger->tree_head());
@@ -45,13 +45,13 @@ asio::awaitable<Reply> checkpoint(Call& call) {
   co_return text_response(std::move(*note));
 }
 
-asio::awaitable<Reply> checkpoint_key(Call& call) {
+Task<Reply> checkpoint_key(Call& call) {
   auto signer = checkpointer(call);
   if (!signer) co_return signer.take_error();
   co_return text_response((*signer)->verifier_key() + "\n");
 }
 
-asio::awaitable<Reply> inclusion(Call& call) {
+Task<Reply> inclusion(Call& call) {
   const std::int64_t tree_size = call.ledger->tree_head().size;
   auto seq = call.query.uint("seq");
   if (!seq) co_return seq.take_error();
@@ -66,7 +66,7 @@ asio::awaitable<Reply> inclusion(Call& call) {
   co_return json_response(200, std::move(body));
 }
 
-asio::awaitable<Reply> consistency(Call& call) {
+Task<Reply> consistency(Call& call) {
   const std::int64_t tree_size = call.ledger->tree_head().size;
   auto from = call.query.uint("from");
   if (!from) co_return from.take_error();
@@ -86,7 +86,7 @@ asio::awaitable<Reply> consistency(Call& call) {
 
 // A hash tile, or an entry bundle (each event's hash as its leaf data). A tile of the current
 // tree never changes (a partial one is a prefix of the full tile it grows into).
-asio::awaitable<Reply> tile(Call& call) {
+Task<Reply> tile(Call& call) {
   const std::int64_t tree_size = call.ledger->tree_head().size;
   auto t = tlog::parse_tile_path("tile/" + call.path[0], tree_size);
   if (!t) {

@@ -18,7 +18,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-asio::awaitable<Reply> get_record(Call& call) {
+Task<Reply> get_record(Call& call) {
   const std::string& number = call.path.at(0);
   if (auto rn = parse_record_number(number, "record_number"); !rn)
     co_return malformed(rn.error().message, "record_number");
@@ -52,7 +52,7 @@ Result<std::set<std::string>> numbers_for_domain(const Ledger& ledger, const std
   return numbers;
 }
 
-asio::awaitable<Reply> find_records(Call& call) {
+Task<Reply> find_records(Call& call) {
   const auto domain_param = call.query.get("domain");
   const auto subject = call.query.get("subject");
   if (domain_param.has_value() == subject.has_value())

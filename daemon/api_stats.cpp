@@ -104,7 +104,7 @@ Result<std::uint64_t> count_overdue(const Call& call, const StatsFilter& filter)
   return n;
 }
 
-asio::awaitable<Reply> stats(Call& call) {
+Task<Reply> stats(Call& call) {
   auto filter = read_filter(call.query);
   if (!filter) co_return filter.take_error();
   auto by = read_by(call.query);

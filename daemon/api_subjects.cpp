@@ -28,7 +28,7 @@ Result<std::string> string_member(const json::object& body, const char* name, bo
 // POST /v1/subjects/erase {"id_type", "id_number", "reason"}: appends subject_erased and destroys
 // the subject's data key in one batch; every read path shows the personal fields as "[erased]"
 // from then on. 404 unknown subject, 409 an open filing or an active record number.
-asio::awaitable<Reply> erase_subject(Call& call) {
+Task<Reply> erase_subject(Call& call) {
   auto body = parse_body(call.request);
   if (!body) co_return body.take_error();
   for (const auto& [key, value] : *body) {
@@ -73,9 +73,9 @@ asio::awaitable<Reply> erase_subject(Call& call) {
   auto filings = call.ledger->subject_filings(ref);
   if (!filings) co_return filings.take_error();
   json::array ids(filings->begin(), filings->end());
-  co_return json_response(201, json::serialize(json::object{{"subject_ref", ref},
-                                                            {"seq", erased->seq.value},
-                                                            {"filings", std::move(ids)}}));
+  co_return json_response(
+      201, json::serialize(json::object{
+               {"subject_ref", ref}, {"seq", erased->seq.value}, {"filings", std::move(ids)}}));
 }
 
 constexpr Route kRoutes[] = {

@@ -31,7 +31,7 @@ namespace asio = boost::asio;
 // Completes on the caller's executor once the ledger has answered: `submit(cmd, done)` hands
 // `cmd` to the ledger, whose completion thread calls `done`.
 template <class R, class Command, class Submit>
-asio::awaitable<Result<R>> async_ledger(Command cmd, Submit submit) {
+Task<Result<R>> async_ledger(Command cmd, Submit submit) {
   auto executor = co_await asio::this_coro::executor;
   // Named, not a temporary inside the co_await: GCC 12 destroys such temporaries twice.
   auto initiation = [&submit, executor](auto handler, Command c) {
@@ -40,14 +40,15 @@ asio::awaitable<Result<R>> async_ledger(Command cmd, Submit submit) {
       asio::post(executor, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
     });
   };
-  Result<R> result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<R>)>(
-      initiation, asio::use_awaitable, std::move(cmd));
+  Result<R> result =
+      co_await asio::async_initiate<const asio::use_awaitable_t<Executor>&, void(Result<R>)>(
+          initiation, use_task, std::move(cmd));
   co_return result;
 }
 
 }  // namespace
 
-asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
+Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd) {
   const auto start = std::chrono::steady_clock::now();
   Ledger* ledger = call.ledger;
   // Named (GCC 12, as above).
@@ -60,7 +61,7 @@ asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand c
   co_return r;
 }
 
-asio::awaitable<Result<ImportResult>> import_command(Call& call, ImportCommand cmd) {
+Task<Result<ImportResult>> import_command(Call& call, ImportCommand cmd) {
   Ledger* ledger = call.ledger;
   auto submit = [ledger](ImportCommand c, Ledger::ImportCallback done) {
     ledger->import_async(std::move(c), std::move(done));

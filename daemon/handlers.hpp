@@ -23,9 +23,9 @@ Result<boost::json::object> parse_body(const HttpRequest& request);
 
 // Appends `cmd` and completes on the caller's executor once the ledger has made it durable (or
 // refused it); the append latency goes to the metrics.
-boost::asio::awaitable<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
+Task<Result<AppendResult>> append_command(Call& call, AppendCommand cmd);
 // The same for an import (Ledger::import_async).
-boost::asio::awaitable<Result<ImportResult>> import_command(Call& call, ImportCommand cmd);
+Task<Result<ImportResult>> import_command(Call& call, ImportCommand cmd);
 
 // How the caller may see personal data: in clear with kUnmasked, masked otherwise.
 PersonalView view_of(const Call& call);

@@ -4,11 +4,13 @@
 #include <sys/resource.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <limits>
 
 #include "daemon/http_server_impl.hpp"
@@ -25,6 +27,12 @@ namespace {
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // Accept failures and a full connection table are logged at most once per period.
 constexpr auto kLogPeriod = std::chrono::seconds(5);
+// Connections evicted at the cap but not yet closed by their threads, beyond which accepting
+// waits for them (kRoomWait at a time) rather than evicting more.
+constexpr std::uint64_t kMaxClosing = 8;
+constexpr auto kRoomWait = std::chrono::milliseconds(2);
+// A spare read buffer larger than this (it held a large body) is freed rather than kept.
+constexpr std::size_t kMaxSpareBuffer = 64 * 1024;
 
 bool out_of_resources(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors ||
@@ -35,6 +43,13 @@ bool out_of_resources(const boost::system::error_code& ec) {
 // Descriptors kept back from the connection cap for RocksDB's files, Kafka's sockets, logs.
 std::uint64_t reserved_fds(std::uint64_t open_files) {
   return std::clamp<std::uint64_t>(open_files / 4, 64, 1024);
+}
+
+// Timeouts fire up to one sweep period late: a quarter of the shortest, within 10-250 ms.
+std::chrono::milliseconds sweep_period_for(const LimitsConfig& l) {
+  const std::uint32_t shortest =
+      std::min({l.header_timeout_ms, l.read_timeout_ms, l.idle_timeout_ms});
+  return std::chrono::milliseconds(std::clamp<std::uint32_t>(shortest / 4, 10, 250));
 }
 
 }  // namespace
@@ -49,22 +64,90 @@ std::uint64_t http_internal::RateLimitedLog::tick() {
   return std::exchange(count_, 0);
 }
 
+beast::flat_buffer http_internal::Worker::take_buffer() {
+  if (spare_buffers.empty()) {
+    spare_low = 0;
+    return {};
+  }
+  beast::flat_buffer b = std::move(spare_buffers.back());
+  spare_buffers.pop_back();
+  spare_low = std::min(spare_low, spare_buffers.size());
+  return b;
+}
+
+void http_internal::Worker::give_buffer(beast::flat_buffer&& b) {
+  b.clear();
+  if (b.capacity() == 0 || b.capacity() > kMaxSpareBuffer ||
+      spare_buffers.size() >= connections.size()) {
+    b = beast::flat_buffer();  // frees it
+    return;
+  }
+  spare_buffers.push_back(std::move(b));
+}
+
+void http_internal::Worker::trim_spare_buffers() {
+  spare_buffers.erase(spare_buffers.end() - static_cast<std::ptrdiff_t>(spare_low),
+                      spare_buffers.end());
+  spare_low = spare_buffers.size();
+}
+
+HttpServer::Impl::Impl(Api& a, const LimitsConfig& l, AccessLog* log)
+    : api(a),
+      limits(l),
+      access_log(log),
+      max_connections(l.max_connections),
+      sweep_period(sweep_period_for(l)) {}
+
+void HttpServer::Impl::write_access_log(Worker& w) {
+  if (access_log == nullptr || w.access_batch.empty()) return;
+  access_log->write(w.access_batch);
+  w.access_batch.clear();
+}
+
+void HttpServer::Impl::arm_sweep(Worker& w) {
+  w.sweep.expires_after(sweep_period);
+  w.sweep.async_wait([this, &w](const boost::system::error_code& ec) {
+    write_access_log(w);
+    if (ec || (w.draining && w.connections.empty())) return;
+    const auto now = std::chrono::steady_clock::now();
+    for (Connection* c : w.connections) {
+      // Again at every sweep until it fails: a composed operation (a header read in several
+      // parts) may have been between two reads at the previous one, and so may an evicted
+      // connection's have been when its eviction cancelled it.
+      const bool late = c->deadline <= now;
+      if (late || c->closing) {
+        if (late) c->timed_out = true;
+        boost::system::error_code ignored;
+        c->socket.cancel(ignored);
+      }
+    }
+    w.trim_spare_buffers();
+    arm_sweep(w);
+  });
+}
+
+void HttpServer::Impl::join_waiting(Connection& c) {
+  if (c.waiting) return;  // (a new connection waits from its admission on)
+  auto& list = c.authenticated ? known : anonymous;
+  c.waiting_pos = list.insert(list.end(), &c);
+  c.waiting = true;
+  c.waiting_since = std::chrono::steady_clock::now();
+}
+
 bool HttpServer::Impl::begin_wait(Connection& c) {
   std::lock_guard lock(mu);
   if (c.evicted) return false;
-  if (!c.waiting) {  // (a new connection waits from its admission on)
-    auto& list = c.authenticated ? known : anonymous;
-    c.waiting_pos = list.insert(list.end(), &c);
-    c.waiting = true;
-    c.waiting_since = std::chrono::steady_clock::now();
-  }
+  join_waiting(c);
   c.heard_at.reset();
   return true;
 }
 
-void HttpServer::Impl::heard(Connection& c) {
+bool HttpServer::Impl::heard(Connection& c) {
   std::lock_guard lock(mu);
+  if (c.evicted) return false;
+  join_waiting(c);
   c.heard_at = std::chrono::steady_clock::now();
+  return true;
 }
 
 bool HttpServer::Impl::end_wait(Connection& c) {
@@ -80,10 +163,20 @@ void HttpServer::Impl::mark_authenticated(Connection& c) {
 }
 
 void HttpServer::Impl::forget(const std::shared_ptr<Connection>& c) {
-  std::lock_guard lock(mu);
-  if (c->waiting) (c->authenticated ? known : anonymous).erase(c->waiting_pos);
-  c->waiting = false;
-  connections.erase(c);
+  {
+    std::lock_guard lock(mu);
+    if (c->waiting) (c->authenticated ? known : anonymous).erase(c->waiting_pos);
+    c->waiting = false;
+    if (c->evicted) --evictions_pending;
+    connections.erase(c);
+  }
+  Worker& w = c->worker;
+  Connection* last = w.connections.back();
+  last->slot = c->slot;
+  w.connections[c->slot] = last;
+  w.connections.pop_back();
+  // The sweep keeps the worker's io_context running: once draining, until its last connection.
+  if (w.draining && w.connections.empty()) w.sweep.cancel();
 }
 
 namespace {
@@ -111,18 +204,25 @@ std::list<Connection*>::iterator eviction_victim(std::list<Connection*>& list) {
 
 }  // namespace
 
-bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
+HttpServer::Impl::Admit HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   std::shared_ptr<Connection> victim;
   {
     std::lock_guard lock(mu);
     if (connections.size() >= max_connections) {
+      // Each eviction makes room only once the victim's thread has closed it. A thread that
+      // lags (descheduled on a busy machine, or in a long handler) must not let a flood evict
+      // ever more, over the cap, until no anonymous connection is left to evict and those
+      // with a token are evicted or newcomers refused: accepting waits for it instead.
+      if (evictions_pending >= kMaxClosing || (evictions_pending > 0 && anonymous.empty()))
+        return Admit::wait;
       auto& list = !anonymous.empty() ? anonymous : known;
-      if (list.empty()) return false;  // every connection is busy with a request
+      if (list.empty()) return Admit::refused;  // every connection is busy with a request
       const auto at = eviction_victim(list);
       Connection* v = *at;
       list.erase(at);
       v->waiting = false;
       v->evicted = true;
+      ++evictions_pending;
       victim = v->shared_from_this();  // alive: `connections` holds it until serve() ends
     }
     connections.insert(c);
@@ -132,17 +232,23 @@ bool HttpServer::Impl::admit(const std::shared_ptr<Connection>& c) {
   }
   if (victim) {
     ++evicted;
-    // Aborts its wait for a request; if a header arrived meanwhile, end_wait() tells it.
-    asio::post(victim->stream.get_executor(), [victim] { victim->stream.cancel(); });
+    // Aborts its wait for a request. If the read had just ended (its completion queued), this
+    // cancels nothing: heard() or end_wait() tell it then, or the sweep cancels it again.
+    asio::post(victim->socket.get_executor(), [victim] {
+      victim->closing = true;
+      boost::system::error_code ignored;
+      victim->socket.cancel(ignored);
+    });
   }
-  return true;
+  return Admit::admitted;
 }
 
-asio::awaitable<void> HttpServer::Impl::accept_loop() {
+Task<void> HttpServer::Impl::accept_loop() {
   for (;;) {
+    Worker& w = *workers[next_worker++ % workers.size()];
+    Socket socket(w.io.get_executor());
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(
-        asio::make_strand(io), asio::redirect_error(asio::use_awaitable, ec));
+    co_await acceptor->async_accept(socket, asio::redirect_error(use_task, ec));
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
       ++accept_errors;
@@ -150,28 +256,40 @@ asio::awaitable<void> HttpServer::Impl::accept_loop() {
         spdlog::warn("accept failed ({} times since the last report): {}", n, ec.message());
       if (out_of_resources(ec)) {
         // The connection waits in the listen backlog; retrying at once would spin.
-        accept_pause.expires_after(kAcceptPause);
-        co_await accept_pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        accept_pause->expires_after(kAcceptPause);
+        co_await accept_pause->async_wait(asio::redirect_error(use_task, ec));
         if (stopping) co_return;
       }
       continue;
     }
     ++accepted;
     const auto peer = socket.remote_endpoint(ec);
-    auto c = std::make_shared<Connection>(std::move(socket),
-                                          ec ? std::string() : peer.address().to_string());
-    if (!admit(c)) {
+    std::string remote = ec ? std::string() : peer.address().to_string();
+    // Requests are read and responses written first without waiting (http_session.cpp): a
+    // socket that would block must say so, not block the thread and its other connections.
+    if (socket.non_blocking(true, ec); ec) {
+      socket.close(ec);
+      continue;
+    }
+    auto c = std::make_shared<Connection>(std::move(socket), std::move(remote), w);
+    Admit admitted = admit(c);
+    while (admitted == Admit::wait) {  // (the next connections wait in the listen backlog)
+      accept_pause->expires_after(kRoomWait);
+      co_await accept_pause->async_wait(asio::redirect_error(use_task, ec));
+      if (stopping) co_return;
+      admitted = admit(c);
+    }
+    if (admitted == Admit::refused) {
       ++refused;
       if (const auto n = full_log.tick())
         spdlog::warn(
             "connection cap of {} reached with every connection busy: {} new "
             "connections refused since the last report",
             max_connections, n);
-      c->stream.close();
+      c->socket.close(ec);
       continue;
     }
-    auto executor = c->stream.get_executor();
-    asio::co_spawn(executor, serve(std::move(c)), [](std::exception_ptr e) {
+    asio::co_spawn(w.io, serve(std::move(c)), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -211,15 +329,18 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
       impl_->max_connections = room;
     }
   }
+  auto& workers = impl_->workers;
+  for (unsigned i = 0; i < std::max(1u, threads); ++i)
+    workers.push_back(std::make_unique<Worker>());
   boost::system::error_code ec;
   // An address, or a name such as localhost: its first address is the one listened on.
-  tcp::resolver resolver(impl_->io);
+  asio::ip::basic_resolver<tcp, Executor> resolver(workers[0]->io.get_executor());
   const auto resolved = resolver.resolve(
       host, std::to_string(port), tcp::resolver::numeric_service | tcp::resolver::passive, ec);
   if (ec || resolved.empty())
     return make_error(ErrorCode::invalid, "bad listen address " + host + ": " + ec.message());
   const tcp::endpoint endpoint = resolved.begin()->endpoint();
-  auto& acceptor = impl_->acceptor;
+  auto& acceptor = impl_->acceptor.emplace(workers[0]->io.get_executor());
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
@@ -227,10 +348,16 @@ Status HttpServer::start(const std::string& host, std::uint16_t port, unsigned t
   if (ec)
     return make_error(ErrorCode::io, "cannot listen on " + host + ":" + std::to_string(port) +
                                          ": " + ec.message());
-  impl_->work.emplace(impl_->io.get_executor());
-  asio::co_spawn(impl_->accept_strand, impl_->accept_loop(), asio::detached);
-  for (unsigned i = 0; i < std::max(1u, threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->bound_port = acceptor.local_endpoint(ec).port();
+  impl_->accept_pause.emplace(workers[0]->io.get_executor());
+  asio::co_spawn(workers[0]->io, impl_->accept_loop(), asio::detached);
+  for (auto& w : workers) {
+    impl_->arm_sweep(*w);
+    w->thread = std::thread([this, &w = *w] {
+      w.io.run();
+      impl_->write_access_log(w);
+    });
+  }
   return {};
 }
 
@@ -269,30 +396,35 @@ void HttpServer::render_metrics(prometheus::Writer& w) const {
             impl_->refused_unread.load());
 }
 
-std::uint16_t HttpServer::port() const {
-  boost::system::error_code ec;
-  return impl_->acceptor.local_endpoint(ec).port();
-}
+std::uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 void HttpServer::stop() {
   if (impl_->stopping.exchange(true)) return;
-  asio::post(impl_->accept_strand, [this] {
+  auto& workers = impl_->workers;
+  if (workers.empty() || !workers[0]->thread.joinable()) return;  // never started
+  // Accepting stops first: once the acceptor is closed on its thread, every connection it
+  // accepted has been handed to its worker.
+  std::promise<void> closed;
+  asio::post(workers[0]->io, [this, &closed] {
     boost::system::error_code ec;
-    impl_->acceptor.close(ec);
-    impl_->accept_pause.cancel();
+    impl_->acceptor->close(ec);
+    impl_->accept_pause->cancel();
+    closed.set_value();
   });
-  {
-    // Idle connections are closed now; busy ones finish their request and then close.
-    std::lock_guard lock(impl_->mu);
-    for (const auto& c : impl_->connections) {
-      asio::post(c->stream.get_executor(), [c] {
-        if (c->idle) c->stream.cancel();
-      });
-    }
+  closed.get_future().wait();
+  // Idle connections are closed now; busy ones finish their request and then close. A worker
+  // ends once its last connection has.
+  for (auto& w : workers) {
+    asio::post(w->io, [&w = *w] {
+      w.draining = true;
+      for (Connection* c : w.connections) {
+        boost::system::error_code ignored;
+        if (c->idle) c->socket.cancel(ignored);
+      }
+      if (w.connections.empty()) w.sweep.cancel();
+    });
   }
-  impl_->work.reset();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+  for (auto& w : workers) w->thread.join();
 }
 
 }  // namespace filingd

@@ -1,5 +1,6 @@
-// The HTTP/1.1 server: Boost.Beast on Asio, one coroutine per connection on its own strand,
-// the io_context run by several threads.
+// The HTTP/1.1 server: Beast's parser on Asio, one coroutine per connection. Each I/O thread
+// runs an io_context of its own; the acceptor hands new connections to them in turn, and a
+// connection stays on its thread (http_server_impl.hpp).
 //
 // Robustness: a deadline on every read (headers must arrive within header_timeout, the body
 // within read_timeout, the next request on a kept-alive connection within idle_timeout), header
@@ -10,9 +11,11 @@
 // open files limit less a reserve for the ledger and Kafka. At the cap, the connection that has
 // waited longest without a request header in hand (an idle keep-alive connection, or a client
 // still sending its headers: slowloris) is closed to admit the new one; if every connection is
-// busy with a request, the new connection is closed at once. Between requests a connection
-// holds no heap read buffer. Accept failures for want of descriptors or memory pause accepting
-// briefly instead of spinning. /metrics shows the counts (render_metrics).
+// busy with a request, the new connection is closed at once. An evicted connection counts until
+// its thread has closed it; while a few are still closing (a thread lagging), accepting waits
+// for them rather than evicting more. Between requests a connection holds no heap read buffer.
+// Accept failures for want of descriptors or memory pause accepting briefly instead of spinning.
+// /metrics shows the counts (render_metrics).
 //
 // Lifecycle: start() binds and begins accepting (port 0 picks a free port: see port());
 // stop() stops accepting, lets in-flight requests finish and closes idle connections, then

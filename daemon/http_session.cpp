@@ -1,15 +1,18 @@
 // One connection's request loop: read a header, check it, admit it, read its body if admitted,
 // answer, log. See http_server.hpp for the rules.
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -25,15 +28,19 @@ using namespace http_internal;
 namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-// The first bytes of each request are read into a buffer this size in the connection's frame;
-// between requests a connection holds no heap read buffer, so idle clients cost little.
+// A connection waiting for a request reads its first bytes into a buffer this size in its
+// frame: between requests a connection holds no heap read buffer, so idle clients cost little.
 constexpr std::size_t kFirstRead = 512;
+// What a busy connection reads at once into a buffer lent by its worker: a whole request of
+// nearly any client.
+constexpr std::size_t kReadSize = 4096;
 constexpr std::size_t kMaxRequestId = 64;
-
-std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds(v); }
+// A worker writes out its access log lines at the latest when they fill this.
+constexpr std::size_t kAccessBatch = 16 * 1024;
 
 using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
+using Parser = http::request_parser<http::string_body>;
+using boost::system::error_code;
 
 // The body limit of an admitted request's route (an unmatched one has the common limit).
 std::uint64_t body_limit_of(const Admission& a, const LimitsConfig& limits) {
@@ -108,16 +115,45 @@ std::string request_id(const Request& req) {
   return id;
 }
 
-Response to_beast(const HttpResponse& r, unsigned version, bool keep_alive, std::string_view id) {
-  Response res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "filingd");
-  res.set(http::field::content_type, r.content_type);
-  if (!id.empty()) res.set("X-Request-Id", id);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.body() = r.body;
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[20];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+// The status line and header fields of a response, as Beast's serializer writes them, so that
+// the head and the body go out in one write.
+std::string response_head(const HttpResponse& r, unsigned version, bool keep_alive,
+                          std::string_view id) {
+  std::string out;
+  out.reserve(192);
+  out += "HTTP/";
+  append_number(out, version / 10);
+  out += '.';
+  append_number(out, version % 10);
+  out += ' ';
+  append_number(out, static_cast<unsigned>(r.status));
+  out += ' ';
+  out += http::obsolete_reason(static_cast<http::status>(r.status));
+  out += "\r\nServer: filingd\r\nContent-Type: ";
+  out += r.content_type;
+  if (!id.empty()) {
+    out += "\r\nX-Request-Id: ";
+    out += id;
+  }
+  for (const auto& [name, value] : r.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it unless told.
+  if (version >= 11 && !keep_alive) out += "\r\nConnection: close";
+  if (version < 11 && keep_alive) out += "\r\nConnection: keep-alive";
+  out += "\r\nContent-Length: ";
+  append_number(out, r.body.size());
+  out += "\r\n\r\n";
+  return out;
 }
 
 // The filing a route's path names ("/v1/filings/{id}/..."), if any.
@@ -128,24 +164,58 @@ std::string_view path_filing(const Admission& a) {
              : std::string_view();
 }
 
-}  // namespace
-
-asio::awaitable<bool> HttpServer::Impl::write(Connection& c, Response& res) {
-  boost::system::error_code ec;
-  c.stream.expires_after(ms(limits.read_timeout_ms));
-  co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
-  co_return !ec;
+// The connection's next I/O must end within `ms` (the worker's sweep enforces it).
+void arm(Connection& c, std::uint32_t ms) {
+  c.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  c.timed_out = false;
 }
 
-asio::awaitable<bool> HttpServer::Impl::answer(Connection& c, HttpResponse response,
-                                               const Exchange& x, unsigned version,
-                                               bool keep_alive) {
-  auto res = to_beast(response, version, keep_alive && !response.close && !stopping, x.request_id);
-  const bool written = co_await write(c, res);
+// The I/O ended: a failure because the sweep cancelled it is a timeout.
+void disarm(Connection& c, error_code& ec) {
+  c.deadline = std::chrono::steady_clock::time_point::max();
+  if (ec && c.timed_out) ec = beast::error::timeout;
+  c.timed_out = false;
+}
+
+// Feeds the parser what `buffer` holds, without reading: the header, or (`eager`) as much of
+// the body as has arrived. need_more means it wants more bytes than are in hand.
+void parse_in_hand(Parser& parser, beast::flat_buffer& buffer, bool eager, error_code& ec) {
+  if (buffer.size() == 0) {
+    ec = http::error::need_more;
+    return;
+  }
+  parser.eager(eager);
+  buffer.consume(parser.put(buffer.data(), ec));
+  if (!ec && !parser.is_done() && eager) ec = http::error::need_more;
+}
+
+}  // namespace
+
+Task<bool> HttpServer::Impl::answer(Connection& c, HttpResponse response, const Exchange& x,
+                                    unsigned version, bool keep_alive) {
+  keep_alive = keep_alive && !response.close && !stopping;
+  const std::string head = response_head(response, version, keep_alive, x.request_id);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(response.body)};
+  const std::size_t size = head.size() + response.body.size();
+  // Written at once if the socket has room (it nearly always has): no wait, one system call.
+  error_code ec;
+  std::size_t sent = c.socket.write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    sent = 0;
+  }
+  if (!ec && sent < size) {
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(sent);
+    arm(c, limits.read_timeout_ms);
+    co_await asio::async_write(c.socket, rest, asio::redirect_error(use_task, ec));
+    disarm(c, ec);
+  }
   if (access_log != nullptr) {
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - x.start);
-    access_log->write({.time = x.time,
+    AccessLog::append(c.worker.access_batch,
+                      {.time = x.time,
                        .request_id = x.request_id,
                        .principal = x.principal,
                        .remote = c.remote,
@@ -155,146 +225,199 @@ asio::awaitable<bool> HttpServer::Impl::answer(Connection& c, HttpResponse respo
                        .status = response.status,
                        .bytes = response.body.size(),
                        .micros = static_cast<std::uint64_t>(micros.count())});
+    if (c.worker.access_batch.size() >= kAccessBatch) write_access_log(c.worker);
   }
-  co_return written&& res.keep_alive();
+  co_return !ec && keep_alive;
 }
 
-asio::awaitable<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
-  beast::flat_buffer buffer;
-  std::array<char, kFirstRead> first;
-  boost::system::error_code ec;
-  for (;;) {
-    c->idle = true;
-    if (stopping) break;
-    if (buffer.size() == 0) {
-      // No request in hand: wait for the first bytes of the next one with the idle timeout,
-      // holding no heap buffer meanwhile. Until its header is complete, the connection may be
-      // closed to make room at the connection cap. (Pipelined requests already read are in
-      // hand: they are parsed at once.)
-      if (!begin_wait(*c)) break;
-      buffer.shrink_to_fit();
-      c->stream.expires_after(ms(limits.idle_timeout_ms));
-      const std::size_t n = co_await c->stream.async_read_some(
-          asio::buffer(first), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      heard(*c);
-      buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
-    }
-    c->idle = false;
-    // ...then the whole header must arrive within the header timeout (slowloris).
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    // The largest body any route takes, until the header names the route (below).
-    parser.body_limit(std::max(limits.max_body_bytes, limits.max_import_bytes));
-    c->stream.expires_after(ms(limits.header_timeout_ms));
-    co_await http::async_read_header(c->stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
-    Exchange x;
-    x.time = SystemClock().now();
-    if (ec) {
-      // A header we could not read: answered (if worth it) and the connection closed, since the
-      // rest of the stream cannot be trusted to be in step.
-      if (ec == http::error::header_limit)
-        co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
-                        false);
-      else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
-        co_await answer(*c, too_large(std::max(limits.max_body_bytes, limits.max_import_bytes)), x,
-                        11, false);
-      else if (ec == beast::error::timeout && buffer.size() > 0)
-        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
-                        11, false);
-      else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-               ec != http::error::end_of_stream && ec != http::error::partial_message)
-        co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
-                        x, 11, false);
-      break;
-    }
-
-    Request& req = parser.get();
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive();
-    x.request_id = request_id(req);
-    x.method = std::string(req.method_string());
-    if (auto why = ambiguous_header(req)) {
-      co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
-      break;
-    }
-    HttpRequest request{x.method,
-                        std::string(req.target()),
-                        std::string(req[http::field::authorization]),
-                        {},
-                        c->remote,
-                        x.request_id,
-                        std::string(req[http::field::if_none_match])};
-    Admission admission = api.admit(request);
-    if (admission.route_index < all_routes().size())
-      x.route = all_routes()[admission.route_index].pattern;
-    x.principal = admission.who.name;
-    x.filing_id = std::string(path_filing(admission));
-    const bool has_body = !parser.is_done();
-    if (!admission.refusal && has_body && !admission.authenticated())
-      admission.refusal = refusal(ErrorCode::malformed, "this endpoint takes no request body", 400);
-    if (admission.authenticated()) mark_authenticated(*c);
-
-    const std::uint64_t body_limit = body_limit_of(admission, limits);
-    BodyGrant body;
-    if (admission.refusal && has_body) {
-      // Refused from its headers: its body is never read, so the connection cannot go on.
-      ++refused_unread;
-      admission.refusal->close = true;
-    } else if (has_body && parser.content_length().value_or(0) > body_limit) {
-      ++refused_unread;
-      co_await answer(*c, too_large(body_limit), x, version, false);
-      break;
-    } else if (has_body) {
-      parser.body_limit(body_limit);  // what is left for a chunked body
-      body = BodyGrant(*this, parser.content_length().value_or(body_limit));
-      if (!body) {
-        ++bodies_refused;
-        co_await answer(*c,
-                        refusal(ErrorCode::unavailable,
-                                "too many request bodies are being received; retry shortly", 503),
-                        x, version, false);
+Task<void> HttpServer::Impl::serve(std::shared_ptr<Connection> c) {
+  Worker& worker = c->worker;
+  c->slot = worker.connections.size();
+  worker.connections.push_back(c.get());
+  beast::flat_buffer buffer;  // lent by the worker while a request is in hand
+  try {
+    std::array<char, kFirstRead> first;
+    error_code ec;
+    bool listed = true;     // in a waiting list, as a new connection is from its admission
+    bool answered = false;  // a request of this connection was answered
+    for (;;) {
+      c->idle = true;
+      if (stopping) break;
+      if (buffer.size() == 0) {
+        if (answered) {
+          // The client sends its next request once it has read this answer: reading at once would
+          // mostly find nothing. The connections ready meanwhile go first; by then the next
+          // request has usually arrived.
+          co_await asio::post(use_task);
+          if (stopping) break;
+        }
+        // What has arrived is read without waiting: a connection whose next request is there
+        // neither joins the waiting lists nor waits in epoll.
+        if (buffer.capacity() == 0) buffer = worker.take_buffer();
+        buffer.commit(c->socket.read_some(buffer.prepare(kReadSize), ec));
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          // Nothing yet: wait for the first bytes of the next request with the idle timeout,
+          // holding no heap buffer meanwhile. Until its header is complete, the connection may be
+          // closed to make room at the connection cap.
+          worker.give_buffer(std::move(buffer));
+          if (!begin_wait(*c)) break;
+          listed = true;
+          arm(*c, limits.idle_timeout_ms);
+          const std::size_t n = co_await c->socket.async_read_some(
+              asio::buffer(first), asio::redirect_error(use_task, ec));
+          disarm(*c, ec);
+          if (ec) break;
+          buffer = worker.take_buffer();
+          buffer.commit(asio::buffer_copy(buffer.prepare(n), asio::buffer(first.data(), n)));
+        } else if (ec) {
+          break;  // closed by the client
+        }
+      }
+      // (Pipelined requests already read are in hand: they are parsed at once.)
+      c->idle = false;
+      // The whole header must arrive within the header timeout (slowloris). It is nearly always
+      // in hand already.
+      Parser parser;
+      parser.header_limit(kHeaderLimit);
+      // The largest body any route takes, until the header names the route (below).
+      parser.body_limit(std::max(limits.max_body_bytes, limits.max_import_bytes));
+      parse_in_hand(parser, buffer, false, ec);
+      if (ec == http::error::need_more) {
+        // A header still coming: the connection may be closed to make room at the cap meanwhile.
+        ec = {};
+        // (Evicted: its eviction's cancel may have come after its last read had ended.)
+        if (!heard(*c)) break;
+        listed = true;
+        arm(*c, limits.header_timeout_ms);
+        co_await http::async_read_header(c->socket, buffer, parser,
+                                         asio::redirect_error(use_task, ec));
+        disarm(*c, ec);
+      }
+      if (listed) {
+        listed = false;
+        if (!end_wait(*c)) break;  // evicted at the connection cap while the header was coming
+      }
+      Exchange x;
+      x.time = SystemClock().now();
+      if (ec) {
+        // A header we could not read: answered (if worth it) and the connection closed, since the
+        // rest of the stream cannot be trusted to be in step.
+        if (ec == http::error::header_limit)
+          co_await answer(*c, refusal(ErrorCode::too_large, "request header too large", 431), x, 11,
+                          false);
+        else if (ec == http::error::body_limit)  // a Content-Length beyond it: never read
+          co_await answer(*c, too_large(std::max(limits.max_body_bytes, limits.max_import_bytes)),
+                          x, 11, false);
+        else if (ec == beast::error::timeout && buffer.size() > 0)
+          co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                          11, false);
+        else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message)
+          co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                          x, 11, false);
         break;
       }
-      c->stream.expires_after(ms(limits.read_timeout_ms));
-      co_await http::async_read(c->stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == http::error::body_limit) {
+
+      Request& req = parser.get();
+      const unsigned version = req.version();
+      const bool keep_alive = req.keep_alive();
+      x.request_id = request_id(req);
+      x.method = std::string(req.method_string());
+      if (auto why = ambiguous_header(req)) {
+        co_await answer(*c, refusal(ErrorCode::malformed, *why, 400), x, version, false);
+        break;
+      }
+      HttpRequest request{x.method,
+                          std::string(req.target()),
+                          std::string(req[http::field::authorization]),
+                          {},
+                          c->remote,
+                          x.request_id,
+                          std::string(req[http::field::if_none_match])};
+      Admission admission = api.admit(request);
+      if (admission.route_index < all_routes().size())
+        x.route = all_routes()[admission.route_index].pattern;
+      x.principal = admission.who.name;
+      x.filing_id = std::string(path_filing(admission));
+      const bool has_body = !parser.is_done();
+      if (!admission.refusal && has_body && !admission.authenticated())
+        admission.refusal =
+            refusal(ErrorCode::malformed, "this endpoint takes no request body", 400);
+      // (Read without the lock: only this thread writes it.)
+      if (admission.authenticated() && !c->authenticated) mark_authenticated(*c);
+
+      const std::uint64_t body_limit = body_limit_of(admission, limits);
+      BodyGrant body;
+      if (admission.refusal && has_body) {
+        // Refused from its headers: its body is never read, so the connection cannot go on.
+        ++refused_unread;
+        admission.refusal->close = true;
+      } else if (has_body && parser.content_length().value_or(0) > body_limit) {
+        ++refused_unread;
         co_await answer(*c, too_large(body_limit), x, version, false);
         break;
-      }
-      if (ec == beast::error::timeout) {
-        co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
-                        version, false);
-        break;
-      }
-      if (ec) {
-        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message)
-          co_await answer(*c, refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+      } else if (has_body) {
+        parser.body_limit(body_limit);  // what is left for a chunked body
+        body = BodyGrant(*this, parser.content_length().value_or(body_limit));
+        if (!body) {
+          ++bodies_refused;
+          co_await answer(*c,
+                          refusal(ErrorCode::unavailable,
+                                  "too many request bodies are being received; retry shortly", 503),
                           x, version, false);
-        break;
+          break;
+        }
+        // What has arrived of the body is parsed first; the rest is read.
+        parse_in_hand(parser, buffer, true, ec);
+        if (ec == http::error::need_more) {
+          ec = {};
+          arm(*c, limits.read_timeout_ms);
+          co_await http::async_read(c->socket, buffer, parser, asio::redirect_error(use_task, ec));
+          disarm(*c, ec);
+        }
+        if (ec == http::error::body_limit) {
+          co_await answer(*c, too_large(body_limit), x, version, false);
+          break;
+        }
+        if (ec == beast::error::timeout) {
+          co_await answer(*c, refusal(ErrorCode::malformed, "request not received in time", 408), x,
+                          version, false);
+          break;
+        }
+        if (ec) {
+          if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+              ec != http::error::end_of_stream && ec != http::error::partial_message)
+            co_await answer(*c,
+                            refusal(ErrorCode::malformed, "malformed HTTP: " + ec.message(), 400),
+                            x, version, false);
+          break;
+        }
+        request.body = std::move(req.body());
       }
-      request.body = std::move(req.body());
-    }
 
-    HttpResponse response;
-    bool failed = false;
-    try {
-      response = co_await api.handle(std::move(admission), std::move(request));
-    } catch (const std::exception& ex) {
-      // A bug or an exhausted resource in one handler costs that request, not the daemon nor
-      // the connection's bookkeeping below.
-      spdlog::error("request handler failed: {}", ex.what());
-      failed = true;
+      HttpResponse response;
+      bool failed = false;
+      try {
+        response = co_await api.handle(std::move(admission), std::move(request));
+      } catch (const std::exception& ex) {
+        // A bug or an exhausted resource in one handler costs that request, not the daemon nor
+        // the connection's bookkeeping below.
+        spdlog::error("request handler failed: {}", ex.what());
+        failed = true;
+      }
+      if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
+      if (!co_await answer(*c, std::move(response), x, version, keep_alive)) break;
+      answered = true;
     }
-    if (failed) response = error_response(make_error(ErrorCode::internal, "internal error"));
-    if (!co_await answer(*c, std::move(response), x, version, keep_alive)) break;
+  } catch (const std::exception& ex) {
+    // (Out of memory, most likely: handlers' exceptions are answered 500.) What follows must
+    // run all the same: a connection left in its worker's list would keep stop() waiting.
+    spdlog::error("connection failed: {}", ex.what());
   }
-  c->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  c->stream.close();
+  error_code ec;
+  c->socket.shutdown(tcp::socket::shutdown_send, ec);
+  c->socket.close(ec);
+  worker.give_buffer(std::move(buffer));
   forget(c);
 }
 

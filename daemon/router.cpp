@@ -256,8 +256,7 @@ Admission admit(const ApiContext& ctx, const HttpRequest& request) {
 
 // A named coroutine rather than a lambda: GCC 12 mishandles temporaries inside co_await
 // expressions.
-asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admission,
-                                       const HttpRequest& request) {
+Task<HttpResponse> dispatch(ApiContext& ctx, Admission& admission, const HttpRequest& request) {
   if (admission.refusal) co_return std::move(*admission.refusal);
   const Route& route = all_routes()[admission.route_index];
   // Two parsers of this body could disagree on which of two equal keys counts: refused, and the

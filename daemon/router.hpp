@@ -8,6 +8,8 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -63,6 +65,14 @@ struct Call {
   Ledger* ledger;  // non-null for a route with needs_ledger (the dispatcher checks it is open)
 };
 
+// Requests run as coroutines on the io_context of one I/O thread (http_server_impl.hpp). Its
+// executor type is named, not erased (any_io_executor): every suspension and resumption of a
+// request would otherwise go through the type erasure's indirections.
+using Executor = boost::asio::io_context::executor_type;
+template <class T>
+using Task = boost::asio::awaitable<T, Executor>;
+inline constexpr boost::asio::use_awaitable_t<Executor> use_task{};
+
 // Which configured limit a route's request body has (config limits.*).
 enum class BodyLimit {
   request,  // limits.max_body_bytes
@@ -70,7 +80,7 @@ enum class BodyLimit {
 };
 
 using Reply = Result<HttpResponse>;
-using Handler = boost::asio::awaitable<Reply> (*)(Call&);
+using Handler = Task<Reply> (*)(Call&);
 
 struct Route {
   std::string_view method;
@@ -116,8 +126,7 @@ struct Admission {
 Admission admit(const ApiContext& ctx, const HttpRequest& headers);
 
 // Runs an admitted request (or answers its refusal).
-boost::asio::awaitable<HttpResponse> dispatch(ApiContext& ctx, Admission& admission,
-                                              const HttpRequest& request);
+Task<HttpResponse> dispatch(ApiContext& ctx, Admission& admission, const HttpRequest& request);
 
 // ---- responses ---------------------------------------------------------------------------
 

@@ -247,8 +247,9 @@ class Ledger {
   // The Merkle tree as of the last durable batch: its size is head().seq. Thread-safe.
   TreeHead tree_head() const;
   // Reads the tree's stored hashes; any index below the stored hash count of tree_head()'s size
-  // is there to read (stored hashes never change). Thread-safe.
-  tlog::HashReader tree_reader() const { return filingd::tree_reader(*store_); }
+  // is there to read (stored hashes never change), through a cache of those read before.
+  // Thread-safe.
+  tlog::HashReader tree_reader() const { return filingd::tree_reader(*store_, tree_cache_); }
 
  private:
   struct Pending;
@@ -271,6 +272,7 @@ class Ledger {
   SystemClock system_clock_;
   const Clock* clock_;
   std::unique_ptr<Store> store_;
+  mutable TreeCache tree_cache_;  // of tree_reader()
 
   mutable std::mutex head_mu_;
   LedgerHead published_head_;  // guarded by head_mu_: after the last durable batch

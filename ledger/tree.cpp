@@ -1,5 +1,6 @@
 #include "ledger/tree.hpp"
 
+#include <bit>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -31,6 +32,73 @@ tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapsh
                               " (rebuild the projections: filingctl rebuild-projections)");
       if (!statuses[i].ok()) return from_rocksdb(statuses[i], "Merkle tree read failed");
       std::memcpy(out[i].data(), values[i].data(), tlog::kHashSize);
+    }
+    return {};
+  };
+}
+
+TreeCache::TreeCache() = default;
+TreeCache::~TreeCache() = default;
+
+TreeCache::Set* TreeCache::sets() const {
+  std::call_once(allocated_, [this] { sets_ = std::make_unique<Set[]>(kSets); });
+  return sets_.get();
+}
+
+namespace {
+
+std::size_t set_of(std::int64_t index, std::size_t sets) {
+  // Fibonacci hashing: neighbouring indexes (one record's hashes) land in different sets.
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(index) * 0x9E3779B97F4A7C15ull) >>
+                                  (64 - std::countr_zero(sets)));
+}
+
+}  // namespace
+
+bool TreeCache::find(std::int64_t index, tlog::Hash& out) const {
+  const std::size_t s = set_of(index, kSets);
+  const Set& set = sets()[s];
+  std::lock_guard lock(stripes_[s % kStripes]);
+  for (const Entry& e : set) {
+    if (e.index == index) {
+      out = e.hash;
+      return true;
+    }
+  }
+  return false;
+}
+
+void TreeCache::insert(std::int64_t index, const tlog::Hash& hash) {
+  auto where = tlog::split_stored_hash_index(index);
+  if (!where) return;
+  const std::size_t s = set_of(index, kSets);
+  Set& set = sets()[s];
+  std::lock_guard lock(stripes_[s % kStripes]);
+  Entry* victim = set[0].level <= set[1].level ? &set[0] : &set[1];
+  for (Entry& e : set) {
+    if (e.index == index) return;
+    if (e.index < 0) victim = &e;
+  }
+  if (victim->index >= 0 && victim->level > where->level) return;
+  *victim = Entry{index, where->level, hash};
+}
+
+tlog::HashReader tree_reader(const Store& store, TreeCache& cache) {
+  return [&cache, uncached = tree_reader(store)](std::span<const std::int64_t> indexes,
+                                                 std::span<tlog::Hash> out) -> Status {
+    std::vector<std::int64_t> missing;
+    std::vector<std::size_t> at;  // where each missing one goes in `out`
+    for (std::size_t i = 0; i < indexes.size(); ++i) {
+      if (cache.find(indexes[i], out[i])) continue;
+      missing.push_back(indexes[i]);
+      at.push_back(i);
+    }
+    if (missing.empty()) return {};
+    std::vector<tlog::Hash> read(missing.size());
+    if (auto ok = uncached(missing, read); !ok) return ok;
+    for (std::size_t k = 0; k < missing.size(); ++k) {
+      out[at[k]] = read[k];
+      cache.insert(missing[k], read[k]);
     }
     return {};
   };

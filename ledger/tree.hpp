@@ -7,7 +7,10 @@
 
 #include <rocksdb/db.h>
 
+#include <array>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 
 #include "events/event.hpp"
 #include "events/result.hpp"
@@ -19,6 +22,39 @@ namespace filingd {
 // Reads stored hashes from `store` (at `snapshot`, if given). A missing or malformed hash is
 // ErrorCode::internal: the tree is damaged, rebuild the projections.
 tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapshot = nullptr);
+
+// Stored hashes a live ledger's readers (proofs, tiles, receipts) have read, kept in memory: a
+// proof reads about 2 log2(n) stored hashes, a point read each in RocksDB's skiplists, and most
+// of them (the upper levels of the tree) are the same for every proof. A stored hash never
+// changes once written, so nothing is ever invalidated. Bounded: a 2-way set-associative table
+// of kSets x 2 entries (about 6 MiB, allocated at its first use); of two hashes competing for a
+// place the one of the higher subtree level stays, so the levels every proof reads stay while
+// those near the leaves come and go. Thread-safe.
+class TreeCache {
+ public:
+  TreeCache();
+  ~TreeCache();
+  // The hash stored at `index`, if cached: into `out`.
+  bool find(std::int64_t index, tlog::Hash& out) const;
+  void insert(std::int64_t index, const tlog::Hash& hash);
+
+ private:
+  static constexpr std::size_t kSets = std::size_t{1} << 16;
+  static constexpr std::size_t kStripes = 64;  // locks, each guarding every kStripes-th set
+  struct Entry {
+    std::int64_t index = -1;  // -1: empty
+    int level = 0;
+    tlog::Hash hash{};
+  };
+  using Set = std::array<Entry, 2>;
+  Set* sets() const;  // allocated at the first use
+  mutable std::once_flag allocated_;
+  mutable std::unique_ptr<Set[]> sets_;
+  mutable std::array<std::mutex, kStripes> stripes_;
+};
+
+// Reads through `cache`: only the hashes it lacks are read from `store`, and then kept in it.
+tlog::HashReader tree_reader(const Store& store, TreeCache& cache);
 
 // Appends the leaf of event `e` to `tree` and stages the hashes it stores.
 Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash);

@@ -12,11 +12,11 @@ in order, connections held), and the RSS grew by no more than the attack's allow
 
 RSS allowances (growth of the peak over the RSS at the attack's start), measured on a
 RelWithDebInfo build, with margin:
-- idle (10,000 connections): measured about 5 KiB per connection (the coroutine frame with its
-  512-byte first-read buffer and parser, the Beast stream and timer, the strand, the
-  bookkeeping), +40-50 MiB; allowance 12 KiB per connection, 120 MiB (about 2.5x). Holding
-  them a second time must not grow the peak by more than IDLE_REPEAT_MIB: no per-connection
-  leak.
+- idle (10,000 connections): measured about 7 KiB per connection (the coroutine frame with its
+  512-byte first-read buffer and parser, the socket and its reactor state, the bookkeeping),
+  +64-70 MiB; allowance 12 KiB per connection, 120 MiB (about 1.8x). Holding them a second
+  time must not grow the peak by more than IDLE_REPEAT_MIB (measured +4-8 MiB): no
+  per-connection leak.
 - slowloris (1,000 connections, header bytes trickling): measured +9 MiB; allowance 48 MiB.
 - oversized bodies (4 attackers, each request buffering up to the 1 MiB body limit before its
   413): measured +7 MiB; allowance 64 MiB.
