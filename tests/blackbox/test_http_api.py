@@ -860,6 +860,7 @@ class EventsMetricsReadiness(DaemonTestCase):
             check = subprocess.run([promtool, "check", "metrics"], input=text,
                                    capture_output=True, timeout=60)
             self.assertEqual(check.returncode, 0, (check.stdout + check.stderr).decode())
+            c.close()
             d.assert_stops_cleanly(self)
         finally:
             d.cleanup()
