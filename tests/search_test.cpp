@@ -210,6 +210,23 @@ TEST_F(Search, TwoCategoryFiltersEitherIndexSameResults) {
   EXPECT_EQ(ids("?state=approved&" + hu), Ids{});
 }
 
+// A walk checks the other filters in their indexes before it reads a status (Page): whatever
+// the walk, the page is that of matching whole statuses (F1's id begins F10's index key).
+TEST_F(Search, FiltersCheckedInTheIndexMatchWholeFilingIds) {
+  for (int n = 1; n <= 10; ++n) {
+    clock_.advance(kMicrosPerHour);
+    AppendCommand c = submit("F" + std::to_string(n), n);
+    std::get<FilingSubmitted>(c.data).province = n == 10 ? "京" : "沪";
+    ok(std::move(c));
+  }
+  const std::string jing = "province=" + test::url_encode("京");
+  EXPECT_EQ(ids("?sort=submitted_at&state=provider_review&" + jing), (Ids{"F10"}));
+  EXPECT_EQ(ids("?" + jing + "&state=provider_review&state=returned"), (Ids{"F10"}));
+  EXPECT_EQ(ids("?sort=updated_at&order=desc&limit=2&state=provider_review&province=" +
+                test::url_encode("沪")),
+            (Ids{"F9", "F8"}));
+}
+
 TEST_F(Search, SortsByTimeEitherWay) {
   for (int n = 1; n <= 4; ++n) file(5 - n);  // F4 first, F1 last
   clock_.advance(kMicrosPerHour);
