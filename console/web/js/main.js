@@ -90,9 +90,11 @@ function showSignIn(note = '') {
   $('token').focus();
 }
 
-async function signIn(token) {
+// `remember`: keep the token in this tab's session. Not for the one already there: a sign-out
+// while its check is in flight must stand.
+async function signIn(token, remember = true) {
   const me = await whoami(token);
-  if (token) session.signIn(token);
+  if (token && remember) session.signIn(token);
   start(me, (await get('/v1/workflow')).allowed_events);
 }
 
@@ -126,7 +128,7 @@ window.addEventListener('hashchange', route);
 // A token from this tab's session, or none: a daemon without tokens (loopback) opens directly.
 (async () => {
   try {
-    await signIn(session.token());
+    await signIn(session.token(), false);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       const had = session.token() !== '';
