@@ -29,33 +29,9 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-function init(args)
-  tag = args[1] or "r"
-  tagc = tag_code(tag)
-  max = tonumber(args[2] or "0")
-  mix = args[3] or "submit"
-  if mix ~= "submit" and mix ~= "filing" then error("append.lua: MIX must be submit or filing") end
-  n = 0
-  followups = {}    -- queue of filing ids owed a follow-up event (filing mode)
-  fhead, ftail = 1, 0
-  submitted, followed = 0, 0   -- 201 answers to submissions and to follow-ups
-  event_body = '{"type":"photo_rejected","data":{"reviewer":"rev-1","method":"photo",'
-    .. '"reason":"照片背景不是白色，请重新拍摄"},"actor":"rev-1"}'
-  draining = false
-  bad = 0
-  statuses = ""
-  seen = {}
-  headers = { ["Content-Type"] = "application/json" }
-  body_fmt = '{"filing_id":"%s","filing_type":"first_filing","province":"京","provider":"jdcloud",'
-    .. '"subject":{"kind":"enterprise","name":"北京测试科技有限公司%s","id_type":"uscc",'
-    .. '"id_number":"%s","address":"北京市海淀区中关村大街1号"},'
-    .. '"websites":[{"name":"测试网站","domains":["%s.cn","www.%s.cn"],'
-    .. '"responsible":{"name":"张三","id_type":"resident_id","id_number":"110101199003074514",'
-    .. '"mobile":"13800138000","email":"zs@example.cn"}}],"actor":"bench"}'
-end
-
 -- GB 32100 USCCs, one per filing: "91", 4 characters from the run tag, the thread, n in base 31,
--- then the check character (the daemon refuses a wrong one).
+-- then the check character (the daemon refuses a wrong one). Defined before init(), whose
+-- scope must see them (after it, init() would call an undefined global).
 local alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 local weights = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
 
@@ -82,6 +58,31 @@ local function tag_code(tag)
   local h = 0
   for i = 1, #tag do h = (h * 131 + tag:byte(i)) % 923521 end
   return base31(h, 4)
+end
+
+function init(args)
+  tag = args[1] or "r"
+  tagc = tag_code(tag)
+  max = tonumber(args[2] or "0")
+  mix = args[3] or "submit"
+  if mix ~= "submit" and mix ~= "filing" then error("append.lua: MIX must be submit or filing") end
+  n = 0
+  followups = {}    -- queue of filing ids owed a follow-up event (filing mode)
+  fhead, ftail = 1, 0
+  submitted, followed = 0, 0   -- 201 answers to submissions and to follow-ups
+  event_body = '{"type":"photo_rejected","data":{"reviewer":"rev-1","method":"photo",'
+    .. '"reason":"照片背景不是白色，请重新拍摄"},"actor":"rev-1"}'
+  draining = false
+  bad = 0
+  statuses = ""
+  seen = {}
+  headers = { ["Content-Type"] = "application/json" }
+  body_fmt = '{"filing_id":"%s","filing_type":"first_filing","province":"京","provider":"jdcloud",'
+    .. '"subject":{"kind":"enterprise","name":"北京测试科技有限公司%s","id_type":"uscc",'
+    .. '"id_number":"%s","address":"北京市海淀区中关村大街1号"},'
+    .. '"websites":[{"name":"测试网站","domains":["%s.cn","www.%s.cn"],'
+    .. '"responsible":{"name":"张三","id_type":"resident_id","id_number":"110101199003074514",'
+    .. '"mobile":"13800138000","email":"zs@example.cn"}}],"actor":"bench"}'
 end
 
 function request()
