@@ -116,9 +116,10 @@ Result<CategoryWalk> category_walk(const Call& call, const FilingSearch& f) {
 }
 
 // Hands the matching filings of a walk to `emit` until the page is full. A candidate must be in
-// an index of each of `checks` before its status is read: a seek, where reading, decoding and
-// timing the status costs several times more (a state and a province over a million filings
-// fail most candidates). The status is still matched whole.
+// an index of each of `checks` before its status is read: a point read of its entry, which the
+// Bloom filters mostly answer, where reading, decoding and timing the status costs several
+// times more (a state and a province over a million filings fail most candidates). The status
+// is still matched whole.
 class Page {
  public:
   Page(const Call& call, const FilingSearch& f, std::size_t limit, const EmitFiling& emit,
@@ -134,9 +135,9 @@ class Page {
     for (const auto& any : checks_) {
       bool in = false;
       for (std::size_t i = 0; i < any.size() && !in; ++i) {
-        auto got = call_.ledger->scan_index(any[i] + std::string(filing_id), "", 1);
+        auto got = call_.ledger->store().get(Cf::projections, any[i] + std::string(filing_id));
         if (!got) return got.take_error();
-        in = !got->empty() && got->front().empty();  // the key itself, not a longer id's
+        in = got->has_value();
       }
       if (!in) return {};
     }
