@@ -11,6 +11,7 @@
 #include "events/validation.hpp"
 #include "ledger/keyring.hpp"
 #include "ledger/ledger.hpp"
+#include "ledger/personal_data.hpp"
 
 namespace filingd {
 namespace {
@@ -115,6 +116,13 @@ Result<CategoryWalk> category_walk(const Call& call, const FilingSearch& f) {
   return walk;
 }
 
+// Whether the search finds `s`: it matches, and is not an erased subject's filing searched by
+// their name or certificate (PIPL art. 47: the erased person can no longer be traced to it).
+bool finds(const Call& call, const FilingSearch& f, const FilingStatus& s,
+           const std::optional<Sla>& sla) {
+  return f.matches(s, sla) && !(f.by_person() && call.ctx.personal()->erased(s));
+}
+
 // Hands the matching filings of a walk to `emit` until the page is full. A candidate must be in
 // an index of each of `checks` before its status is read: a point read of its entry, which the
 // Bloom filters mostly answer, where reading, decoding and timing the status costs several
@@ -148,7 +156,7 @@ class Page {
   }
   void offer(FilingStatus s) {
     const auto sla = sla_of(s, call_.ctx.calendar, now_);
-    if (!f_.matches(s, sla)) return;
+    if (!finds(call_, f_, s, sla)) return;
     emit_(std::move(s), sla);
     ++items_;
   }
@@ -258,7 +266,7 @@ Result<std::optional<Cursor>> gather_sorted(const Call& call, const FilingSearch
     if (!*s) continue;
     const auto at = sort_time(**s, f.sort);
     auto sla = sla_of(**s, call.ctx.calendar, now);
-    if (!at || !f.matches(**s, sla)) continue;
+    if (!at || !finds(call, f, **s, sla)) continue;
     std::string rest = keys::time_value(*at);
     rest.push_back('\0');
     rest.append(id);

@@ -41,6 +41,8 @@ struct FilingSearch {
   // id_number (or the reverse), a bad time, sort with overdue=true.
   static Result<FilingSearch> parse(const Query& q, const Keyring* keyring);
   bool matches(const FilingStatus& s, const std::optional<Sla>& sla) const;
+  // A search by a person's name or certificate: it finds none of their erased filings.
+  bool by_person() const { return !names.empty() || !identities.empty(); }
 };
 
 // The declared query parameters of GET /v1/filings, and of GET /v1/filings/export (the same

@@ -58,6 +58,14 @@ Status check_master_key(const Store& store, Keyring& keyring, const std::string&
   return {};
 }
 
+bool PersonalData::erased(const FilingStatus& s) const {
+  if (s.personal.box.empty()) return false;  // stored in clear: never erased
+  // Without the keyring: the erasure count is read, no data key unwrapped.
+  auto found = find_data_key(nullptr, s.personal.subject_ref,
+                             [this](Cf cf, std::string_view key) { return store_.get(cf, key); });
+  return found && found->erased(s.personal);
+}
+
 void PersonalData::open(const SealedPersonal& sealed,
                         const std::function<void(std::string_view)>& mark,
                         const std::function<Status(std::string_view)>& fill) const {

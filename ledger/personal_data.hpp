@@ -49,6 +49,9 @@ class PersonalData {
 
   void open(Event& e) const;
   void open(FilingStatus& s) const;
+  // Whether the subject's personal data in `s` was erased: a search by a name or a certificate
+  // must not find it (the filing itself stays listed, its fields "[erased]").
+  bool erased(const FilingStatus& s) const;
   bool has_keyring() const { return keyring_ != nullptr; }
 
  private:

@@ -47,6 +47,7 @@ Environment: FILINGD_BIN, FILINGCTL_BIN (see harness.py). Needs confluent_kafka.
 """
 
 import base64
+import urllib.parse
 import glob
 import hashlib
 import hmac
@@ -827,6 +828,18 @@ class PersonalDataTest(Helpers, DaemonTestCase):
         self.assertEqual(leaks(r.body, self.planted), [], r)
         # Nothing was written by the refusals.
         self.assertEqual(self.head()["seq"], self.head_before_erasure)
+        # Before the erasure, a search by the subject's certificate or name finds its filings.
+        erased_fids = sorted([self.fid["abandoned"], self.fid["withdrawn"]])
+        for query in self.person_searches(self.s_erased):
+            r = self.as_role(OPERATOR).get(query)
+            self.assertEqual(sorted(s["filing_id"] for s in r.json["items"]), erased_fids, r)
+
+    @staticmethod
+    def person_searches(subject):
+        q = urllib.parse.urlencode
+        return ["/v1/filings?" + q({"id_type": subject.id_type, "id_number": subject.id_number}),
+                "/v1/filings?" + q({"subject_name": subject.name}),
+                "/v1/filings?" + q({"subject_name": subject.name, "sort": "updated_at"})]
 
     def do_erasure(self):
         self.erase_reason = f"PIPL art.47 request {RUN}"
@@ -878,6 +891,16 @@ class PersonalDataTest(Helpers, DaemonTestCase):
                 self.assert_events_marked([e for e in r.json["items"]
                                            if e["filing_id"] in erased_fids], ERASED,
                                           f"{role} {path}")
+            # The erased person can no longer be traced to the filings by certificate or name;
+            # another subject still is.
+            for query in self.person_searches(self.s_erased):
+                r = c.get(query)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["items"], [], f"{role} {query}")
+            for query in self.person_searches(self.s_open):
+                r = c.get(query)
+                self.assertEqual([s["filing_id"] for s in r.json["items"]], [self.fid["open"]],
+                                 f"{role} {query}")
             # The subjects not erased are untouched.
             if role in ("operator", "auditor"):
                 s = c.get(f"/v1/filings/{self.fid['open']}").json
