@@ -7,9 +7,7 @@
 #include "daemon/api.hpp"
 #include "daemon/handlers.hpp"
 #include "events/encoding.hpp"
-#include "events/provinces.hpp"
-#include "events/validation.hpp"
-#include "ledger/keyring.hpp"
+#include "ledger/format/projection_values.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 
@@ -27,11 +25,6 @@ constexpr std::size_t kStep = 256;
 // submission index: its entries are read whole (a week of a million-filing desk is about 10,000)
 // and sorted in memory, up to this many; a wider window walks every filing instead.
 constexpr std::size_t kWindowGatherLimit = 100'000;
-
-template <class T>
-bool any_of(const std::vector<T>& values, const T& v) {
-  return values.empty() || std::find(values.begin(), values.end(), v) != values.end();
-}
 
 std::optional<Timestamp> sort_time(const FilingStatus& s, FilingSearch::Sort sort) {
   switch (sort) {
@@ -127,7 +120,9 @@ bool finds(const Call& call, const FilingSearch& f, const FilingStatus& s,
 // an index of each of `checks` before its status is read: a point read of its entry, which the
 // Bloom filters mostly answer, where reading, decoding and timing the status costs several
 // times more (a state and a province over a million filings fail most candidates). The status
-// is still matched whole.
+// is still matched whole. Statuses are read in batches of as many candidates as the page has
+// room for, by one MultiGet (RocksDB shares the batch's version, filter and index lookups): the
+// page can only fill at a batch's last candidate, so that one is the walk's cursor.
 class Page {
  public:
   Page(const Call& call, const FilingSearch& f, std::size_t limit, const EmitFiling& emit,
@@ -138,6 +133,7 @@ class Page {
         emit_(emit),
         checks_(std::move(checks)),
         now_(call.ctx.clock.now()) {}
+  // Full once a batch filled it; a walk that runs out of candidates calls flush() first.
   bool full() const { return items_ == limit_; }
   Status offer(std::string_view filing_id) {
     for (const auto& any : checks_) {
@@ -149,9 +145,27 @@ class Page {
       }
       if (!in) return {};
     }
-    auto s = call_.ledger->status(filing_id);
-    if (!s) return s.take_error();
-    if (*s) offer(std::move(**s));
+    pending_.push_back(keys::status(filing_id));
+    return pending_.size() < limit_ - items_ ? Status() : flush();
+  }
+  // Reads, matches and emits the candidates offered since the last batch.
+  Status flush() {
+    const std::size_t n = pending_.size();
+    if (n == 0) return {};
+    const Store& store = call_.ledger->store();
+    std::vector<rocksdb::Slice> keys(pending_.begin(), pending_.end());
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    store.db()->MultiGet(rocksdb::ReadOptions(), store.cf(Cf::projections), n, keys.data(),
+                         values.data(), statuses.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return from_rocksdb(statuses[i], "projection read failed");
+      auto s = decode_status(values[i].ToStringView());
+      if (!s) return s.take_error();
+      offer(std::move(*s));
+    }
+    pending_.clear();
     return {};
   }
   void offer(FilingStatus s) {
@@ -167,6 +181,7 @@ class Page {
   std::size_t limit_;
   const EmitFiling& emit_;
   IndexChecks checks_;
+  std::vector<std::string> pending_;  // status keys
   std::size_t items_ = 0;
   Timestamp now_;
 };
@@ -199,7 +214,10 @@ Result<Cursor> walk_by_id(const Call& call, const FilingSearch& f,
       cursor = ids[i];
       if (auto ok = page.offer(ids[i]); !ok) return ok.take_error();
     }
-    if (!bound && i == ids.size()) return Cursor();
+    if (!bound && i == ids.size()) {
+      if (auto ok = page.flush(); !ok) return ok.take_error();
+      return Cursor();
+    }
     if (page.full()) return Cursor(cursor);
   }
 }
@@ -233,7 +251,10 @@ Result<Cursor> walk_sorted(const Call& call, const FilingSearch& f, std::string 
       position = (*got)[i];
       if (auto ok = page.offer(entry->filing_id); !ok) return ok.take_error();
     }
-    if (!more && i == got->size()) return Cursor();
+    if (!more && i == got->size()) {
+      if (auto ok = page.flush(); !ok) return ok.take_error();
+      return Cursor();
+    }
     if (page.full()) return Cursor(to_hex(position));
   }
 }
@@ -318,6 +339,7 @@ Result<std::optional<Cursor>> gather_window_by_id(const Call& call, const Filing
     if (auto ok = page.offer(id); !ok) return ok.take_error();
     if (page.full()) return std::optional<Cursor>(Cursor(id));
   }
+  if (auto ok = page.flush(); !ok) return ok.take_error();
   return std::optional<Cursor>(Cursor());
 }
 
@@ -349,113 +371,6 @@ Result<Cursor> walk_overdue_page(const Call& call, const FilingSearch& f, std::s
 }
 
 }  // namespace
-
-Result<FilingSearch> FilingSearch::parse(const Query& q, const Keyring* keyring) {
-  FilingSearch f;
-  for (auto v : q.all("state")) {
-    auto s = parse_filing_state(v);
-    if (!s) return malformed("unknown state " + std::string(v), "state");
-    f.states.push_back(*s);
-  }
-  for (auto v : q.all("filing_type")) {
-    auto t = parse_filing_type(v);
-    if (!t) return malformed("unknown filing_type " + std::string(v), "filing_type");
-    f.types.push_back(*t);
-  }
-  for (auto v : q.all("province")) {
-    auto p = canonical_province(v);
-    if (!p) return malformed("unknown province " + std::string(v), "province");
-    f.provinces.push_back(*p);
-  }
-  for (auto v : q.all("provider")) f.providers.emplace_back(v);
-  if (auto v = q.get("overdue")) {
-    if (*v != "true" && *v != "false") return malformed("overdue must be true or false", "overdue");
-    f.overdue = *v == "true";
-  }
-  if (auto v = q.get("subject_name")) {
-    if (keyring) f.names.push_back(keys::name_value(keyring->name_ref(*v), ""));
-    f.names.push_back(keys::name_value("", *v));
-  }
-  const auto id_type = q.get("id_type");
-  const auto id_number = q.get("id_number");
-  if (id_type.has_value() != id_number.has_value())
-    return malformed("id_type and id_number are searched together",
-                     id_type ? "id_number" : "id_type");
-  if (id_type) {
-    if (!is_personal_certificate(*id_type) && !is_organisation_certificate(*id_type))
-      return malformed("unknown id_type " + std::string(*id_type), "id_type");
-    if (keyring) f.identities.push_back(keyring->subject_ref(*id_type, *id_number));
-    f.identities.push_back(std::string(*id_type) + ':' + std::string(*id_number));
-  }
-  if (auto v = q.get("domain")) {
-    std::string d(*v);
-    if (auto ok = validate_domain(d, "domain"); !ok) return malformed(ok.error().message, "domain");
-    f.domain = std::move(d);
-  }
-  if (auto v = q.get("record_number")) f.record_number = std::string(*v);
-  auto after = q.time("submitted_after");
-  if (!after) return after.take_error();
-  f.submitted_after = *after;
-  auto before = q.time("submitted_before");
-  if (!before) return before.take_error();
-  f.submitted_before = *before;
-  if (auto v = q.get("sort")) {
-    if (*v == "submitted_at")
-      f.sort = Sort::submitted_at;
-    else if (*v == "updated_at")
-      f.sort = Sort::updated_at;
-    else if (*v == "sms_deadline")
-      f.sort = Sort::sms_deadline;
-    else
-      return malformed("sort must be submitted_at, updated_at or sms_deadline", "sort");
-    if (f.overdue == true)
-      return malformed("overdue=true lists in SLA due order: it takes no sort", "sort");
-  }
-  if (auto v = q.get("order")) {
-    if (*v != "asc" && *v != "desc") return malformed("order must be asc or desc", "order");
-    f.descending = *v == "desc";
-  }
-  return f;
-}
-
-bool FilingSearch::matches(const FilingStatus& s, const std::optional<Sla>& sla) const {
-  if (!any_of(states, s.state) || !any_of(types, s.filing_type) || !any_of(provinces, s.province) ||
-      !any_of(providers, s.provider))
-    return false;
-  if (overdue && (sla && sla->overdue) != *overdue) return false;
-  if (!names.empty() && !any_of(names, keys::name_value(s.name_ref, s.subject.name))) return false;
-  if (!identities.empty() && !any_of(identities, s.identity)) return false;
-  if (domain && std::none_of(s.websites.begin(), s.websites.end(), [&](const Website& w) {
-        return std::find(w.domains.begin(), w.domains.end(), *domain) != w.domains.end();
-      }))
-    return false;
-  if (record_number && s.subject_record_number != *record_number &&
-      s.existing_record_number != *record_number &&
-      std::none_of(s.websites.begin(), s.websites.end(),
-                   [&](const Website& w) { return w.record_number == *record_number; }))
-    return false;
-  if (submitted_after && s.submitted_at < *submitted_after) return false;
-  if (submitted_before && s.submitted_at >= *submitted_before) return false;
-  return true;
-}
-
-constexpr QueryParam kSearchParams[] = {
-    {"state", true},    {"province", true},  {"filing_type", true},
-    {"provider", true}, {"overdue"},         {"subject_name"},
-    {"id_type"},        {"id_number"},       {"domain"},
-    {"record_number"},  {"submitted_after"}, {"submitted_before"},
-    {"sort"},           {"order"},           {"limit"},
-    {"cursor"}};
-
-std::span<const QueryParam> filing_search_params() { return kSearchParams; }
-std::span<const QueryParam> export_params() {
-  static const std::vector<QueryParam> params = [] {
-    std::vector<QueryParam> all(std::begin(kSearchParams), std::end(kSearchParams));
-    all.push_back({"format"});
-    return all;
-  }();
-  return params;
-}
 
 Result<Cursor> search_filings(const Call& call, const FilingSearch& f, std::size_t limit,
                               const EmitFiling& emit) {
