@@ -331,9 +331,24 @@ TEST(Stats, GroupsEqualACountOfTheFilingsAndHonourTheFilters) {
   EXPECT_EQ(stats("?provider=aliyun").at("total").as_int64(), 6);
   EXPECT_TRUE(stats("").at("groups").as_array().size() == 1);  // no dimension: one group
 
-  // Three days on, the filings still in provider review are past their one-working-day SLA:
+  // Submitted on Monday 2026-01-05 at 08:00 in Beijing, provider review is due within one
+  // working day: by the end of Tuesday, 40 hours after the submissions. Overdue from then on,
+  // not a microsecond before: the count and the list agree on both sides.
+  const auto overdue_now = [&] {
+    const HttpResponse r = test::call_api(api, {"GET", "/v1/filings?overdue=true"});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return static_cast<std::int64_t>(json::parse(r.body).at("items").as_array().size());
+  };
+  clock.advance(20 * kMicrosPerHour - 1);
+  EXPECT_EQ(stats("").at("overdue").as_int64(), 0);
+  EXPECT_EQ(overdue_now(), 0);
+  clock.advance(1);
+  EXPECT_EQ(stats("").at("overdue").as_int64(), 4);
+  EXPECT_EQ(overdue_now(), 4);
+
+  // Days on, the filings still in provider review are past their one-working-day SLA:
   // counted as the overdue list lists them.
-  clock.advance(72 * kMicrosPerHour);
+  clock.advance(52 * kMicrosPerHour);
   const HttpResponse overdue = test::call_api(api, {"GET", "/v1/filings?overdue=true"});
   ASSERT_EQ(overdue.status, 200) << overdue.body;
   const auto listed = json::parse(overdue.body).at("items").as_array().size();
