@@ -2,7 +2,7 @@
 // a filing matches it. filing_search.cpp walks the indexes for the candidates.
 #include <algorithm>
 
-#include "daemon/filing_search.hpp"  // (its FilingSearch's members)
+#include "daemon/filing_search.hpp"
 #include "daemon/handlers.hpp"
 #include "events/provinces.hpp"
 #include "events/validation.hpp"
