@@ -7,7 +7,6 @@
 #include "daemon/api.hpp"
 #include "daemon/handlers.hpp"
 #include "events/encoding.hpp"
-#include "ledger/format/projection_values.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/personal_data.hpp"
 
@@ -121,8 +120,8 @@ bool finds(const Call& call, const FilingSearch& f, const FilingStatus& s,
 // Bloom filters mostly answer, where reading, decoding and timing the status costs several
 // times more (a state and a province over a million filings fail most candidates). The status
 // is still matched whole. Statuses are read in batches of as many candidates as the page has
-// room for, by one MultiGet (RocksDB shares the batch's version, filter and index lookups): the
-// page can only fill at a batch's last candidate, so that one is the walk's cursor.
+// room for (Ledger::statuses, one MultiGet): the page can only fill at a batch's last
+// candidate, so that one is the walk's cursor.
 class Page {
  public:
   Page(const Call& call, const FilingSearch& f, std::size_t limit, const EmitFiling& emit,
@@ -145,27 +144,17 @@ class Page {
       }
       if (!in) return {};
     }
-    pending_.push_back(keys::status(filing_id));
+    pending_.emplace_back(filing_id);
     return pending_.size() < limit_ - items_ ? Status() : flush();
   }
   // Reads, matches and emits the candidates offered since the last batch.
   Status flush() {
-    const std::size_t n = pending_.size();
-    if (n == 0) return {};
-    const Store& store = call_.ledger->store();
-    std::vector<rocksdb::Slice> keys(pending_.begin(), pending_.end());
-    std::vector<rocksdb::PinnableSlice> values(n);
-    std::vector<rocksdb::Status> statuses(n);
-    store.db()->MultiGet(rocksdb::ReadOptions(), store.cf(Cf::projections), n, keys.data(),
-                         values.data(), statuses.data());
-    for (std::size_t i = 0; i < n; ++i) {
-      if (statuses[i].IsNotFound()) continue;
-      if (!statuses[i].ok()) return from_rocksdb(statuses[i], "projection read failed");
-      auto s = decode_status(values[i].ToStringView());
-      if (!s) return s.take_error();
-      offer(std::move(*s));
-    }
+    if (pending_.empty()) return {};
+    auto read = call_.ledger->statuses(pending_);
+    if (!read) return read.take_error();
     pending_.clear();
+    for (auto& s : *read)
+      if (s) offer(std::move(*s));
     return {};
   }
   void offer(FilingStatus s) {
@@ -181,7 +170,7 @@ class Page {
   std::size_t limit_;
   const EmitFiling& emit_;
   IndexChecks checks_;
-  std::vector<std::string> pending_;  // status keys
+  std::vector<std::string> pending_;  // filing ids offered, not yet read
   std::size_t items_ = 0;
   Timestamp now_;
 };

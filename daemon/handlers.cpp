@@ -124,7 +124,6 @@ Status walk_overdue(const Call& call, OverdueAt at, std::size_t page,
 Result<std::uint64_t> count_overdue_clocks(const Call& call,
                                            const std::function<bool(FilingState)>& counted) {
   const Timestamp now = call.ctx.clock.now();
-  const Store& store = call.ledger->store();
   std::uint64_t n = 0;
   for (std::size_t p = 0; p < kSlaPartitions; ++p) {
     const auto [state, zhejiang] = sla_partition(p);
@@ -133,18 +132,12 @@ Result<std::uint64_t> count_overdue_clocks(const Call& call,
     // A clock's due time depends only on its start's day, and grows with it: the filings
     // overdue are those started before the first day whose due time has not passed. A clock
     // started today is never overdue; the days before it are tried back from there (a few
-    // weeks at most), and the partition's entries up to that day counted, keys only.
+    // weeks at most).
     WorkCalendar::Day first = WorkCalendar::day_of(now);
     while (call.ctx.calendar.due_after(WorkCalendar::start_of(first - 1), days) > now) --first;
-    const std::string from = keys::sla_prefix(static_cast<char>(state), zhejiang);
-    const std::string to =
-        keys::sla(static_cast<char>(state), zhejiang, WorkCalendar::start_of(first), "");
-    const rocksdb::Slice upper(to);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, store.cf(Cf::projections)));
-    for (it->Seek(from); it->Valid(); it->Next()) ++n;
-    if (!it->status().ok()) return from_rocksdb(it->status(), "projection read failed");
+    auto counted_here = call.ledger->count_sla_clock(state, zhejiang, WorkCalendar::start_of(first));
+    if (!counted_here) return counted_here.take_error();
+    n += *counted_here;
   }
   return n;
 }

@@ -191,6 +191,10 @@ class Ledger {
 
   // ---- reads (never block on the writer) ----
   Result<std::optional<FilingStatus>> status(std::string_view filing_id) const;
+  // The statuses of `filing_ids`, in their order, read by one MultiGet (RocksDB shares the
+  // batch's version, filter and index lookups); nullopt for a filing that does not exist.
+  Result<std::vector<std::optional<FilingStatus>>> statuses(
+      const std::vector<std::string>& filing_ids) const;
   // The filing's events from version `from` (1-based), at most `limit`.
   Result<std::vector<Event>> stream(std::string_view filing_id, Version from = Version(1),
                                     std::size_t limit = SIZE_MAX) const;
@@ -208,6 +212,8 @@ class Ledger {
   // in start order, after `position`.
   Result<std::vector<SlaEntry>> sla_clock(FilingState state, bool zhejiang,
                                           std::string_view position, std::size_t limit) const;
+  // How many filings on that clock started before `before`: its keys counted, nothing decoded.
+  Result<std::uint64_t> count_sla_clock(FilingState state, bool zhejiang, Timestamp before) const;
   Result<std::optional<RegistryRecord>> record(std::string_view number) const;
   Result<std::optional<std::string>> record_for_domain(std::string_view domain) const;
   // The subject record and its website records.

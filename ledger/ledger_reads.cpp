@@ -36,6 +36,28 @@ Result<std::optional<FilingStatus>> Ledger::status(std::string_view filing_id) c
   return std::optional<FilingStatus>(std::move(*s));
 }
 
+Result<std::vector<std::optional<FilingStatus>>> Ledger::statuses(
+    const std::vector<std::string>& filing_ids) const {
+  const std::size_t n = filing_ids.size();
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  for (const auto& id : filing_ids) keys.push_back(keys::status(id));
+  const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(n);
+  std::vector<rocksdb::Status> read(n);
+  store_->db()->MultiGet(rocksdb::ReadOptions(), store_->cf(Cf::projections), n, slices.data(),
+                         values.data(), read.data());
+  std::vector<std::optional<FilingStatus>> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (read[i].IsNotFound()) continue;
+    if (!read[i].ok()) return from_rocksdb(read[i], "projection read failed");
+    auto s = decode_status(values[i].ToStringView());
+    if (!s) return s.take_error();
+    out[i] = std::move(*s);
+  }
+  return out;
+}
+
 Result<std::vector<Event>> Ledger::stream(std::string_view filing_id, Version from,
                                           std::size_t limit) const {
   std::vector<Event> out;
@@ -163,6 +185,20 @@ Result<std::vector<DeadlineEntry>> Ledger::deadlines(std::optional<Timestamp> be
   }
   if (!it->status().ok()) return from_rocksdb(it->status(), "deadline read failed");
   return out;
+}
+
+Result<std::uint64_t> Ledger::count_sla_clock(FilingState state, bool zhejiang,
+                                              Timestamp before) const {
+  const std::string from = keys::sla_prefix(static_cast<char>(state), zhejiang);
+  const std::string to = keys::sla(static_cast<char>(state), zhejiang, before, "");
+  const rocksdb::Slice upper(to);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, store_->cf(Cf::projections)));
+  std::uint64_t n = 0;
+  for (it->Seek(from); it->Valid(); it->Next()) ++n;
+  if (!it->status().ok()) return from_rocksdb(it->status(), "projection read failed");
+  return n;
 }
 
 Result<std::optional<RegistryRecord>> Ledger::record(std::string_view number) const {
