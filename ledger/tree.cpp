@@ -56,16 +56,23 @@ std::size_t set_of(std::int64_t index, std::size_t sets) {
 }  // namespace
 
 bool TreeCache::find(std::int64_t index, tlog::Hash& out) const {
-  const std::size_t s = set_of(index, kSets);
-  const Set& set = sets()[s];
-  std::lock_guard lock(stripes_[s % kStripes]);
-  for (const Entry& e : set) {
-    if (e.index == index) {
-      out = e.hash;
-      return true;
+  const Set& set = sets()[set_of(index, kSets)];
+  for (;;) {
+    const std::uint32_t before = set.version.load(std::memory_order_acquire);
+    if (before & 1) return false;  // being written: a miss, read from the store instead
+    bool found = false;
+    for (const Entry& e : set.entries) {
+      if (e.index.load(std::memory_order_relaxed) != index) continue;
+      for (std::size_t w = 0; w < kWords; ++w) {
+        const std::uint64_t word = e.hash[w].load(std::memory_order_relaxed);
+        std::memcpy(out.data() + 8 * w, &word, 8);
+      }
+      found = true;
+      break;
     }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (set.version.load(std::memory_order_relaxed) == before) return found;
   }
-  return false;
 }
 
 void TreeCache::insert(std::int64_t index, const tlog::Hash& hash) {
@@ -74,13 +81,25 @@ void TreeCache::insert(std::int64_t index, const tlog::Hash& hash) {
   const std::size_t s = set_of(index, kSets);
   Set& set = sets()[s];
   std::lock_guard lock(stripes_[s % kStripes]);
-  Entry* victim = set[0].level <= set[1].level ? &set[0] : &set[1];
-  for (Entry& e : set) {
-    if (e.index == index) return;
-    if (e.index < 0) victim = &e;
+  auto& [first, second] = set.entries;
+  Entry* victim = first.level <= second.level ? &first : &second;
+  for (Entry& e : set.entries) {
+    const std::int64_t held = e.index.load(std::memory_order_relaxed);
+    if (held == index) return;
+    if (held < 0) victim = &e;
   }
-  if (victim->index >= 0 && victim->level > where->level) return;
-  *victim = Entry{index, where->level, hash};
+  if (victim->index.load(std::memory_order_relaxed) >= 0 && victim->level > where->level) return;
+  const std::uint32_t v = set.version.load(std::memory_order_relaxed);
+  set.version.store(v + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  victim->index.store(index, std::memory_order_relaxed);
+  for (std::size_t w = 0; w < kWords; ++w) {
+    std::uint64_t word;
+    std::memcpy(&word, hash.data() + 8 * w, 8);
+    victim->hash[w].store(word, std::memory_order_relaxed);
+  }
+  victim->level = where->level;
+  set.version.store(v + 2, std::memory_order_release);
 }
 
 tlog::HashReader tree_reader(const Store& store, TreeCache& cache) {
@@ -109,7 +128,7 @@ Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash) {
   if (!stored) return stored.take_error();
   std::int64_t index = stored->first_index;
   for (const tlog::Hash& h : stored->hashes)
-    txn.put(Cf::tree, keys::tree_hash(index++),
+    txn.append(Cf::tree, keys::tree_hash(index++),
             std::string(reinterpret_cast<const char*>(h.data()), h.size()));
   return {};
 }

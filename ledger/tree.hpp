@@ -8,6 +8,7 @@
 #include <rocksdb/db.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -34,19 +35,28 @@ class TreeCache {
  public:
   TreeCache();
   ~TreeCache();
-  // The hash stored at `index`, if cached: into `out`.
+  // The hash stored at `index`, if cached: into `out`. Takes no lock (see Set).
   bool find(std::int64_t index, tlog::Hash& out) const;
   void insert(std::int64_t index, const tlog::Hash& hash);
 
  private:
   static constexpr std::size_t kSets = std::size_t{1} << 16;
-  static constexpr std::size_t kStripes = 64;  // locks, each guarding every kStripes-th set
+  static constexpr std::size_t kStripes = 64;  // writers' locks, each guarding every kStripes-th set
+  static constexpr std::size_t kWords = tlog::kHashSize / 8;
+  // A seqlock: a writer (holding its stripe's lock) makes `version` odd, writes, makes it even
+  // again; a reader copies what it needs and retries if `version` moved. Every proof reads ~20
+  // sets, and a mutex for each cost as much as the proof's own hashing. The words are atomics
+  // (relaxed) so that a reader racing a writer reads torn values, which it discards, rather
+  // than a data race.
   struct Entry {
-    std::int64_t index = -1;  // -1: empty
-    int level = 0;
-    tlog::Hash hash{};
+    std::atomic<std::int64_t> index{-1};  // -1: empty
+    std::array<std::atomic<std::uint64_t>, kWords> hash{};
+    int level = 0;  // read by writers only
   };
-  using Set = std::array<Entry, 2>;
+  struct Set {
+    std::atomic<std::uint32_t> version{0};
+    std::array<Entry, 2> entries;
+  };
   Set* sets() const;  // allocated at the first use
   mutable std::once_flag allocated_;
   mutable std::unique_ptr<Set[]> sets_;

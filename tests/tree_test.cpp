@@ -3,9 +3,12 @@
 // restart, and checked by verify (a damaged tree, a checkpoint the log no longer extends).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <latch>
+#include <thread>
 
 #include "ledger/format/keys.hpp"
+#include "ledger/tree.hpp"
 #include "replay/open.hpp"
 #include "replay/rebuild.hpp"
 #include "replay/verify.hpp"
@@ -84,6 +87,64 @@ TEST(MerkleTree, ARefusedAppendAddsNoLeaf) {
   auto stored = tlog::tree_hash(after.size, (*ledger)->tree_reader());
   ASSERT_TRUE(stored);
   EXPECT_EQ(*stored, after.root);
+}
+
+// A hash derived from its index, so a reader can tell a torn or misplaced one.
+tlog::Hash hash_of(std::int64_t index) {
+  tlog::Hash h;
+  for (std::size_t i = 0; i < h.size(); ++i)
+    h[i] = static_cast<std::uint8_t>((index * 131 + static_cast<std::int64_t>(i) * 7) & 0xff);
+  return h;
+}
+
+TEST(TreeCache, KeepsTheHigherLevelOfTwoCompetingHashes) {
+  TreeCache cache;
+  // More hashes than the cache holds, of every level: after them, the top levels are all there.
+  std::vector<std::int64_t> high;
+  for (std::int64_t n = 0; n < 300'000; ++n) {
+    for (int level = 0; level < 20; ++level) {
+      if ((n >> level) << level != n) break;
+      auto index = tlog::stored_hash_index(level, n >> level);
+      ASSERT_TRUE(index);
+      cache.insert(*index, hash_of(*index));
+      if (level >= 8) high.push_back(*index);
+    }
+  }
+  tlog::Hash got;
+  for (std::int64_t index : high) {
+    ASSERT_TRUE(cache.find(index, got)) << index;
+    EXPECT_EQ(got, hash_of(index));
+  }
+  EXPECT_FALSE(cache.find(-5, got));
+}
+
+TEST(TreeCache, ReadersRacingWritersNeverSeeATornOrWrongHash) {
+  TreeCache cache;
+  constexpr std::int64_t kIndexes = 1 << 18;  // twice the cache: writers keep evicting
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> hits{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w)
+    threads.emplace_back([&, w] {
+      for (std::int64_t i = w; !stop.load(); i = (i + 2) % kIndexes) cache.insert(i, hash_of(i));
+    });
+  std::atomic<int> bad{0};
+  for (int r = 0; r < 2; ++r)
+    threads.emplace_back([&, r] {
+      tlog::Hash got;
+      for (std::int64_t round = 0; round < 2'000'000; ++round) {
+        const std::int64_t i = (round * 7919 + r) % kIndexes;
+        if (!cache.find(i, got)) continue;
+        ++hits;
+        if (got != hash_of(i)) ++bad;
+      }
+    });
+  for (std::size_t t = 2; t < threads.size(); ++t) threads[t].join();
+  stop = true;
+  threads[0].join();
+  threads[1].join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(hits.load(), 0);
 }
 
 TEST(MerkleTree, ResumesAfterARestartAndEqualsARebuild) {
