@@ -202,8 +202,8 @@ Result<AppendResult> decide(Staging& txn, const AppendCommand& cmd, const Hash& 
   const std::string body = encode_body(e);
   e.prev_hash = head.hash;
   e.hash = chain_hash(body, e.prev_hash);
-  txn.put(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
-  txn.put(Cf::streams, keys::stream(e.filing_id, e.version), encode_seq(e.seq));
+  txn.append(Cf::log, keys::seq(e.seq), make_record(body, e.prev_hash, e.hash));
+  txn.append(Cf::streams, keys::stream(e.filing_id, e.version), encode_seq(e.seq));
   txn.put(Cf::idempotency, e.event_id,
           encode_idempotency({e.seq, e.version, after->state, fingerprint}));
   if (ctx.tree != nullptr) {

@@ -219,12 +219,23 @@ void Staging::del(Cf cf, std::string_view key) {
   staged_[std::move(k)] = Staged{std::nullopt, absent};
 }
 
+void Staging::append(Cf cf, std::string key, std::string value) {
+  appended_.push_back({cf, std::move(key), std::move(value)});
+}
+
 void Staging::merge_into_parent() {
   // The nodes move over, nothing is allocated or copied; merge() leaves behind the keys the
   // parent holds too, which take this staging's values.
   parent_->staged_.merge(staged_);
   for (auto& [k, v] : staged_) parent_->staged_.find(k)->second = std::move(v);
   staged_.clear();
+  if (parent_->appended_.empty()) {
+    parent_->appended_.swap(appended_);
+  } else {
+    parent_->appended_.insert(parent_->appended_.end(), std::make_move_iterator(appended_.begin()),
+                              std::make_move_iterator(appended_.end()));
+  }
+  appended_.clear();
 }
 
 std::vector<std::string> Staging::keys_in(Cf cf) const {
@@ -236,13 +247,24 @@ std::vector<std::string> Staging::keys_in(Cf cf) const {
 }
 
 void Staging::write_to(rocksdb::WriteBatch& batch) const {
+  // WriteBatch::Put and Delete only fail on size overflow (> 4 GiB).
   for (const auto& [k, v] : staged_) {
     if (!v.value && v.absent_below) continue;  // a put of this batch, cancelled
     auto* h = store_.cf(static_cast<Cf>(k[0]));
     const rocksdb::Slice key(k.data() + 1, k.size() - 1);
-    rocksdb::Status s = v.value ? batch.Put(h, key, *v.value) : batch.Delete(h, key);
-    s.PermitUncheckedError();  // WriteBatch::Put only fails on size overflow (> 4 GiB)
+    (v.value ? batch.Put(h, key, *v.value) : batch.Delete(h, key)).PermitUncheckedError();
   }
+  // In key order too, as the overlay's are: a memtable insert right after the previous one's
+  // key is the cheap one. The log's and the tree's keys mostly arrive in order already.
+  std::vector<const Appended*> order;
+  order.reserve(appended_.size());
+  for (const Appended& a : appended_) order.push_back(&a);
+  const auto before = [](const Appended* a, const Appended* b) {
+    return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), before))
+    std::sort(order.begin(), order.end(), before);
+  for (const Appended* a : order) batch.Put(store_.cf(a->cf), a->key, a->value).PermitUncheckedError();
 }
 
 std::optional<std::string> Staging::ProjectionView::get(std::string_view key) {

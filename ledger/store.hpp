@@ -100,15 +100,23 @@ class Staging {
   // entry would cost a memtable insert now and a step over it in every index scan until a
   // compaction drops it.)
   void del(Cf cf, std::string_view key);
+  // A write nothing reads back while the batch is open (the log record, the stream entry, the
+  // tree's hashes), of a key no other write of the batch touches: kept beside the overlay, not
+  // in it, so it costs no node of the ordered map, no lookup and no move at each savepoint's
+  // merge. get() does not see it.
+  void append(Cf cf, std::string key, std::string value);
 
   void merge_into_parent();
   // Stops reading through the parent (once the parent's writes are in the database).
   void detach() { parent_ = nullptr; }
   void write_to(rocksdb::WriteBatch& batch) const;
-  bool empty() const { return staged_.empty(); }
+  bool empty() const { return staged_.empty() && appended_.empty(); }
   // The keys of column family `cf` this staging (not its parent) puts or deletes, in order.
   std::vector<std::string> keys_in(Cf cf) const;
-  void clear() { staged_.clear(); }
+  void clear() {
+    staged_.clear();
+    appended_.clear();
+  }
 
   // Adapts the projections column family of this staging to the projector's interface. A read
   // error is remembered and reported by error(); reads then look like "absent".
@@ -139,6 +147,12 @@ class Staging {
   // cf byte + key -> its staged write. Ordered: the batch then reaches RocksDB in key order,
   // which makes its memtable inserts markedly cheaper than in hash order.
   std::map<std::string, Staged, std::less<>> staged_;
+  struct Appended {
+    Cf cf;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Appended> appended_;  // in arrival order; write_to() sorts them
 };
 
 }  // namespace filingd

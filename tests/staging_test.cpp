@@ -106,6 +106,37 @@ TEST_F(StagingTest, AKeyTheDatabaseHoldsIsDeletedByATombstone) {
   EXPECT_EQ(ops(other), V{"del a"});
 }
 
+// Appended writes: kept by a merged savepoint, dropped with a dropped one, written in key order
+// after the overlay's (each column family's keys in order), and never read back.
+TEST_F(StagingTest, AppendedWritesFollowTheirSavepointAndReachTheBatchInKeyOrder) {
+  Staging batch(*store_);
+  EXPECT_TRUE(batch.empty());
+  batch.append(Cf::log, "3", "c");
+  EXPECT_FALSE(batch.empty());
+  {
+    Staging kept(batch, Staging::Over::savepoint);
+    kept.append(Cf::log, "1", "a");
+    kept.put(Cf::projections, "p", "1");
+    kept.merge_into_parent();
+  }
+  {
+    Staging dropped(batch, Staging::Over::savepoint);
+    dropped.append(Cf::log, "2", "b");
+  }
+  batch.append(Cf::projections, "o", "2");
+  EXPECT_EQ(read(batch, "o"), std::nullopt);  // not read back
+  EXPECT_EQ(ops(batch), (V{"put p", "put 1", "put 3", "put o"}));
+  commit(batch);
+  auto stored = store_->get(Cf::log, "1");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, "a");
+  auto absent = store_->get(Cf::log, "2");
+  ASSERT_TRUE(absent);
+  EXPECT_EQ(*absent, std::nullopt);
+  batch.clear();
+  EXPECT_TRUE(batch.empty());
+}
+
 // The batch below is written to the database before this one: its put needs the tombstone.
 TEST_F(StagingTest, AKeyTheBatchBelowPutIsDeletedByATombstone) {
   Staging in_flight(*store_);
