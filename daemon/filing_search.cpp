@@ -269,19 +269,20 @@ Result<std::optional<Cursor>> gather_sorted(const Call& call, const FilingSearch
     FilingStatus status;
     std::optional<Sla> sla;
   };
+  auto statuses = call.ledger->statuses(ids);
+  if (!statuses) return statuses.take_error();
   std::vector<Found> found;
-  for (const auto& id : ids) {
-    auto s = call.ledger->status(id);
-    if (!s) return s.take_error();
-    if (!*s) continue;
-    const auto at = sort_time(**s, f.sort);
-    auto sla = sla_of(**s, call.ctx.calendar, now);
-    if (!at || !finds(call, f, **s, sla)) continue;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto& s = (*statuses)[i];
+    if (!s) continue;
+    const auto at = sort_time(*s, f.sort);
+    auto sla = sla_of(*s, call.ctx.calendar, now);
+    if (!at || !finds(call, f, *s, sla)) continue;
     std::string rest = keys::time_value(*at);
     rest.push_back('\0');
-    rest.append(id);
+    rest.append(ids[i]);
     if (!position.empty() && (f.descending ? rest >= position : rest <= position)) continue;
-    found.push_back({std::move(rest), std::move(**s), std::move(sla)});
+    found.push_back({std::move(rest), std::move(*s), std::move(sla)});
   }
   std::sort(found.begin(), found.end(), [&](const Found& a, const Found& b) {
     return f.descending ? a.rest > b.rest : a.rest < b.rest;
