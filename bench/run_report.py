@@ -75,6 +75,18 @@ def desk(r, w):
       f"{r.get('desk_generate_seconds', '-')} s, ledger {fmt(num(r, 'desk_ledger_mb'))} MB (cached)")
 
 
+def scale(r, w):
+    """The scale step (bench/scale/run): its measurement lines as they are."""
+    lines = sorted((int(k[len("scale_"):]), v) for k, v in r.items()
+                   if k.startswith("scale_") and k[len("scale_"):].isdigit())
+    if not lines:
+        return
+    w("")
+    w("at scale (bench/scale/run): wall time, events/s and peak RSS of each pass; list queries")
+    for _, line in lines:
+        w("  " + line)
+
+
 def main():
     r = load(sys.argv[1])
     out = []
@@ -152,6 +164,7 @@ def main():
     w(row.format("backlog: overdue deadlines fired/s", fmt(num(r, "timers_backlog_per_s")), ""))
 
     desk(r, w)
+    scale(r, w)
 
     w("")
     w("PostgreSQL")
