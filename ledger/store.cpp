@@ -264,7 +264,8 @@ void Staging::write_to(rocksdb::WriteBatch& batch) const {
   };
   if (!std::is_sorted(order.begin(), order.end(), before))
     std::sort(order.begin(), order.end(), before);
-  for (const Appended* a : order) batch.Put(store_.cf(a->cf), a->key, a->value).PermitUncheckedError();
+  for (const Appended* a : order)
+    batch.Put(store_.cf(a->cf), a->key, a->value).PermitUncheckedError();
 }
 
 std::optional<std::string> Staging::ProjectionView::get(std::string_view key) {

@@ -129,7 +129,7 @@ Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash) {
   std::int64_t index = stored->first_index;
   for (const tlog::Hash& h : stored->hashes)
     txn.append(Cf::tree, keys::tree_hash(index++),
-            std::string(reinterpret_cast<const char*>(h.data()), h.size()));
+               std::string(reinterpret_cast<const char*>(h.data()), h.size()));
   return {};
 }
 

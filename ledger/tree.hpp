@@ -41,7 +41,7 @@ class TreeCache {
 
  private:
   static constexpr std::size_t kSets = std::size_t{1} << 16;
-  static constexpr std::size_t kStripes = 64;  // writers' locks, each guarding every kStripes-th set
+  static constexpr std::size_t kStripes = 64;  // writers' locks: each guards every kStripes-th set
   static constexpr std::size_t kWords = tlog::kHashSize / 8;
   // A seqlock: a writer (holding its stripe's lock) makes `version` odd, writes, makes it even
   // again; a reader copies what it needs and retries if `version` moved. Every proof reads ~20

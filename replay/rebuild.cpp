@@ -222,8 +222,8 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   // list-index entry, add another and update two counters. They are made and sorted on a
   // second thread while mem's entries are sorted on this one.
   // No second look at the size here: the fold's memory is spent by now, and starting over
-  // through the memtables cost a 10,000,000-event ledger 256 s instead of about 40 for the same
-  // peak memory, and left the projections full of tombstones.
+  // through the memtables cost a 10,000,000-event ledger 256 s instead of about 80, for about
+  // the same peak memory, and left the projections full of tombstones.
   std::vector<std::pair<std::string, std::string>> derived;
   std::thread deriver([&] { derived = derived_entries(statuses); });
   const auto sorted_mem = mem.sorted();
