@@ -27,9 +27,6 @@
 namespace filingd {
 namespace {
 
-// Events folded per (unsynced) write batch; bounds the staging overlay's memory.
-constexpr std::uint64_t kFlushEvery = 20'000;
-
 Status flush(Store& store, Staging& staging, bool sync) {
   rocksdb::WriteBatch wb;
   staging.write_to(wb);
@@ -290,9 +287,9 @@ Result<std::optional<RebuildStats>> rebuild_in_memory(Store& store, std::size_t 
   return std::optional<RebuildStats>(*stats);
 }
 
-// Folds the log through a write-back overlay, flushed every kFlushEvery events: memory stays
-// bounded however large the projections are.
-Result<RebuildStats> rebuild_streaming(Store& store) {
+// Folds the log through a write-back overlay, written (without a WAL or a sync) every
+// `flush_every` events: memory stays bounded however large the projections are.
+Result<RebuildStats> rebuild_streaming(Store& store, std::uint64_t flush_every) {
   Staging staging(store);
   Staging::ProjectionView view(staging);
   // Decoded statuses of recently touched filings: saves decoding what we just encoded.
@@ -314,7 +311,7 @@ Result<RebuildStats> rebuild_streaming(Store& store) {
         if (!after) return replay_error(e, after.error());
         if (view.error()) return *view.error();
         cache[e.filing_id] = std::move(*after);
-        if (++events % kFlushEvery == 0) {
+        if (++events % flush_every == 0) {
           if (auto ok = flush(store, staging, false); !ok) return ok.take_error();
           cache.clear();
         }
@@ -326,9 +323,11 @@ Result<RebuildStats> rebuild_streaming(Store& store) {
   rocksdb::Status s = store.db()->Flush(rocksdb::FlushOptions(), store.cf(Cf::projections));
   if (!s.ok()) return from_rocksdb(s, "rebuild flush failed");
   // Every index entry an event replaced in an earlier write batch is a tombstone now, which
-  // list queries would step over until a compaction: compact them away before serving.
-  s = store.db()->CompactRange(rocksdb::CompactRangeOptions(), store.cf(Cf::projections), nullptr,
-                               nullptr);
+  // list queries would step over until a compaction: compact them away before serving. Forced:
+  // files moved down a level unchanged would keep theirs.
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  s = store.db()->CompactRange(compact, store.cf(Cf::projections), nullptr, nullptr);
   if (!s.ok()) return from_rocksdb(s, "rebuild compaction failed");
   return stats;
 }
@@ -352,7 +351,8 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   auto in_memory = rebuild_in_memory(store, options.max_memory_entries);
   if (!in_memory) return in_memory.take_error();
   Result<RebuildStats> stats =
-      *in_memory ? Result<RebuildStats>(**in_memory) : rebuild_streaming(store);
+      *in_memory ? Result<RebuildStats>(**in_memory)
+                 : rebuild_streaming(store, std::max<std::uint64_t>(options.flush_every, 1));
   if (!stats) return stats;
   auto leaves = rebuild_tree(store);
   if (!leaves) return leaves.take_error();
