@@ -229,12 +229,8 @@ void Staging::merge_into_parent() {
   parent_->staged_.merge(staged_);
   for (auto& [k, v] : staged_) parent_->staged_.find(k)->second = std::move(v);
   staged_.clear();
-  if (parent_->appended_.empty()) {
-    parent_->appended_.swap(appended_);
-  } else {
-    parent_->appended_.insert(parent_->appended_.end(), std::make_move_iterator(appended_.begin()),
-                              std::make_move_iterator(appended_.end()));
-  }
+  parent_->appended_.insert(parent_->appended_.end(), std::make_move_iterator(appended_.begin()),
+                            std::make_move_iterator(appended_.end()));
   appended_.clear();
 }
 
