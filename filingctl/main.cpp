@@ -168,12 +168,16 @@ struct VerifyArgs {
   std::string verifier_key;
   std::string signing_key_file;
   bool skip_projections = false;
+  std::size_t memory_mib = kDefaultFoldBudget >> 20;
+  std::string scratch_dir;
   bool json = false;
 };
 
 int run_verify(const VerifyArgs& a) {
   VerifyOptions options;
   options.check_projections = !a.skip_projections;
+  options.memory_budget = a.memory_mib << 20;
+  options.scratch_dir = a.scratch_dir;
   if (!a.expect_head.empty()) {
     options.expect_head = parse_expected_head(a.expect_head);
     if (!options.expect_head)
@@ -264,10 +268,10 @@ int run_verify(const VerifyArgs& a) {
   return r.ok() ? kOk : kFailed;
 }
 
-int run_rebuild(const std::string& data_dir, bool as_json) {
+int run_rebuild(const std::string& data_dir, std::size_t memory_mib, bool as_json) {
   auto store = open_offline(data_dir);
   if (!store) return fail(store.error());
-  auto stats = rebuild_projections(**store);
+  auto stats = rebuild_projections(**store, {.memory_budget = memory_mib << 20});
   if (!stats) return fail(stats.error());
   auto digest = projections_digest(**store);
   if (!digest) return fail(digest.error());
@@ -337,6 +341,13 @@ int run(int argc, char** argv) {
   auto data_dir_option = [](CLI::App* sub, std::string& dir) {
     sub->add_option("--data-dir", dir, "the ledger's data directory")->required();
   };
+  auto memory_option = [](CLI::App* sub, std::size_t& mib) {
+    sub->add_option("--memory-budget", mib,
+                    "MiB the projection fold may hold in memory before it writes to disk "
+                    "(RocksDB's buffers come on top)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
+  };
   auto key_file_option = [](CLI::App* sub, std::string& file) {
     sub->add_option("--key-file", file,
                     "the master key that opens personal data (default: filingd.key beside the "
@@ -379,13 +390,19 @@ int run(int argc, char** argv) {
                 "directory)");
   v->add_flag("--skip-projections", verify.skip_projections,
               "check the log and indexes only, not the projections");
+  memory_option(v, verify.memory_mib);
+  v->add_option("--scratch-dir", verify.scratch_dir,
+                "where the rebuilt projections are kept while compared (default: the system "
+                "temp dir; needs about the projections' disk space)");
   v->add_flag("--json", verify.json, "JSON report");
 
   std::string rebuild_dir;
+  std::size_t rebuild_mib = kDefaultFoldBudget >> 20;
   bool rebuild_json = false;
   auto* b = app.add_subcommand("rebuild-projections",
                                "re-derive all projections from the log (daemon stopped)");
   data_dir_option(b, rebuild_dir);
+  memory_option(b, rebuild_mib);
   b->add_flag("--json", rebuild_json, "JSON output");
 
   ExportArgs exported;
@@ -430,7 +447,7 @@ int run(int argc, char** argv) {
   if (h->parsed()) return run_history(history);
   if (r->parsed()) return run_replay(replay);
   if (v->parsed()) return run_verify(verify);
-  if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_json);
+  if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_mib, rebuild_json);
   if (x->parsed()) return run_export(exported);
   if (c->parsed()) return run_checkpoint(checkpoint);
   if (p->parsed()) return run_prove(prove);

@@ -279,16 +279,14 @@ Status project_in_place(ProjectionTxn& txn, FilingStatus& status, const Event& e
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> derived_entries(
-    std::span<const FilingStatus> statuses) {
+void DerivedEntries::add(const FilingStatus& status, std::vector<std::string>& keys) {
+  for (auto& k : index_keys(status)) keys.push_back(std::move(k));
+  for (const auto& name : counted_as(status)) ++counts_[name];
+}
+
+std::vector<std::pair<std::string, std::string>> DerivedEntries::counters() const {
   std::vector<std::pair<std::string, std::string>> out;
-  std::map<std::string, std::uint64_t> counts;
-  for (const FilingStatus& s : statuses) {
-    for (auto& k : index_keys(s)) out.emplace_back(std::move(k), std::string());
-    for (const auto& name : counted_as(s)) ++counts[name];
-  }
-  for (const auto& [name, n] : counts) out.emplace_back(keys::count(name), encode_count(n));
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [name, n] : counts_) out.emplace_back(keys::count(name), encode_count(n));
   return out;
 }
 

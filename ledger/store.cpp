@@ -40,21 +40,24 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf) {
   return o;
 }
 
-// A fresh private directory for a secondary instance's own files.
-Result<std::string> make_secondary_dir() {
+}  // namespace
+
+Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path base = fs::temp_directory_path(ec);
+  const fs::path base = parent.empty() ? fs::temp_directory_path(ec) : fs::path(parent);
   if (ec) return make_error(ErrorCode::io, "no temp directory: " + ec.message());
   std::random_device rd;
   for (int attempt = 0; attempt < 8; ++attempt) {
-    fs::path dir = base / ("filingd-secondary-" + std::to_string(rd()) + std::to_string(rd()));
-    if (fs::create_directory(dir, ec)) return dir.string();
+    fs::path dir = base / (std::string(prefix) + std::to_string(rd()) + std::to_string(rd()));
+    if (fs::create_directory(dir, ec)) {
+      fs::permissions(dir, fs::perms::owner_all, ec);
+      return dir.string();
+    }
   }
-  return make_error(ErrorCode::io, "cannot create a secondary directory under " + base.string());
+  return make_error(ErrorCode::io, "cannot create a directory under " + base.string() +
+                                       (ec ? ": " + ec.message() : std::string()));
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::DBOptions db_options;
@@ -97,7 +100,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   if (options.secondary) {
     store->secondary_dir_ = options.secondary_path;
     if (store->secondary_dir_.empty()) {
-      auto dir = make_secondary_dir();
+      auto dir = make_temp_dir({}, "filingd-secondary-");
       if (!dir) return dir.take_error();
       store->secondary_dir_ = std::move(*dir);
       store->owns_secondary_dir_ = true;

@@ -26,6 +26,10 @@ Error from_rocksdb(const rocksdb::Status& s, std::string_view what);
 // links are not followed. Errors: io, naming the path.
 Status make_private(const std::string& dir);
 
+// A fresh directory, 0700, under `parent` (the system temp dir if empty), named `prefix` and a
+// random suffix. Errors: io.
+Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix);
+
 // Owns the DB and its column-family handles. Thread-safe for reads and writes (RocksDB is).
 class Store {
  public:

@@ -91,6 +91,8 @@ void MemoryProjections::grow(std::size_t min_slots) {
   }
 }
 
+void MemoryProjections::clear() { *this = MemoryProjections(); }
+
 void MemoryProjections::reserve(std::size_t entries) {
   // At most 60% full: short probe sequences, and a table small enough to stay partly cached.
   if (entries * 5 / 3 > slots_.size()) grow(entries * 5 / 3);

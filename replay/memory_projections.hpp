@@ -33,6 +33,8 @@ class MemoryProjections final : public ProjectionTxn {
   void del(std::string_view key) override;
 
   std::size_t size() const { return live_; }
+  // Removes every entry, giving back the memory.
+  void clear();
   // Sizes the hash table and the entries' storage for about `entries` entries up front.
   void reserve(std::size_t entries);
   // The value of `key`, or null; valid until the next put/del.

@@ -14,6 +14,7 @@
 #include "events/hash.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
+#include "replay/projection_fold.hpp"
 
 namespace filingd {
 
@@ -23,13 +24,8 @@ struct RebuildStats {
 };
 
 struct RebuildOptions {
-  // A fold of up to this many entries (statuses and the entries it keeps; a 10,000,000-event
-  // ledger of 8-event filings stays below, at a 5.6 GB peak) is kept in memory and written as
-  // sorted tables; a larger one goes on through a bounded write-back overlay, several times
-  // slower.
-  std::size_t max_memory_entries = 10'000'000;
-  // Events per write of that overlay.
-  std::uint64_t flush_every = 20'000;
+  // What the fold may hold in memory (replay/projection_fold.hpp), beyond RocksDB's own buffers.
+  std::size_t memory_budget = kDefaultFoldBudget;
 };
 
 // Drops all projections and the Merkle tree and re-folds every event of the log, in seq order,

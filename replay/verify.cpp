@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <thread>
 
 #include "replay/verify_fold.hpp"
@@ -10,40 +11,15 @@
 
 // Design: two threads. The log checker (a helper thread) walks the log (hashes, chain, seq,
 // versions), then the meta head, the two indexes and the digest of the live projections; it
-// hands each decoded event to the folder (the calling thread), which runs the projector over
-// the scratch projections. The fold is the costlier half, so the log checks ride along. The
-// comparison of the projections follows the fold: the live column family is scanned in key
-// order and each key looked up in the scratch set, the lower half of the keys by the folder
-// and, on large ledgers, the upper half by the helper once its checks are done. The recorded
-// states of the idempotency entries, which need both halves, are compared last.
+// hands each decoded event to the folder (the calling thread), which runs the projector into a
+// scratch store's projections. The fold is the costlier half, so the log checks ride along.
+// The rebuilt projections' digest follows the fold; the recorded states of the idempotency
+// entries, which need both halves, are compared last.
 
 namespace filingd {
 namespace {
 
 using namespace verify_detail;
-
-// One value handed from one thread to another, once; wait() blocks until it is given.
-class Handoff {
- public:
-  void give(std::optional<std::string> value) {
-    std::lock_guard lock(mu_);
-    if (given_) return;
-    given_ = true;
-    value_ = std::move(value);
-    cv_.notify_all();
-  }
-  std::optional<std::string> wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return given_; });
-    return value_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool given_ = false;
-  std::optional<std::string> value_;
-};
 
 Status run_guarded(const std::function<Status()>& body) {
   try {
@@ -52,6 +28,31 @@ Status run_guarded(const std::function<Status()>& body) {
     return make_error(ErrorCode::internal, std::string("verification aborted: ") + ex.what());
   }
 }
+
+// A store of its own for the rebuilt projections, in a fresh directory removed afterwards.
+class ScratchStore {
+ public:
+  static Result<std::unique_ptr<ScratchStore>> open(const std::string& parent) {
+    auto dir = make_temp_dir(parent, "filingd-verify-");
+    if (!dir) return dir.take_error();
+    std::unique_ptr<ScratchStore> scratch(new ScratchStore(std::move(*dir)));
+    auto store = Store::open({.path = scratch->dir_});
+    if (!store) return store.take_error();
+    scratch->store_ = std::move(*store);
+    return scratch;
+  }
+  ~ScratchStore() {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  Store& store() { return *store_; }
+
+ private:
+  explicit ScratchStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
 
 Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -76,53 +77,29 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
 
   BatchQueue queue;
   LogChecker checker(reads, options, fold ? &queue : nullptr);
+  std::unique_ptr<ScratchStore> scratch;
   std::unique_ptr<Folder> folder;
-  std::optional<Folder::LiveScan> scan;
+  bool rebuilt = false;  // the scratch projections are a rebuild of the whole log
   Status checked;
   if (fold) {
-    std::uint64_t events = 0;
-    if (store.db()->Get(reads.point, store.cf(Cf::meta), keys::kHead, &raw).ok())
-      if (auto head = decode_head(raw)) events = head->seq.value;
-    folder = std::make_unique<Folder>(reads, std::min<std::uint64_t>(events, 1u << 30));
-    // After its checks the helper scans the upper half of the projections, if given a split.
-    Handoff upper_half;
-    std::optional<Folder::LiveScan> upper;
-    Status upper_scanned;
+    auto opened = ScratchStore::open(options.scratch_dir);
+    if (!opened) return opened.take_error();
+    scratch = std::move(*opened);
+    folder = std::make_unique<Folder>(scratch->store(), options.memory_budget);
     std::thread helper([&] {
       checked = run_guarded([&] { return checker.run(report); });
       queue.close();  // also after an exception: the folder must not wait forever
-      if (auto from = upper_half.wait()) {
-        upper_scanned = run_guarded([&]() -> Status {
-          auto s = folder->scan_range(*from, {}, nullptr);
-          if (!s) return s.take_error();
-          upper = std::move(*s);
-          return {};
-        });
-      }
     });
-    bool drained = false;
-    Status folded = run_guarded([&] {
-      drained = folder->run(queue);
+    Status folded = run_guarded([&]() -> Status {
+      auto drained = folder->run(queue);
       queue.stop();  // releases the checker if the fold ended early
-      // Drained: the log walk is over (it closes the queue when done), so its verdict can be
-      // read; the comparison's lookups then overlap the checker's index checks.
-      if (!drained || !folder->complete() || !checker.log_complete()) return Status{};
-      const std::string split = folder->split_key(options.split_scan_above);
-      if (!split.empty()) upper_half.give(split);
-      ProjectionDigest rebuilt;
-      auto lower = folder->scan_range({}, split, &rebuilt);
-      if (!lower) return Status(lower.take_error());
-      upper_half.give(std::nullopt);  // (no-op once given)
-      helper.join();
-      if (!upper_scanned) return upper_scanned;
-      if (!split.empty() && !upper)
-        return Status(make_error(ErrorCode::internal, "the upper half was not scanned"));
-      scan = Folder::finish_scan(std::move(*lower), rebuilt, std::move(upper));
-      return Status{};
+      if (!drained) return drained.take_error();
+      rebuilt = *drained && folder->complete();
+      // While the checker may still be at its index checks.
+      return rebuilt ? folder->digest() : Status{};
     });
     queue.stop();
-    upper_half.give(std::nullopt);
-    if (helper.joinable()) helper.join();
+    helper.join();
     if (!folded) return folded.take_error();
   } else {
     checked = run_guarded([&] { return checker.run(report); });
@@ -141,9 +118,9 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
                                    ", the replay gives " + state_name(replayed[i]));
     }
     // Compare only a full rebuild: a partial one differs by construction.
-    if (scan && checker.live_digest()) {
-      auto compared = run_guarded(
-          [&] { return folder->compare(report, std::move(*scan), *checker.live_digest()); });
+    if (rebuilt && checker.log_complete() && checker.live_digest()) {
+      auto compared =
+          run_guarded([&] { return folder->compare(report, reads, *checker.live_digest()); });
       if (!compared) return compared.take_error();
     }
   }

@@ -4,8 +4,8 @@
 // bytes (an altered byte anywhere in the event), the chain link to the previous event (an event
 // removed, inserted or rewritten), that the event stored under key N says seq N (events moved
 // or swapped), that seq is gapless from 1, and that each filing's versions run 1, 2, 3, ...
-// The same pass folds the events, with the append path's projector, into a scratch in-memory
-// projection set. Then: the meta head is the last event; the streams and idempotency indexes
+// The same pass folds the events, with the append path's projector, into the projections of a
+// scratch store (a RocksDB of its own, removed afterwards). Then: the meta head is the last event; the streams and idempotency indexes
 // hold exactly one entry per event, pointing at it (and the idempotency entry records the state
 // the event led to); and the live projections equal the rebuilt ones (same digest as
 // projections_digest, entry by entry). With an expected head SEQ:HASH (kept from an earlier
@@ -18,8 +18,9 @@
 //
 // Cost: one pass over each column family. The log checks run on a helper thread next to the
 // fold (the costlier half): a verification keeps two cores busy for about the time of the
-// fold, ~5 s per million events on a 2-core VM. Memory: about 32 bytes per event, the rebuilt
-// projections, and the decoded statuses of the open filings.
+// fold. Memory: the fold's budget (VerifyOptions::memory_budget), RocksDB's buffers, and the
+// log checks' 24 bytes per event and ~100 per filing (which filing and version each seq is, for
+// the index checks).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,7 @@
 #include "events/result.hpp"
 #include "ledger/store.hpp"
 #include "ledger/tree.hpp"
+#include "replay/projection_fold.hpp"
 
 namespace filingd {
 
@@ -49,9 +51,12 @@ struct VerifyOptions {
   // have its root, i.e. today's log extends the one it was signed for.
   std::optional<TreeHead> since;
   bool check_projections = true;  // fold the log and compare with the live projections
-  // The comparison scans the live projections on two threads (two key ranges) above this
-  // many entries; below, one thread is quicker. A tuning knob (tests set it low).
-  std::size_t split_scan_above = 50'000;
+  // What the fold may hold in memory (replay/projection_fold.hpp); beyond it, it writes to the
+  // scratch store.
+  std::size_t memory_budget = kDefaultFoldBudget;
+  // Where the scratch store of rebuilt projections is made (and removed): empty, the system
+  // temp dir. It needs about the live projections' disk space.
+  std::string scratch_dir;
 };
 
 struct VerifyProblem {

@@ -1,6 +1,8 @@
 // `verify`: a healthy ledger passes; each kind of tampering is caught and named by its seq.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "events/encoding.hpp"
 #include "events/hash.hpp"
 #include "events/json.hpp"
@@ -56,28 +58,42 @@ TEST_F(Verify, AHealthyLedgerPasses) {
   EXPECT_EQ(*projections_digest(**store), *r.live_digest);
 }
 
-// The comparison scan split over two threads (as on large ledgers) gives the same digests
-// and finds the same differences.
-TEST_F(Verify, TheSplitComparisonAgreesWithTheSingleOne) {
-  const VerifyReport single = verify();
-  const VerifyReport split = verify({.split_scan_above = 1});
-  ASSERT_TRUE(single.ok() && split.ok());
-  EXPECT_EQ(*split.live_digest, *single.live_digest);
-  EXPECT_EQ(*split.rebuilt_digest, *single.rebuilt_digest);
-  EXPECT_EQ(split.projection_entries, single.projection_entries);
+// A fold with no memory to spare (it writes to its scratch store after every event) gives the
+// same digests, and the differences are named by key.
+TEST_F(Verify, AFoldThatSpillsAgreesWithOneInMemory) {
+  const VerifyReport in_memory = verify();
+  const VerifyReport spilled = verify({.memory_budget = 1});
+  ASSERT_TRUE(in_memory.ok() && spilled.ok());
+  EXPECT_EQ(*spilled.live_digest, *in_memory.live_digest);
+  EXPECT_EQ(*spilled.rebuilt_digest, *in_memory.rebuilt_digest);
+  EXPECT_EQ(spilled.projection_entries, in_memory.projection_entries);
   {
     auto store = open_raw(dir_);
     raw_put(*store, Cf::projections, keys::status("F7"),
             raw_get(*store, Cf::projections, keys::status("F8")));  // late in the key order
     raw_put(*store, Cf::projections, "A-first", "x");               // early
   }
-  for (std::size_t above : {std::size_t{1}, std::size_t{50'000}}) {
-    const VerifyReport r = verify({.split_scan_above = above});
+  for (std::size_t budget : {std::size_t{1}, kDefaultFoldBudget}) {
+    const VerifyReport r = verify({.memory_budget = budget});
     ASSERT_FALSE(r.ok());
     const std::string& what = r.problems.front().what;
     EXPECT_NE(what.find("\"A-first\" is live but not in the rebuild"), std::string::npos) << what;
     EXPECT_NE(what.find("\"SF7\" has another value"), std::string::npos) << what;
   }
+}
+
+// The scratch store lives in the directory given, and is gone afterwards.
+TEST_F(Verify, TheScratchStoreIsRemovedAfterwards) {
+  test::TempDir scratch;
+  const VerifyReport r = verify({.scratch_dir = scratch.str()});
+  ASSERT_TRUE(r.ok()) << r.problems.front().what;
+  EXPECT_TRUE(std::filesystem::is_empty(scratch.str()));
+  const auto missing = scratch.str() + "/missing";
+  auto store = open_for_reading(dir_.str());
+  ASSERT_TRUE(store);
+  auto refused = verify_ledger(**store, {.scratch_dir = missing});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(missing), std::string::npos) << refused.error().message;
 }
 
 TEST_F(Verify, AnEmptyLedgerPasses) {

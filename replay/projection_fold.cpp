@@ -1,0 +1,177 @@
+#include "replay/projection_fold.hpp"
+
+#include <rocksdb/iterator.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "ledger/format/keys.hpp"
+#include "ledger/format/projection_values.hpp"
+#include "ledger/projector.hpp"
+
+namespace filingd {
+namespace {
+
+// What an entry of the overlay costs beyond its key and value bytes (its item, its slot at the
+// table's load, the value's heap block), and what a decoded status costs (its strings and
+// websites, the sealed personal data): estimates that err high.
+constexpr std::size_t kEntryOverhead = 128;
+constexpr std::size_t kCachedStatusBytes = 4096;
+// Entries per write: bounded batches, so a spill does not build one of hundreds of megabytes.
+constexpr std::size_t kEntriesPerWrite = 16384;
+
+class Writer {
+ public:
+  explicit Writer(Store& target) : target_(target) { options_.disableWAL = true; }
+  void put(std::string_view key, std::string_view value) {
+    if (!status_.ok()) return;
+    status_ = batch_.Put(target_.cf(Cf::projections), key, value);
+    if (batch_.Count() >= kEntriesPerWrite) write();
+  }
+  void del(std::string_view key) {
+    if (!status_.ok()) return;
+    status_ = batch_.Delete(target_.cf(Cf::projections), key);
+    if (batch_.Count() >= kEntriesPerWrite) write();
+  }
+  Status finish() {
+    write();
+    if (!status_.ok()) return from_rocksdb(status_, "projection fold write failed");
+    return {};
+  }
+
+ private:
+  void write() {
+    if (status_.ok() && batch_.Count() > 0) status_ = target_.db()->Write(options_, &batch_);
+    batch_.Clear();
+  }
+  Store& target_;
+  rocksdb::WriteOptions options_;
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+};
+
+}  // namespace
+
+std::optional<std::string> ProjectionFold::Overlay::get(std::string_view key) {
+  if (const std::string* value = puts_.find(key)) return *value;
+  if (!spilled_ || dels_.find(key) != nullptr) return std::nullopt;
+  std::string value;
+  const rocksdb::Status s =
+      target_.db()->Get(rocksdb::ReadOptions(), target_.cf(Cf::projections), key, &value);
+  if (s.ok()) return value;
+  if (!s.IsNotFound() && !error_) error_ = from_rocksdb(s, "projection fold read failed");
+  return std::nullopt;
+}
+
+void ProjectionFold::Overlay::put(std::string_view key, std::string value) {
+  // Counted again when overwritten: an estimate that errs high, reset by each spill.
+  bytes_ += key.size() + value.size() + kEntryOverhead;
+  puts_.put(key, std::move(value));
+  if (spilled_) dels_.del(key);
+}
+
+void ProjectionFold::Overlay::del(std::string_view key) {
+  puts_.del(key);
+  // Before the first spill the column family holds nothing a deletion must hide.
+  if (!spilled_) return;
+  bytes_ += key.size() + kEntryOverhead;
+  dels_.put(key, {});
+}
+
+Status ProjectionFold::Overlay::spill() {
+  // In key order: the memtable inserts then walk its skiplist forwards.
+  Writer writer(target_);
+  for (const auto& [key, value] : puts_.sorted()) writer.put(key, value);
+  for (const auto& [key, value] : dels_.sorted()) writer.del(key);
+  puts_.clear();
+  dels_.clear();
+  bytes_ = 0;
+  spilled_ = true;
+  return writer.finish();
+}
+
+ProjectionFold::ProjectionFold(Store& target, std::size_t memory_budget)
+    : target_(target),
+      overlay_(target),
+      // Half for the overlay, a quarter for decoded statuses; the rest is the headroom the
+      // estimates may have missed.
+      max_overlay_bytes_(std::max<std::size_t>(memory_budget / 2, 1)),
+      max_cached_(std::max<std::size_t>(memory_budget / 4 / kCachedStatusBytes, 1)) {}
+
+Result<FilingState> ProjectionFold::fold(const Event& e) {
+  // A subject's erasure changes no filing (project_in_place).
+  if (std::holds_alternative<SubjectErased>(e.data)) {
+    FilingStatus none;
+    if (auto ok = project_in_place(overlay_, none, e, Derived::leave_out); !ok)
+      return ok.take_error();
+    return FilingState::none;
+  }
+  auto at = cached_.find(e.filing_id);
+  if (at == cached_.end()) {
+    auto loaded = load_status(overlay_, e.filing_id);
+    if (!loaded)
+      return make_error(ErrorCode::internal, "the rebuilt status of " + e.filing_id +
+                                                 " does not decode: " + loaded.error().message);
+    at = cached_.emplace(e.filing_id, std::move(*loaded)).first;
+  }
+  FilingStatus& status = at->second;
+  if (auto ok = project_in_place(overlay_, status, e, Derived::leave_out); !ok)
+    return ok.take_error();
+  if (overlay_.error()) return *overlay_.error();
+  const FilingState state = status.state;
+  // A closed filing rarely sees another event: its status is encoded now, once.
+  if (!is_open(state)) {
+    if (status.exists()) overlay_.put(keys::status(status.filing_id), encode_status(status));
+    cached_.erase(at);
+  }
+  if (cached_.size() > max_cached_) write_cached();
+  if (overlay_.bytes() > max_overlay_bytes_) {
+    if (auto ok = overlay_.spill(); !ok) return ok.take_error();
+  }
+  return state;
+}
+
+void ProjectionFold::write_cached() {
+  for (const auto& [id, status] : cached_)
+    if (status.exists()) overlay_.put(keys::status(id), encode_status(status));
+  cached_.clear();
+}
+
+Status ProjectionFold::finish() {
+  write_cached();
+  if (auto ok = overlay_.spill(); !ok) return ok;
+  return derive();
+}
+
+// The derived entries of every status in the column family (the status prefix holds nothing
+// else), written after them.
+Status ProjectionFold::derive() {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 4 << 20;
+  std::string end(keys::kStatusPrefix);
+  ++end.back();
+  const rocksdb::Slice upper(end);
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      target_.db()->NewIterator(ro, target_.cf(Cf::projections)));
+  DerivedEntries derived;
+  Writer writer(target_);
+  std::vector<std::string> keys;
+  for (it->Seek(keys::kStatusPrefix); it->Valid(); it->Next()) {
+    auto status = decode_status(it->value().ToStringView());
+    if (!status)
+      return make_error(ErrorCode::internal, "a rebuilt status does not decode: " +
+                                                 status.error().message);
+    keys.clear();
+    derived.add(*status, keys);
+    for (const auto& k : keys) writer.put(k, {});
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "projection fold read failed");
+  for (const auto& [key, value] : derived.counters()) writer.put(key, value);
+  return writer.finish();
+}
+
+}  // namespace filingd

@@ -1,0 +1,76 @@
+// Folding the log into a projections column family in bounded memory: what rebuild_projections
+// writes into the ledger, and verify into a scratch store to compare with the live one.
+//
+// The projector reads and writes through a write-back overlay in memory. When the overlay
+// outgrows its share of the budget it is written to the column family, without a WAL (a fold
+// that does not finish is started over), and emptied; reads it cannot answer go to the column
+// family. Open filings' statuses stay decoded between their events (decoding and encoding a
+// status is a large part of an event's cost) and are encoded when the filing closes, or all at
+// once when they outgrow their share. The derived entries (list indexes and counters,
+// Derived::leave_out) are written once, by finish(), from a scan of the final statuses. Memory:
+// the budget and RocksDB's write buffers, whatever the size of the log.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <unordered_map>
+
+#include "events/event.hpp"
+#include "events/result.hpp"
+#include "ledger/store.hpp"
+#include "replay/memory_projections.hpp"
+
+namespace filingd {
+
+inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
+
+class ProjectionFold {
+ public:
+  // Folds into `target`'s projections column family, which must start empty.
+  ProjectionFold(Store& target, std::size_t memory_budget);
+  ProjectionFold(const ProjectionFold&) = delete;
+  ProjectionFold& operator=(const ProjectionFold&) = delete;
+
+  // Folds `e`, the next event in seq order; the state its filing is in after it. Errors: the
+  // event does not replay (the projector refuses it, or a status does not decode), io.
+  Result<FilingState> fold(const Event& e);
+  // Writes what is still in memory, then the derived entries. The writes bypassed the WAL: the
+  // caller flushes the column family if it must outlive a crash.
+  Status finish();
+
+ private:
+  // The projector's read-your-writes view: the overlay, then the column family.
+  class Overlay final : public ProjectionTxn {
+   public:
+    explicit Overlay(Store& target) : target_(target) {}
+    std::optional<std::string> get(std::string_view key) override;
+    void put(std::string_view key, std::string value) override;
+    void del(std::string_view key) override;
+    // About what the overlay holds in memory.
+    std::size_t bytes() const { return bytes_; }
+    // Writes the overlay to the column family and empties it.
+    Status spill();
+    // The first failed read (the projector's reads cannot fail).
+    const std::optional<Error>& error() const { return error_; }
+
+   private:
+    Store& target_;
+    MemoryProjections puts_;
+    MemoryProjections dels_;  // keys deleted since the last spill (valueless)
+    std::size_t bytes_ = 0;
+    bool spilled_ = false;  // the column family may hold entries
+    std::optional<Error> error_;
+  };
+
+  // The decoded statuses, encoded into the overlay.
+  void write_cached();
+  Status derive();
+
+  Store& target_;
+  Overlay overlay_;
+  std::unordered_map<std::string, FilingStatus> cached_;  // open filings, by id
+  std::size_t max_overlay_bytes_;
+  std::size_t max_cached_;
+};
+
+}  // namespace filingd
