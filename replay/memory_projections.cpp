@@ -93,12 +93,6 @@ void MemoryProjections::grow(std::size_t min_slots) {
 
 void MemoryProjections::clear() { *this = MemoryProjections(); }
 
-void MemoryProjections::reserve(std::size_t entries) {
-  // At most 60% full: short probe sequences, and a table small enough to stay partly cached.
-  if (entries * 5 / 3 > slots_.size()) grow(entries * 5 / 3);
-  items_.reserve(entries);
-}
-
 std::optional<std::string> MemoryProjections::get(std::string_view key) {
   const std::string* v = find(key);
   if (v == nullptr) return std::nullopt;
@@ -106,23 +100,8 @@ std::optional<std::string> MemoryProjections::get(std::string_view key) {
 }
 
 const std::string* MemoryProjections::find(std::string_view key) const {
-  return find(key, hash_of(key));
-}
-
-std::uint64_t MemoryProjections::hash(std::string_view key) { return hash_of(key); }
-
-void MemoryProjections::prefetch(std::uint64_t hash) const {
-  __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
-}
-
-void MemoryProjections::prefetch_item(std::uint64_t hash) const {
-  const Slot& s = slots_[hash & (slots_.size() - 1)];
-  if (s.index != kEmpty && s.index != kErased) __builtin_prefetch(&items_[s.index - 1]);
-}
-
-const std::string* MemoryProjections::find(std::string_view key, std::uint64_t hash) const {
   bool found = false;
-  const std::size_t i = probe(key, hash, found);
+  const std::size_t i = probe(key, hash_of(key), found);
   return found ? &items_[slots_[i].index - 1].value : nullptr;
 }
 
@@ -170,22 +149,6 @@ void MemoryProjections::del(std::string_view key) {
     slots_[i].index = kErased;
     ++erased_;
   }
-}
-
-std::vector<std::string_view> MemoryProjections::sample_keys(std::size_t n) const {
-  std::vector<std::string_view> out;
-  if (n == 0 || live_ == 0) return out;
-  const std::size_t step = std::max<std::size_t>(1, slots_.size() / n);
-  for (std::size_t i = 0; i < slots_.size(); i += step) {
-    // The first live slot at or after i.
-    for (std::size_t j = i; j < slots_.size() && j < i + step; ++j) {
-      const Slot& s = slots_[j];
-      if (s.index == kEmpty || s.index == kErased) continue;
-      out.push_back(items_[s.index - 1].key.view());
-      break;
-    }
-  }
-  return out;
 }
 
 std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {

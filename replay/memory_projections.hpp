@@ -1,11 +1,10 @@
-// Projections held in memory: a scratch ProjectionTxn that `verify` folds the log into with the
-// same projector the append path uses, so the result can be compared with the live projections
-// column family without touching it (SPEC §2.1: projections == a rebuild of the log).
+// Projections held in memory: a ProjectionTxn the projector can fold events into without a
+// store. It is the write-back overlay of replay/projection_fold.hpp (rebuild, verify), and
+// replay_projections() folds a log into it.
 //
-// The projector's point reads and writes are the hot path of a verification (several per
-// event over a million-entry set), so entries live in a flat open-addressing hash table (one
-// probe array, entries in one vector) rather than a node-based map; the key-ordered view the
-// digest needs is sorted on demand. Not thread-safe.
+// The projector's point reads and writes are the hot path of a fold (several per event), so
+// entries live in a flat open-addressing hash table (one probe array, entries in one vector)
+// rather than a node-based map; the key-ordered view is sorted on demand. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -35,20 +34,8 @@ class MemoryProjections final : public ProjectionTxn {
   std::size_t size() const { return live_; }
   // Removes every entry, giving back the memory.
   void clear();
-  // Sizes the hash table and the entries' storage for about `entries` entries up front.
-  void reserve(std::size_t entries);
   // The value of `key`, or null; valid until the next put/del.
   const std::string* find(std::string_view key) const;
-
-  // Batched lookups for a scan: hash() the keys, prefetch() each, prefetch_item() each, then
-  // find() each with its hash; the memory latency of one lookup then overlaps the others'.
-  static std::uint64_t hash(std::string_view key);
-  void prefetch(std::uint64_t hash) const;       // the home slot
-  void prefetch_item(std::uint64_t hash) const;  // the item the home slot points at, if any
-  const std::string* find(std::string_view key, std::uint64_t hash) const;
-
-  // About `n` keys spread over the table (unordered); views valid until the next put/del.
-  std::vector<std::string_view> sample_keys(std::size_t n) const;
 
   using Entry = std::pair<std::string_view, std::string_view>;
   // Every entry in bytewise key order (RocksDB's BytewiseComparator order); views into this

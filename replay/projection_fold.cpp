@@ -19,40 +19,32 @@ namespace {
 // websites, the sealed personal data): estimates that err high.
 constexpr std::size_t kEntryOverhead = 128;
 constexpr std::size_t kCachedStatusBytes = 4096;
-// Entries per write: bounded batches, so a spill does not build one of hundreds of megabytes.
-constexpr std::size_t kEntriesPerWrite = 16384;
-
-class Writer {
- public:
-  explicit Writer(Store& target) : target_(target) { options_.disableWAL = true; }
-  void put(std::string_view key, std::string_view value) {
-    if (!status_.ok()) return;
-    status_ = batch_.Put(target_.cf(Cf::projections), key, value);
-    if (batch_.Count() >= kEntriesPerWrite) write();
-  }
-  void del(std::string_view key) {
-    if (!status_.ok()) return;
-    status_ = batch_.Delete(target_.cf(Cf::projections), key);
-    if (batch_.Count() >= kEntriesPerWrite) write();
-  }
-  Status finish() {
-    write();
-    if (!status_.ok()) return from_rocksdb(status_, "projection fold write failed");
-    return {};
-  }
-
- private:
-  void write() {
-    if (status_.ok() && batch_.Count() > 0) status_ = target_.db()->Write(options_, &batch_);
-    batch_.Clear();
-  }
-  Store& target_;
-  rocksdb::WriteOptions options_;
-  rocksdb::WriteBatch batch_;
-  rocksdb::Status status_;
-};
-
 }  // namespace
+
+ColumnWriter::ColumnWriter(Store& target, Cf cf) : target_(target), cf_(target.cf(cf)) {
+  options_.disableWAL = true;
+}
+
+void ColumnWriter::put(std::string_view key, std::string_view value) {
+  if (status_.ok()) status_ = batch_.Put(cf_, key, value);
+  if (batch_.Count() >= kEntriesPerWrite) write();
+}
+
+void ColumnWriter::del(std::string_view key) {
+  if (status_.ok()) status_ = batch_.Delete(cf_, key);
+  if (batch_.Count() >= kEntriesPerWrite) write();
+}
+
+Status ColumnWriter::finish() {
+  write();
+  if (!status_.ok()) return from_rocksdb(status_, "write without a WAL failed");
+  return {};
+}
+
+void ColumnWriter::write() {
+  if (status_.ok() && batch_.Count() > 0) status_ = target_.db()->Write(options_, &batch_);
+  batch_.Clear();
+}
 
 std::optional<std::string> ProjectionFold::Overlay::get(std::string_view key) {
   if (const std::string* value = puts_.find(key)) return *value;
@@ -82,7 +74,7 @@ void ProjectionFold::Overlay::del(std::string_view key) {
 
 Status ProjectionFold::Overlay::spill() {
   // In key order: the memtable inserts then walk its skiplist forwards.
-  Writer writer(target_);
+  ColumnWriter writer(target_, Cf::projections);
   for (const auto& [key, value] : puts_.sorted()) writer.put(key, value);
   for (const auto& [key, value] : dels_.sorted()) writer.del(key);
   puts_.clear();
@@ -158,7 +150,7 @@ Status ProjectionFold::derive() {
   std::unique_ptr<rocksdb::Iterator> it(
       target_.db()->NewIterator(ro, target_.cf(Cf::projections)));
   DerivedEntries derived;
-  Writer writer(target_);
+  ColumnWriter writer(target_, Cf::projections);
   std::vector<std::string> keys;
   for (it->Seek(keys::kStatusPrefix); it->Valid(); it->Next()) {
     auto status = decode_status(it->value().ToStringView());

@@ -13,7 +13,10 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+
+#include <rocksdb/write_batch.h>
 
 #include "events/event.hpp"
 #include "events/result.hpp"
@@ -23,6 +26,26 @@
 namespace filingd {
 
 inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
+
+// Writes to one column family in batches of bounded size, without a WAL (for what is rebuilt
+// if lost). The first failure sticks: finish() reports it.
+class ColumnWriter {
+ public:
+  ColumnWriter(Store& target, Cf cf);
+  void put(std::string_view key, std::string_view value);
+  void del(std::string_view key);
+  // Writes what is pending.
+  Status finish();
+
+ private:
+  static constexpr std::size_t kEntriesPerWrite = 16384;
+  void write();
+  Store& target_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  rocksdb::WriteOptions options_;
+  rocksdb::WriteBatch batch_;
+  rocksdb::Status status_;
+};
 
 class ProjectionFold {
  public:

@@ -10,11 +10,11 @@
 #include "replay/verify_log.hpp"
 
 // Design: two threads. The log checker (a helper thread) walks the log (hashes, chain, seq,
-// versions), then the meta head, the two indexes and the digest of the live projections; it
+// versions), then the meta head, the streams index and the digest of the live projections; it
 // hands each decoded event to the folder (the calling thread), which runs the projector into a
 // scratch store's projections. The fold is the costlier half, so the log checks ride along.
-// The rebuilt projections' digest follows the fold; the recorded states of the idempotency
-// entries, which need both halves, are compared last.
+// The rebuilt projections' digest follows the fold; the idempotency index, whose entries record
+// the state the fold gives each event, is compared last.
 
 namespace filingd {
 namespace {
@@ -75,17 +75,15 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
                "(run filingctl rebuild-projections with the daemon stopped)");
   const bool fold = options.check_projections && rebuilding.IsNotFound();
 
+  auto scratch = ScratchStore::open(options.scratch_dir);
+  if (!scratch) return scratch.take_error();
   BatchQueue queue;
-  LogChecker checker(reads, options, fold ? &queue : nullptr);
-  std::unique_ptr<ScratchStore> scratch;
+  LogChecker checker(reads, (*scratch)->store(), options, fold ? &queue : nullptr);
   std::unique_ptr<Folder> folder;
   bool rebuilt = false;  // the scratch projections are a rebuild of the whole log
   Status checked;
   if (fold) {
-    auto opened = ScratchStore::open(options.scratch_dir);
-    if (!opened) return opened.take_error();
-    scratch = std::move(*opened);
-    folder = std::make_unique<Folder>(scratch->store(), options.memory_budget);
+    folder = std::make_unique<Folder>((*scratch)->store(), options.memory_budget);
     std::thread helper([&] {
       checked = run_guarded([&] { return checker.run(report); });
       queue.close();  // also after an exception: the folder must not wait forever
@@ -106,20 +104,16 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   }
   if (!checked) return checked.take_error();
 
-  Check states;
   if (folder) {
-    // The state each event led to, as its idempotency entry recorded it and as replayed.
-    const auto& seqs = checker.seqs();
-    const auto& replayed = folder->states();
-    for (std::size_t i = 0; i < std::min(seqs.size(), replayed.size()); ++i) {
-      if (seqs[i].has_idempotency && seqs[i].recorded_state != replayed[i])
-        states.add(Seq(i + 1), "the idempotency entry of " + checker.describe_event(i + 1) +
-                                   " records state " + state_name(seqs[i].recorded_state) +
-                                   ", the replay gives " + state_name(replayed[i]));
-    }
+    // The idempotency index, with the state each event led to as replayed.
+    const bool complete = rebuilt && checker.log_complete();
+    auto compared = run_guarded([&] {
+      return checker.check_idempotency(report, folder->folded(), complete, true);
+    });
+    if (!compared) return compared.take_error();
     // Compare only a full rebuild: a partial one differs by construction.
-    if (rebuilt && checker.log_complete() && checker.live_digest()) {
-      auto compared =
+    if (complete && checker.live_digest()) {
+      compared =
           run_guarded([&] { return folder->compare(report, reads, *checker.live_digest()); });
       if (!compared) return compared.take_error();
     }
@@ -128,7 +122,6 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   report.filings = checker.filings();
   checker.take_problems(report.problems);
   if (folder) folder->take_problems(report.problems);
-  report.problems.insert(report.problems.end(), states.problems.begin(), states.problems.end());
   report.problems.insert(report.problems.end(), marker.problems.begin(), marker.problems.end());
   std::stable_sort(report.problems.begin(), report.problems.end(),
                    [](const VerifyProblem& a, const VerifyProblem& b) {

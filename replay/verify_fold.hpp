@@ -21,35 +21,21 @@ namespace filingd::verify_detail {
 class Folder {
  public:
   Folder(Store& scratch, std::size_t memory_budget)
-      : scratch_(scratch), fold_(scratch, memory_budget) {}
+      : scratch_(scratch), fold_(scratch, memory_budget), idempotency_(scratch, Cf::idempotency) {}
 
   // Folds what the checker sends until it closes the queue (true: the log walk is over, and
-  // the scratch projections complete) or an event does not replay (false). An Error: the
-  // scratch store failed.
+  // the scratch projections complete) or an event does not replay (false), writing into the
+  // scratch store the idempotency entry each folded event should have. An Error: the scratch
+  // store failed.
   Result<bool> run(BatchQueue& queue) {
-    for (;;) {
-      std::vector<Decoded> batch = queue.pop();
-      if (batch.empty()) {
-        if (auto ok = fold_.finish(); !ok) return ok.take_error();
-        return true;
-      }
-      for (const Decoded& d : batch) {
-        auto state = fold_.fold(d.event);
-        if (!state) {
-          queue.stop();
-          if (state.error().code == ErrorCode::io) return state.take_error();
-          problems_.add(d.event.seq, "the event does not replay: " + state.error().message);
-          return false;
-        }
-        states_.push_back(static_cast<std::uint8_t>(*state));
-      }
-      queue.recycle(std::move(batch));
-    }
+    auto folded = fold(queue);
+    if (auto ok = idempotency_.finish(); !ok) return ok.take_error();
+    return folded;
   }
 
   bool complete() const { return problems_.clean(); }
-  // The state each folded event led to, by seq - 1.
-  const std::vector<std::uint8_t>& states() const { return states_; }
+  // The last event folded.
+  std::uint64_t folded() const { return folded_; }
 
   // The digest of the rebuilt projections (after run() returned true).
   Status digest() {
@@ -111,10 +97,34 @@ class Folder {
     return {};
   }
 
+  Result<bool> fold(BatchQueue& queue) {
+    for (;;) {
+      std::vector<Decoded> batch = queue.pop();
+      if (batch.empty()) {
+        if (auto ok = fold_.finish(); !ok) return ok.take_error();
+        return true;
+      }
+      for (const Decoded& d : batch) {
+        const Event& e = d.event;
+        auto state = fold_.fold(e);
+        if (!state) {
+          queue.stop();
+          if (state.error().code == ErrorCode::io) return state.take_error();
+          problems_.add(e.seq, "the event does not replay: " + state.error().message);
+          return false;
+        }
+        idempotency_.put(e.event_id, expected_idempotency(e.seq, e.version, *state));
+        folded_ = e.seq.value;
+      }
+      queue.recycle(std::move(batch));
+    }
+  }
+
   Store& scratch_;
   ProjectionFold fold_;
+  ColumnWriter idempotency_;
+  std::uint64_t folded_ = 0;
   Hash rebuilt_{};
-  std::vector<std::uint8_t> states_;
   Check problems_;
 };
 

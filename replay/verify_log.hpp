@@ -1,14 +1,15 @@
-// The log half of `verify` (a helper thread): walks the log (hashes, chain, seq, versions) and
-// hands each decoded event to the folder, then checks the meta head, the expected head, the
-// streams and idempotency indexes against the log, and digests the live projections. Internal
-// to replay/verify.cpp.
+// The log half of `verify` (a helper thread): walks the log (hashes, chain, seq) and hands each
+// decoded event to the folder, writing the streams index entry each event should have into the
+// scratch store; then checks the meta head, the expected head and the streams index (a merge of
+// the live entries with the expected ones), and digests the live projections. The idempotency
+// index is checked the same way once the folder has written the state each event led to.
+// Nothing is held per event or per filing. Internal to replay/verify.cpp.
 #pragma once
 
 #include <rocksdb/iterator.h>
 
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <utility>
 
 #include "events/codec.hpp"
@@ -16,6 +17,7 @@
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
+#include "replay/projection_fold.hpp"
 #include "replay/rebuild.hpp"
 #include "replay/verify_support.hpp"
 #include "replay/verify_tree.hpp"
@@ -24,37 +26,100 @@ namespace filingd::verify_detail {
 
 class LogChecker {
  public:
-  LogChecker(const Reads& reads, const VerifyOptions& options, BatchQueue* folder)
-      : r_(reads), options_(options), folder_(folder), tree_(reads, options.since) {}
+  // `scratch` receives the expected streams index entries (and, without a folder, the
+  // idempotency ones).
+  LogChecker(const Reads& reads, Store& scratch, const VerifyOptions& options, BatchQueue* folder)
+      : r_(reads),
+        options_(options),
+        folder_(folder),
+        tree_(reads, options.since),
+        streams_out_(scratch, Cf::streams),
+        idempotency_out_(scratch, Cf::idempotency),
+        scratch_(scratch) {}
 
-  // Everything but the projections. An Error: the checks could not run.
+  // Everything but the projections and, with a folder, the idempotency index. An Error: the
+  // checks could not run.
   Status run(VerifyReport& report) {
     const bool folding = folder_ != nullptr;
     auto walked = walk(report);
     if (folder_) folder_->close();
     if (!walked) return walked;
+    for (ColumnWriter* out : {&streams_out_, &idempotency_out_})
+      if (auto ok = out->finish(); !ok) return ok;
     tree_.finish(log_complete(), report.events);
     report.tree_root = tree_.tree().root();
     if (auto ok = check_head(report); !ok) return ok;
     check_expected_head(report);
     if (auto ok = check_streams(report); !ok) return ok;
-    if (auto ok = check_idempotency(report); !ok) return ok;
-    // While the folder is still busy: the live half of the projection comparison.
-    return folding ? digest_live() : Status{};
+    if (folding) return digest_live();  // while the folder is still busy
+    return check_idempotency(report, report.events, log_complete(), false);
+  }
+
+  // The idempotency index against the expected entries in the scratch store, which cover the
+  // events up to `checked_to` (all of them if `complete`), with the state each led to if
+  // `with_state`.
+  Status check_idempotency(VerifyReport& report, std::uint64_t checked_to, bool complete,
+                           bool with_state) {
+    const std::size_t compared = with_state ? kIdempotencyChecked : kIdempotencyChecked - 1;
+    return merge_columns(
+        r_.store, r_.scan, scratch_, Cf::idempotency,
+        [&](std::string_view event_id, const std::string_view* live,
+            const std::string_view* expected) {
+          const std::string entry = "the idempotency entry of event_id \"" +
+                                    printable(event_id) + "\"";
+          std::optional<IdempotencyEntry> stored;
+          if (live) {
+            ++report.idempotency_entries;
+            stored = decode_idempotency(*live);
+            if (!stored) {
+              idempotency_.add(Seq(0), entry + " is malformed (" + std::to_string(live->size()) +
+                                           " bytes)");
+              return;
+            }
+            if (!expected && !complete && stored->seq.value > checked_to) return;  // unchecked
+          }
+          if (!live) {
+            const auto want = *decode_idempotency_prefix(*expected);
+            idempotency_.add(want.seq, "event " + seq_text(want.seq.value) +
+                                           " (event_id \"" + printable(event_id) +
+                                           "\") has no idempotency entry");
+            return;
+          }
+          if (!expected) {
+            idempotency_.add(in_log(stored->seq, checked_to),
+                             entry + " -> " + seq_text(stored->seq.value) +
+                                 " names no event of the log");
+            return;
+          }
+          if (live->substr(0, compared) == expected->substr(0, compared)) return;
+          const auto want = *decode_idempotency_prefix(*expected);
+          if (stored->seq != want.seq) {
+            idempotency_.add(
+                Seq(std::min(stored->seq.value, want.seq.value)),
+                entry + " points at " + seq_text(stored->seq.value) +
+                    (stored->seq.value > checked_to && complete ? ", which is not in the log"
+                                                                : std::string()) +
+                    ", but that event is " + seq_text(want.seq.value));
+          } else if (stored->version != want.version) {
+            idempotency_.add(want.seq, entry + " records version " +
+                                           std::to_string(stored->version.value) + " for " +
+                                           seq_text(want.seq.value) + ", which is version " +
+                                           std::to_string(want.version.value));
+          } else {
+            idempotency_.add(want.seq, entry + " (" + seq_text(want.seq.value) +
+                                           ") records state " + state_name(stored->state) +
+                                           ", the replay gives " + state_name(want.state));
+          }
+        });
   }
 
   // The digest of the live projections and their number of entries (after run()).
   const std::optional<std::pair<Hash, std::uint64_t>>& live_digest() const { return live_; }
 
   bool log_complete() const { return log_.clean(); }
-  std::uint64_t filings() const { return filings_.size(); }
-  const std::vector<SeqInfo>& seqs() const { return seqs_; }
-  std::string describe_event(std::uint64_t seq) const {
-    const SeqInfo& i = seqs_[seq - 1];
-    return seq_text(seq) + " (" + *filings_[i.filing] + " v" + std::to_string(i.version) + ")";
-  }
+  std::uint64_t filings() const { return filings_; }
   void take_problems(std::vector<VerifyProblem>& out) {
-    for (Check* c : {&log_, &head_, &expected_, &streams_, &idempotency_})
+    for (Check* c : {&log_, &versions_, &head_, &expected_, &streams_, &idempotency_})
       out.insert(out.end(), c->problems.begin(), c->problems.end());
     tree_.take_problems(out);
   }
@@ -116,8 +181,10 @@ class LogChecker {
                                "; an event was removed, inserted or rewritten");
         break;
       }
-      const auto filing = track(*e);
-      if (!filing) break;
+      streams_out_.put(keys::stream(e->filing_id, e->version), encode_seq(Seq(seq)));
+      if (!folder_)
+        idempotency_out_.put(e->event_id, expected_idempotency(Seq(seq), e->version, {}));
+      if (e->version.value == 1 && !std::holds_alternative<SubjectErased>(e->data)) ++filings_;
       if (const SealedPersonal* sealed = sealed_of(e->data); sealed && sealed->box.empty())
         ++report.clear_personal;
       prev = record->hash;
@@ -133,7 +200,7 @@ class LogChecker {
       if (folder_) {
         e->prev_hash = record->prev_hash;
         e->hash = prev;
-        batch.push_back({std::move(*e), *filing});
+        batch.push_back({std::move(*e)});
         if (batch.size() == kBatchEvents) {
           if (!folder_->push(std::move(batch))) {
             folder_ = nullptr;  // the folder gave up
@@ -146,31 +213,6 @@ class LogChecker {
     if (!it->status().ok()) return from_rocksdb(it->status(), "log read failed");
     if (folder_ && !batch.empty()) folder_->push(std::move(batch));
     return {};
-  }
-
-  // Per-filing version continuity and the per-seq facts. The filing's index, or nullopt after
-  // reporting a problem.
-  std::optional<std::uint32_t> track(const Event& e) {
-    auto [pos, added] = filing_index_.try_emplace(e.filing_id, 0);
-    if (added) {
-      pos->second = static_cast<std::uint32_t>(filings_.size());
-      filings_.push_back(&pos->first);
-      last_version_.push_back(0);
-    }
-    std::uint32_t& last = last_version_[pos->second];
-    if (e.version.value != last + 1) {
-      log_.add(e.seq, "filing " + e.filing_id + " goes from version " + std::to_string(last) +
-                          " to version " + std::to_string(e.version.value) + " (expected " +
-                          std::to_string(last + 1) + ")");
-      return std::nullopt;
-    }
-    last = e.version.value;
-    SeqInfo info;
-    info.event_id_hash = std::hash<std::string_view>{}(e.event_id);
-    info.filing = pos->second;
-    info.version = e.version.value;
-    seqs_.push_back(info);
-    return pos->second;
   }
 
   Status check_head(const VerifyReport& report) {
@@ -217,101 +259,73 @@ class LogChecker {
                               " (truncated?)");
   }
 
-  // The verified event at `seq`, or null (beyond the verified prefix of the log).
-  SeqInfo* info(std::uint64_t seq) {
-    return seq >= 1 && seq <= seqs_.size() ? &seqs_[seq - 1] : nullptr;
+  // `seq` if it is one of the `checked` events, else 0 (no event's problem).
+  static Seq in_log(Seq seq, std::uint64_t checked) {
+    return seq.value >= 1 && seq.value <= checked ? seq : Seq(0);
   }
-  bool beyond_verified(std::uint64_t seq) const { return seq > seqs_.size() && !log_complete(); }
 
+  // The streams index against the expected entries, which also show each stream's versions in
+  // order: they must run 1, 2, 3, ... and (fewer entries than events) none may repeat.
   Status check_streams(VerifyReport& report) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        r_.store.db()->NewIterator(r_.scan, r_.store.cf(Cf::streams)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++report.stream_entries;
-      const std::string_view key = it->key().ToStringView();
-      const auto stream = keys::parse_stream(key);
-      const auto points_at = decode_seq(it->value().ToStringView());
-      if (!stream || stream->filing_id.empty() || !points_at) {
-        streams_.add(Seq(0), "streams index entry \"" + printable(key) + "\" is malformed");
-        continue;
-      }
-      const std::string_view filing = stream->filing_id;
-      const std::uint32_t version = stream->version.value;
-      const std::uint64_t seq = points_at->value;
-      SeqInfo* at = info(seq);
-      if (at != nullptr) {
-        auto f = filing_index_.find(filing);
-        if (f != filing_index_.end() && f->second == at->filing && version == at->version &&
-            !at->has_stream) {
-          at->has_stream = true;
-          continue;
-        }
-      } else if (beyond_verified(seq)) {
-        continue;
-      }
-      const std::string entry = "the streams index entry " + std::string(filing) + " v" +
-                                std::to_string(version) + " -> " + seq_text(seq);
-      if (at == nullptr) {
-        streams_.add(Seq(0), entry + " points at no event of the log");
-      } else if (at->has_stream && *filings_[at->filing] == filing && version == at->version) {
-        streams_.add(Seq(seq), entry + " is a second entry for " + describe_event(seq));
-      } else {
-        streams_.add(Seq(seq), entry + " does not point at its event: " + seq_text(seq) + " is " +
-                                   describe_event(seq));
-      }
-    }
-    if (!it->status().ok()) return from_rocksdb(it->status(), "streams read failed");
-    for (std::uint64_t s = 1; s <= seqs_.size(); ++s) {
-      if (!seqs_[s - 1].has_stream)
-        streams_.add(Seq(s), "event " + describe_event(s) + " has no streams index entry");
-    }
-    return {};
-  }
-
-  Status check_idempotency(VerifyReport& report) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        r_.store.db()->NewIterator(r_.scan, r_.store.cf(Cf::idempotency)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      ++report.idempotency_entries;
-      const std::string_view key = it->key().ToStringView();
-      const std::string_view value = it->value().ToStringView();
-      const auto entry = [&] {
-        return "the idempotency entry of event_id \"" + printable(key) + "\"";
-      };
-      const auto stored = decode_idempotency(value);
-      if (!stored) {
-        idempotency_.add(Seq(0),
-                         entry() + " is malformed (" + std::to_string(value.size()) + " bytes)");
-        continue;
-      }
-      const std::uint64_t seq = stored->seq.value;
-      const std::uint32_t version = stored->version.value;
-      SeqInfo* at = info(seq);
-      if (at == nullptr) {
-        if (!beyond_verified(seq))
-          idempotency_.add(Seq(0),
-                           entry() + " points at " + seq_text(seq) + ", which is not in the log");
-        continue;
-      }
-      if (at->event_id_hash != std::hash<std::string_view>{}(key)) {
-        idempotency_.add(Seq(seq), entry() + " points at " + describe_event(seq) +
-                                       ", which has another event_id");
-      } else if (version != at->version) {
-        idempotency_.add(Seq(seq), entry() + " records version " + std::to_string(version) +
-                                       " for " + describe_event(seq));
-      } else if (at->has_idempotency) {
-        idempotency_.add(Seq(seq), entry() + " is a second entry for " + describe_event(seq));
-      } else {
-        at->has_idempotency = true;
-        at->recorded_state = static_cast<std::uint8_t>(stored->state);
-      }
-    }
-    if (!it->status().ok()) return from_rocksdb(it->status(), "idempotency read failed");
-    for (std::uint64_t s = 1; s <= seqs_.size(); ++s) {
-      if (!seqs_[s - 1].has_idempotency)
-        idempotency_.add(Seq(s), "event " + describe_event(s) + " has no idempotency entry");
-    }
-    return {};
+    const std::uint64_t checked = report.events;
+    const bool complete = log_complete();
+    std::uint64_t expected_entries = 0;
+    std::string stream_before;
+    std::uint32_t version_before = 0;
+    const auto versions = [&](const keys::StreamKey& stream, Seq at) {
+      ++expected_entries;
+      const std::uint32_t after =
+          stream.filing_id == stream_before ? version_before : std::uint32_t{0};
+      const std::uint32_t v = stream.version.value;
+      if (v == 0)
+        versions_.add(at, std::string(stream.filing_id) + " has a version 0 (" +
+                              seq_text(at.value) + "): versions start at 1");
+      if (v > after + 1)
+        versions_.add(at, std::string(stream.filing_id) + " skips version " +
+                              std::to_string(after + 1) +
+                              (v > after + 2 ? " to " + std::to_string(v - 1) : std::string()) +
+                              ": version " + std::to_string(v) + " (" + seq_text(at.value) +
+                              ") follows version " + std::to_string(after));
+      stream_before.assign(stream.filing_id);
+      version_before = stream.version.value;
+    };
+    auto merged = merge_columns(
+        r_.store, r_.scan, scratch_, Cf::streams,
+        [&](std::string_view key, const std::string_view* live, const std::string_view* expected) {
+          const auto stream = keys::parse_stream(key);
+          std::optional<Seq> points_at;
+          if (live) {
+            ++report.stream_entries;
+            points_at = decode_seq(*live);
+            if (!stream || stream->filing_id.empty() || !points_at) {
+              streams_.add(Seq(0), "streams index entry \"" + printable(key) + "\" is malformed");
+              return;
+            }
+            if (!expected && !complete && points_at->value > checked) return;  // unchecked
+          }
+          if (expected) versions(*stream, *decode_seq(*expected));
+          const std::string name = std::string(stream->filing_id) + " v" +
+                                   std::to_string(stream->version.value);
+          if (!live) {
+            const Seq want = *decode_seq(*expected);
+            streams_.add(want, "event " + seq_text(want.value) + " (" + name +
+                                   ") has no streams index entry");
+          } else if (!expected) {
+            streams_.add(in_log(*points_at, checked),
+                         "the streams index entry " + name + " -> " + seq_text(points_at->value) +
+                             " names no event of the log");
+          } else if (*live != *expected) {
+            const Seq want = *decode_seq(*expected);
+            streams_.add(Seq(std::min(points_at->value, want.value)),
+                         "the streams index entry " + name + " points at " +
+                             seq_text(points_at->value) + ", but " + name + " is " +
+                             seq_text(want.value));
+          }
+        });
+    if (merged && expected_entries < checked)
+      versions_.add(Seq(0), std::to_string(checked - expected_entries) +
+                           " events of the log repeat a version of their stream");
+    return merged;
   }
 
   Status digest_live() {
@@ -330,12 +344,11 @@ class LogChecker {
   const VerifyOptions& options_;
   BatchQueue* folder_;
   std::optional<std::pair<Hash, std::uint64_t>> live_;
-  Check log_, head_, expected_, streams_, idempotency_;
+  Check log_, versions_, head_, expected_, streams_, idempotency_;
   TreeCheck tree_;
-  std::unordered_map<std::string, std::uint32_t, KeyHash, std::equal_to<>> filing_index_;
-  std::vector<const std::string*> filings_;  // keys of filing_index_ (stable)
-  std::vector<std::uint32_t> last_version_;
-  std::vector<SeqInfo> seqs_;
+  ColumnWriter streams_out_, idempotency_out_;
+  Store& scratch_;
+  std::uint64_t filings_ = 0;
 };
 
 }  // namespace filingd::verify_detail

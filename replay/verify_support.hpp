@@ -1,6 +1,6 @@
 // Pieces shared by the two halves of `verify` (verify_log.hpp, verify_fold.hpp): the problem
-// lists, the per-seq facts, the queue of decoded events between the threads, and the snapshot
-// every read sees. Internal to replay/verify.cpp.
+// lists, the expected idempotency entries, the merge of a column family with what it should
+// hold, the queue of decoded events between the threads, and the snapshot every read sees. Internal to replay/verify.cpp.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -10,13 +10,16 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "events/encoding.hpp"
 #include "events/event.hpp"
+#include "ledger/format/values.hpp"
 #include "ledger/store.hpp"
 #include "replay/verify.hpp"
 
@@ -48,9 +51,7 @@ inline std::string printable(std::string_view key) {
   return out;
 }
 
-inline std::string state_name(std::uint8_t s) {
-  return std::string(to_string(static_cast<FilingState>(s)));
-}
+inline std::string state_name(FilingState s) { return std::string(to_string(s)); }
 
 // The problems of one check, capped.
 struct Check {
@@ -61,25 +62,50 @@ struct Check {
   bool clean() const { return problems.empty(); }
 };
 
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
+// The idempotency entry an event should have, as far as the log tells: its seq, version and
+// the state it led to (not the fingerprint of the command, which the log does not hold). The
+// first kIdempotencyChecked bytes of a stored entry.
+inline constexpr std::size_t kIdempotencyChecked = 13;
+inline std::string expected_idempotency(Seq seq, Version version, FilingState state) {
+  return encode_idempotency({seq, version, state, {}}).substr(0, kIdempotencyChecked);
+}
+inline std::optional<IdempotencyEntry> decode_idempotency_prefix(std::string_view value) {
+  if (value.size() != kIdempotencyChecked) return std::nullopt;
+  std::string full(value);
+  full.resize(encode_idempotency({}).size());
+  return decode_idempotency(full);
+}
 
-// What the index checks need to know about each event, by seq - 1.
-struct SeqInfo {
-  std::uint64_t event_id_hash = 0;
-  std::uint32_t filing = 0;  // index into LogChecker::filings_
-  std::uint32_t version = 0;
-  std::uint8_t recorded_state = 0;  // from its idempotency entry
-  bool has_stream = false;
-  bool has_idempotency = false;
-};
+// Walks a column family of the ledger and the same column family of the scratch store (what
+// it should hold) side by side in key order, calling on(key, live value, expected value) for
+// every key of either, with null for the side that lacks it. Errors: io.
+template <class On>
+Status merge_columns(const Store& live, const rocksdb::ReadOptions& scan, Store& expected, Cf cf,
+                     On&& on) {
+  std::unique_ptr<rocksdb::Iterator> l(live.db()->NewIterator(scan, live.cf(cf)));
+  rocksdb::ReadOptions own;
+  own.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> x(expected.db()->NewIterator(own, expected.cf(cf)));
+  l->SeekToFirst();
+  x->SeekToFirst();
+  while (l->Valid() || x->Valid()) {
+    const int order = !l->Valid() ? 1 : !x->Valid() ? -1 : l->key().compare(x->key());
+    const std::string_view key = order <= 0 ? l->key().ToStringView() : x->key().ToStringView();
+    std::string_view lv, xv;
+    if (order <= 0) lv = l->value().ToStringView();
+    if (order >= 0) xv = x->value().ToStringView();
+    on(key, order <= 0 ? &lv : nullptr, order >= 0 ? &xv : nullptr);
+    if (order <= 0) l->Next();
+    if (order >= 0) x->Next();
+  }
+  if (!l->status().ok()) return from_rocksdb(l->status(), "read failed");
+  if (!x->status().ok()) return from_rocksdb(x->status(), "scratch store read failed");
+  return {};
+}
 
 // A decoded event on its way to the folder.
 struct Decoded {
   Event event;
-  std::uint32_t filing = 0;
 };
 
 // Batches from the log checker to the folder. Bounded, so the checker cannot run away with
