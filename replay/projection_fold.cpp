@@ -1,7 +1,6 @@
 #include "replay/projection_fold.hpp"
 
 #include <rocksdb/iterator.h>
-#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <memory>
@@ -10,6 +9,7 @@
 #include "ledger/format/keys.hpp"
 #include "ledger/format/projection_values.hpp"
 #include "ledger/projector.hpp"
+#include "replay/sorted_runs.hpp"
 
 namespace filingd {
 namespace {
@@ -20,31 +20,6 @@ namespace {
 constexpr std::size_t kEntryOverhead = 128;
 constexpr std::size_t kCachedStatusBytes = 4096;
 }  // namespace
-
-ColumnWriter::ColumnWriter(Store& target, Cf cf) : target_(target), cf_(target.cf(cf)) {
-  options_.disableWAL = true;
-}
-
-void ColumnWriter::put(std::string_view key, std::string_view value) {
-  if (status_.ok()) status_ = batch_.Put(cf_, key, value);
-  if (batch_.Count() >= kEntriesPerWrite) write();
-}
-
-void ColumnWriter::del(std::string_view key) {
-  if (status_.ok()) status_ = batch_.Delete(cf_, key);
-  if (batch_.Count() >= kEntriesPerWrite) write();
-}
-
-Status ColumnWriter::finish() {
-  write();
-  if (!status_.ok()) return from_rocksdb(status_, "write without a WAL failed");
-  return {};
-}
-
-void ColumnWriter::write() {
-  if (status_.ok() && batch_.Count() > 0) status_ = target_.db()->Write(options_, &batch_);
-  batch_.Clear();
-}
 
 std::optional<std::string> ProjectionFold::Overlay::get(std::string_view key) {
   if (const std::string* value = puts_.find(key)) return *value;
@@ -73,15 +48,23 @@ void ProjectionFold::Overlay::del(std::string_view key) {
 }
 
 Status ProjectionFold::Overlay::spill() {
-  // In key order: the memtable inserts then walk its skiplist forwards.
-  ColumnWriter writer(target_, Cf::projections);
-  for (const auto& [key, value] : puts_.sorted()) writer.put(key, value);
-  for (const auto& [key, value] : dels_.sorted()) writer.del(key);
+  // One sorted run: the puts and deletions merged in key order (a key is in one or the other).
+  RunFile run(target_, Cf::projections);
+  const auto puts = puts_.sorted();
+  const auto dels = dels_.sorted();
+  for (std::size_t p = 0, d = 0; p < puts.size() || d < dels.size();) {
+    if (d == dels.size() || (p < puts.size() && puts[p].first < dels[d].first)) {
+      run.put(puts[p].first, puts[p].second);
+      ++p;
+    } else {
+      run.del(dels[d++].first);
+    }
+  }
   puts_.clear();
   dels_.clear();
   bytes_ = 0;
   spilled_ = true;
-  return writer.finish();
+  return run.ingest();
 }
 
 ProjectionFold::ProjectionFold(Store& target, std::size_t memory_budget)
@@ -150,7 +133,7 @@ Status ProjectionFold::derive() {
   std::unique_ptr<rocksdb::Iterator> it(
       target_.db()->NewIterator(ro, target_.cf(Cf::projections)));
   DerivedEntries derived;
-  ColumnWriter writer(target_, Cf::projections);
+  SortedRuns writer(target_, Cf::projections, max_overlay_bytes_);
   std::vector<std::string> keys;
   for (it->Seek(keys::kStatusPrefix); it->Valid(); it->Next()) {
     auto status = decode_status(it->value().ToStringView());
@@ -163,7 +146,7 @@ Status ProjectionFold::derive() {
   }
   if (!it->status().ok()) return from_rocksdb(it->status(), "projection fold read failed");
   for (const auto& [key, value] : derived.counters()) writer.put(key, value);
-  return writer.finish();
+  return writer.flush();
 }
 
 }  // namespace filingd

@@ -2,9 +2,9 @@
 // writes into the ledger, and verify into a scratch store to compare with the live one.
 //
 // The projector reads and writes through a write-back overlay in memory. When the overlay
-// outgrows its share of the budget it is written to the column family, without a WAL (a fold
-// that does not finish is started over), and emptied; reads it cannot answer go to the column
-// family. Open filings' statuses stay decoded between their events (decoding and encoding a
+// outgrows its share of the budget it is written to the column family as a sorted run
+// (replay/sorted_runs.hpp: no memtable, no WAL; a fold that does not finish is started over),
+// and emptied; reads it cannot answer go to the column family. Open filings' statuses stay decoded between their events (decoding and encoding a
 // status is a large part of an event's cost) and are encoded when the filing closes, or all at
 // once when they outgrow their share. The derived entries (list indexes and counters,
 // Derived::leave_out) are written once, by finish(), from a scan of the final statuses. Memory:
@@ -16,8 +16,6 @@
 #include <string_view>
 #include <unordered_map>
 
-#include <rocksdb/write_batch.h>
-
 #include "events/event.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
@@ -26,26 +24,6 @@
 namespace filingd {
 
 inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
-
-// Writes to one column family in batches of bounded size, without a WAL (for what is rebuilt
-// if lost). The first failure sticks: finish() reports it.
-class ColumnWriter {
- public:
-  ColumnWriter(Store& target, Cf cf);
-  void put(std::string_view key, std::string_view value);
-  void del(std::string_view key);
-  // Writes what is pending.
-  Status finish();
-
- private:
-  static constexpr std::size_t kEntriesPerWrite = 16384;
-  void write();
-  Store& target_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  rocksdb::WriteOptions options_;
-  rocksdb::WriteBatch batch_;
-  rocksdb::Status status_;
-};
 
 class ProjectionFold {
  public:
@@ -57,8 +35,7 @@ class ProjectionFold {
   // Folds `e`, the next event in seq order; the state its filing is in after it. Errors: the
   // event does not replay (the projector refuses it, or a status does not decode), io.
   Result<FilingState> fold(const Event& e);
-  // Writes what is still in memory, then the derived entries. The writes bypassed the WAL: the
-  // caller flushes the column family if it must outlive a crash.
+  // Writes what is still in memory, then the derived entries.
   Status finish();
 
  private:

@@ -160,9 +160,6 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   });
   if (!stats) return stats;
   if (auto ok = fold.finish(); !ok) return ok.take_error();
-  // The writes bypassed the WAL: durable before the marker goes.
-  rocksdb::Status s = store.db()->Flush(rocksdb::FlushOptions(), store.cf(Cf::projections));
-  if (!s.ok()) return from_rocksdb(s, "rebuild flush failed");
   auto leaves = rebuild_tree(store);
   if (!leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();

@@ -14,14 +14,18 @@
 
 #include "replay/projection_fold.hpp"
 #include "replay/rebuild.hpp"
+#include "replay/sorted_runs.hpp"
 #include "replay/verify_support.hpp"
 
 namespace filingd::verify_detail {
 
 class Folder {
  public:
+  // Half of `memory_budget` for the fold, a quarter for the idempotency entries.
   Folder(Store& scratch, std::size_t memory_budget)
-      : scratch_(scratch), fold_(scratch, memory_budget), idempotency_(scratch, Cf::idempotency) {}
+      : scratch_(scratch),
+        fold_(scratch, memory_budget / 2),
+        idempotency_(scratch, Cf::idempotency, memory_budget / 4) {}
 
   // Folds what the checker sends until it closes the queue (true: the log walk is over, and
   // the scratch projections complete) or an event does not replay (false), writing into the
@@ -29,7 +33,7 @@ class Folder {
   // store failed.
   Result<bool> run(BatchQueue& queue) {
     auto folded = fold(queue);
-    if (auto ok = idempotency_.finish(); !ok) return ok.take_error();
+    if (auto ok = idempotency_.flush(); !ok) return ok.take_error();
     return folded;
   }
 
@@ -122,7 +126,7 @@ class Folder {
 
   Store& scratch_;
   ProjectionFold fold_;
-  ColumnWriter idempotency_;
+  SortedRuns idempotency_;
   std::uint64_t folded_ = 0;
   Hash rebuilt_{};
   Check problems_;

@@ -17,7 +17,7 @@
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
-#include "replay/projection_fold.hpp"
+#include "replay/sorted_runs.hpp"
 #include "replay/rebuild.hpp"
 #include "replay/verify_support.hpp"
 #include "replay/verify_tree.hpp"
@@ -33,8 +33,8 @@ class LogChecker {
         options_(options),
         folder_(folder),
         tree_(reads, options.since),
-        streams_out_(scratch, Cf::streams),
-        idempotency_out_(scratch, Cf::idempotency),
+        streams_out_(scratch, Cf::streams, options.memory_budget / 4),
+        idempotency_out_(scratch, Cf::idempotency, options.memory_budget / 4),
         scratch_(scratch) {}
 
   // Everything but the projections and, with a folder, the idempotency index. An Error: the
@@ -44,8 +44,8 @@ class LogChecker {
     auto walked = walk(report);
     if (folder_) folder_->close();
     if (!walked) return walked;
-    for (ColumnWriter* out : {&streams_out_, &idempotency_out_})
-      if (auto ok = out->finish(); !ok) return ok;
+    for (SortedRuns* out : {&streams_out_, &idempotency_out_})
+      if (auto ok = out->flush(); !ok) return ok;
     tree_.finish(log_complete(), report.events);
     report.tree_root = tree_.tree().root();
     if (auto ok = check_head(report); !ok) return ok;
@@ -346,7 +346,7 @@ class LogChecker {
   std::optional<std::pair<Hash, std::uint64_t>> live_;
   Check log_, versions_, head_, expected_, streams_, idempotency_;
   TreeCheck tree_;
-  ColumnWriter streams_out_, idempotency_out_;
+  SortedRuns streams_out_, idempotency_out_;
   Store& scratch_;
   std::uint64_t filings_ = 0;
 };
