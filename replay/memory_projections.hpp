@@ -18,8 +18,8 @@
 
 #include "events/event.hpp"
 #include "events/result.hpp"
-#include "ledger/store.hpp"
 #include "ledger/projector.hpp"
+#include "ledger/store.hpp"
 
 namespace filingd {
 

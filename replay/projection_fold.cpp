@@ -130,16 +130,15 @@ Status ProjectionFold::derive() {
   ++end.back();
   const rocksdb::Slice upper(end);
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(
-      target_.db()->NewIterator(ro, target_.cf(Cf::projections)));
+  std::unique_ptr<rocksdb::Iterator> it(target_.db()->NewIterator(ro, target_.cf(Cf::projections)));
   DerivedEntries derived;
   SortedRuns writer(target_, Cf::projections, max_overlay_bytes_);
   std::vector<std::string> keys;
   for (it->Seek(keys::kStatusPrefix); it->Valid(); it->Next()) {
     auto status = decode_status(it->value().ToStringView());
     if (!status)
-      return make_error(ErrorCode::internal, "a rebuilt status does not decode: " +
-                                                 status.error().message);
+      return make_error(ErrorCode::internal,
+                        "a rebuilt status does not decode: " + status.error().message);
     keys.clear();
     derived.add(*status, keys);
     for (const auto& k : keys) writer.put(k, {});

@@ -4,11 +4,11 @@
 // The projector reads and writes through a write-back overlay in memory. When the overlay
 // outgrows its share of the budget it is written to the column family as a sorted run
 // (replay/sorted_runs.hpp: no memtable, no WAL; a fold that does not finish is started over),
-// and emptied; reads it cannot answer go to the column family. Open filings' statuses stay decoded between their events (decoding and encoding a
-// status is a large part of an event's cost) and are encoded when the filing closes, or all at
-// once when they outgrow their share. The derived entries (list indexes and counters,
-// Derived::leave_out) are written once, by finish(), from a scan of the final statuses. Memory:
-// the budget and RocksDB's write buffers, whatever the size of the log.
+// and emptied; reads it cannot answer go to the column family. Open filings' statuses stay decoded
+// between their events (decoding and encoding a status is a large part of an event's cost) and are
+// encoded when the filing closes, or all at once when they outgrow their share. The derived entries
+// (list indexes and counters, Derived::leave_out) are written once, by finish(), from a scan of the
+// final statuses. Memory: the budget and RocksDB's write buffers, whatever the size of the log.
 #pragma once
 
 #include <cstddef>

@@ -107,9 +107,8 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   if (folder) {
     // The idempotency index, with the state each event led to as replayed.
     const bool complete = rebuilt && checker.log_complete();
-    auto compared = run_guarded([&] {
-      return checker.check_idempotency(report, folder->folded(), complete, true);
-    });
+    auto compared = run_guarded(
+        [&] { return checker.check_idempotency(report, folder->folded(), complete, true); });
     if (!compared) return compared.take_error();
     // Compare only a full rebuild: a partial one differs by construction.
     if (complete && checker.live_digest()) {

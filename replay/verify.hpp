@@ -5,12 +5,12 @@
 // removed, inserted or rewritten), that the event stored under key N says seq N (events moved
 // or swapped), that seq is gapless from 1, and that each filing's versions run 1, 2, 3, ...
 // The same pass folds the events, with the append path's projector, into the projections of a
-// scratch store (a RocksDB of its own, removed afterwards). Then: the meta head is the last event; the streams and idempotency indexes
-// hold exactly one entry per event, pointing at it (and the idempotency entry records the state
-// the event led to); and the live projections equal the rebuilt ones (same digest as
-// projections_digest, entry by entry). With an expected head SEQ:HASH (kept from an earlier
-// verify, a receipt, or the Kafka topic) it also proves that the log up to SEQ was not
-// rewritten since: the chain is intact and the event at SEQ still has that hash.
+// scratch store (a RocksDB of its own, removed afterwards). Then: the meta head is the last event;
+// the streams and idempotency indexes hold exactly one entry per event, pointing at it (and the
+// idempotency entry records the state the event led to); and the live projections equal the rebuilt
+// ones (same digest as projections_digest, entry by entry). With an expected head SEQ:HASH (kept
+// from an earlier verify, a receipt, or the Kafka topic) it also proves that the log up to SEQ was
+// not rewritten since: the chain is intact and the event at SEQ still has that hash.
 //
 // Read-only and never touches the live projections: safe on a Store from open_for_reading()
 // while the daemon runs. All reads see one point of the ledger (a RocksDB snapshot; on a
@@ -18,9 +18,10 @@
 //
 // Cost: one pass over each column family. The log checks run on a helper thread next to the
 // fold (the costlier half): a verification keeps two cores busy for about the time of the
-// fold. Memory: the fold's budget (VerifyOptions::memory_budget), RocksDB's buffers, and the
-// log checks' 24 bytes per event and ~100 per filing (which filing and version each seq is, for
-// the index checks).
+// fold. Memory: VerifyOptions::memory_budget and RocksDB's buffers, whatever the size of the
+// ledger: what the checks need per event (the rebuilt projections, the streams and idempotency
+// entries each event should have) goes to the scratch store, and is compared with the live
+// column families in key order.
 #pragma once
 
 #include <cstddef>

@@ -86,9 +86,7 @@ class Folder {
     l->SeekToFirst();
     r->SeekToFirst();
     while ((l->Valid() || r->Valid()) && differences.size() < kMaxProblemsPerCheck) {
-      const int order = !l->Valid()   ? 1
-                        : !r->Valid() ? -1
-                                      : l->key().compare(r->key());
+      const int order = !l->Valid() ? 1 : !r->Valid() ? -1 : l->key().compare(r->key());
       if (order < 0) note(l->key().ToStringView(), "is live but not in the rebuild");
       if (order > 0) note(r->key().ToStringView(), "is in the rebuild but missing live");
       if (order == 0 && l->value() != r->value())

@@ -17,8 +17,8 @@
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/format/values.hpp"
-#include "replay/sorted_runs.hpp"
 #include "replay/rebuild.hpp"
+#include "replay/sorted_runs.hpp"
 #include "replay/verify_support.hpp"
 #include "replay/verify_tree.hpp"
 
@@ -65,30 +65,29 @@ class LogChecker {
         r_.store, r_.scan, scratch_, Cf::idempotency,
         [&](std::string_view event_id, const std::string_view* live,
             const std::string_view* expected) {
-          const std::string entry = "the idempotency entry of event_id \"" +
-                                    printable(event_id) + "\"";
+          const std::string entry =
+              "the idempotency entry of event_id \"" + printable(event_id) + "\"";
           std::optional<IdempotencyEntry> stored;
           if (live) {
             ++report.idempotency_entries;
             stored = decode_idempotency(*live);
             if (!stored) {
-              idempotency_.add(Seq(0), entry + " is malformed (" + std::to_string(live->size()) +
-                                           " bytes)");
+              idempotency_.add(
+                  Seq(0), entry + " is malformed (" + std::to_string(live->size()) + " bytes)");
               return;
             }
             if (!expected && !complete && stored->seq.value > checked_to) return;  // unchecked
           }
           if (!live) {
             const auto want = *decode_idempotency_prefix(*expected);
-            idempotency_.add(want.seq, "event " + seq_text(want.seq.value) +
-                                           " (event_id \"" + printable(event_id) +
-                                           "\") has no idempotency entry");
+            idempotency_.add(want.seq, "event " + seq_text(want.seq.value) + " (event_id \"" +
+                                           printable(event_id) + "\") has no idempotency entry");
             return;
           }
           if (!expected) {
-            idempotency_.add(in_log(stored->seq, checked_to),
-                             entry + " -> " + seq_text(stored->seq.value) +
-                                 " names no event of the log");
+            idempotency_.add(
+                in_log(stored->seq, checked_to),
+                entry + " -> " + seq_text(stored->seq.value) + " names no event of the log");
             return;
           }
           if (live->substr(0, compared) == expected->substr(0, compared)) return;
@@ -304,16 +303,16 @@ class LogChecker {
             if (!expected && !complete && points_at->value > checked) return;  // unchecked
           }
           if (expected) versions(*stream, *decode_seq(*expected));
-          const std::string name = std::string(stream->filing_id) + " v" +
-                                   std::to_string(stream->version.value);
+          const std::string name =
+              std::string(stream->filing_id) + " v" + std::to_string(stream->version.value);
           if (!live) {
             const Seq want = *decode_seq(*expected);
             streams_.add(want, "event " + seq_text(want.value) + " (" + name +
                                    ") has no streams index entry");
           } else if (!expected) {
-            streams_.add(in_log(*points_at, checked),
-                         "the streams index entry " + name + " -> " + seq_text(points_at->value) +
-                             " names no event of the log");
+            streams_.add(in_log(*points_at, checked), "the streams index entry " + name + " -> " +
+                                                          seq_text(points_at->value) +
+                                                          " names no event of the log");
           } else if (*live != *expected) {
             const Seq want = *decode_seq(*expected);
             streams_.add(Seq(std::min(points_at->value, want.value)),
@@ -324,7 +323,7 @@ class LogChecker {
         });
     if (merged && expected_entries < checked)
       versions_.add(Seq(0), std::to_string(checked - expected_entries) +
-                           " events of the log repeat a version of their stream");
+                                " events of the log repeat a version of their stream");
     return merged;
   }
 

@@ -1,6 +1,7 @@
 // Pieces shared by the two halves of `verify` (verify_log.hpp, verify_fold.hpp): the problem
 // lists, the expected idempotency entries, the merge of a column family with what it should
-// hold, the queue of decoded events between the threads, and the snapshot every read sees. Internal to replay/verify.cpp.
+// hold, the queue of decoded events between the threads, and the snapshot every read sees. Internal
+// to replay/verify.cpp.
 #pragma once
 
 #include <rocksdb/db.h>
