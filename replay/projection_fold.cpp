@@ -21,9 +21,40 @@ constexpr std::size_t kEntryOverhead = 128;
 constexpr std::size_t kCachedStatusBytes = 4096;
 }  // namespace
 
+SpilledKeys::SpilledKeys(std::size_t bytes)
+    : blocks_(std::max<std::size_t>(bytes / sizeof(Block), 1)) {}
+
+namespace {
+
+// A key's hash: its high bits pick the block, a multiple of it the six bits (nine bits each: a
+// word of the block, a bit of the word).
+std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+std::size_t block_of(std::uint64_t hash, std::size_t blocks) {
+  return static_cast<std::size_t>((static_cast<unsigned __int128>(hash) * blocks) >> 64);
+}
+constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
+
+}  // namespace
+
+void SpilledKeys::add(std::string_view key) {
+  const std::uint64_t h = key_hash(key);
+  Block& block = blocks_[block_of(h, blocks_.size())];
+  std::uint64_t bits = h * kBitsMul;
+  for (int i = 0; i < 6; ++i, bits >>= 9) block[(bits >> 6) & 7] |= std::uint64_t{1} << (bits & 63);
+}
+
+bool SpilledKeys::may_contain(std::string_view key) const {
+  const std::uint64_t h = key_hash(key);
+  const Block& block = blocks_[block_of(h, blocks_.size())];
+  std::uint64_t bits = h * kBitsMul;
+  for (int i = 0; i < 6; ++i, bits >>= 9)
+    if ((block[(bits >> 6) & 7] & (std::uint64_t{1} << (bits & 63))) == 0) return false;
+  return true;
+}
+
 std::optional<std::string> ProjectionFold::Overlay::get(std::string_view key) {
   if (const std::string* value = puts_.find(key)) return *value;
-  if (!spilled_ || dels_.find(key) != nullptr) return std::nullopt;
+  if (!spilled_ || !spilled_->may_contain(key) || dels_.find(key) != nullptr) return std::nullopt;
   std::string value;
   const rocksdb::Status s =
       target_.db()->Get(rocksdb::ReadOptions(), target_.cf(Cf::projections), key, &value);
@@ -36,13 +67,13 @@ void ProjectionFold::Overlay::put(std::string_view key, std::string value) {
   // Counted again when overwritten: an estimate that errs high, reset by each spill.
   bytes_ += key.size() + value.size() + kEntryOverhead;
   puts_.put(key, std::move(value));
-  if (spilled_) dels_.del(key);
+  if (spilled_ != nullptr) dels_.del(key);
 }
 
 void ProjectionFold::Overlay::del(std::string_view key) {
   puts_.del(key);
   // Before the first spill the column family holds nothing a deletion must hide.
-  if (!spilled_) return;
+  if (spilled_ == nullptr) return;
   bytes_ += key.size() + kEntryOverhead;
   dels_.put(key, {});
 }
@@ -52,6 +83,8 @@ Status ProjectionFold::Overlay::spill() {
   RunFile run(target_, Cf::projections);
   const auto puts = puts_.sorted();
   const auto dels = dels_.sorted();
+  if (spilled_ == nullptr) spilled_ = std::make_unique<SpilledKeys>(filter_bytes_);
+  for (const auto& entry : puts) spilled_->add(entry.first);
   for (std::size_t p = 0, d = 0; p < puts.size() || d < dels.size();) {
     if (d == dels.size() || (p < puts.size() && puts[p].first < dels[d].first)) {
       run.put(puts[p].first, puts[p].second);
@@ -63,15 +96,14 @@ Status ProjectionFold::Overlay::spill() {
   puts_.clear();
   dels_.clear();
   bytes_ = 0;
-  spilled_ = true;
   return run.ingest();
 }
 
 ProjectionFold::ProjectionFold(Store& target, std::size_t memory_budget)
     : target_(target),
-      overlay_(target),
-      // Half for the overlay, a quarter for decoded statuses; the rest is the headroom the
-      // estimates may have missed.
+      // Half for the overlay, a quarter for decoded statuses, an eighth for the filter of the
+      // keys spilled; the rest is the headroom the estimates may have missed.
+      overlay_(target, memory_budget / 8),
       max_overlay_bytes_(std::max<std::size_t>(memory_budget / 2, 1)),
       max_cached_(std::max<std::size_t>(memory_budget / 4 / kCachedStatusBytes, 1)) {}
 
@@ -84,7 +116,10 @@ Result<FilingState> ProjectionFold::fold(const Event& e) {
     return FilingState::none;
   }
   auto at = cached_.find(e.filing_id);
-  if (at == cached_.end()) {
+  if (at == cached_.end() && e.version.value == 1) {
+    // A filing's first event: no status to look for (a lookup that misses every sorted run).
+    at = cached_.emplace(e.filing_id, FilingStatus{}).first;
+  } else if (at == cached_.end()) {
     auto loaded = load_status(overlay_, e.filing_id);
     if (!loaded)
       return make_error(ErrorCode::internal, "the rebuilt status of " + e.filing_id +

@@ -11,10 +11,14 @@
 // final statuses. Memory: the budget and RocksDB's write buffers, whatever the size of the log.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "events/event.hpp"
 #include "events/result.hpp"
@@ -24,6 +28,22 @@
 namespace filingd {
 
 inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
+
+// The keys a fold has written to its column family, as a blocked Bloom filter (one cache line
+// a lookup): a lookup of a key never written, most of a fold's misses, is answered without
+// probing each sorted run's filter. Fixed in size: past its capacity only its false positives
+// (lookups that go on to the column family) grow.
+class SpilledKeys {
+ public:
+  explicit SpilledKeys(std::size_t bytes);
+  void add(std::string_view key);
+  // False: the key was never add()ed.
+  bool may_contain(std::string_view key) const;
+
+ private:
+  using Block = std::array<std::uint64_t, 8>;  // 512 bits, a cache line
+  std::vector<Block> blocks_;
+};
 
 class ProjectionFold {
  public:
@@ -42,7 +62,9 @@ class ProjectionFold {
   // The projector's read-your-writes view: the overlay, then the column family.
   class Overlay final : public ProjectionTxn {
    public:
-    explicit Overlay(Store& target) : target_(target) {}
+    // `filter_bytes`: the size of its SpilledKeys.
+    Overlay(Store& target, std::size_t filter_bytes)
+        : target_(target), filter_bytes_(filter_bytes) {}
     std::optional<std::string> get(std::string_view key) override;
     void put(std::string_view key, std::string value) override;
     void del(std::string_view key) override;
@@ -58,7 +80,8 @@ class ProjectionFold {
     MemoryProjections puts_;
     MemoryProjections dels_;  // keys deleted since the last spill (valueless)
     std::size_t bytes_ = 0;
-    bool spilled_ = false;  // the column family may hold entries
+    std::size_t filter_bytes_;
+    std::unique_ptr<SpilledKeys> spilled_;  // null until the first spill
     std::optional<Error> error_;
   };
 
