@@ -1,5 +1,6 @@
 #include "ledger/store.hpp"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -21,9 +22,13 @@ Error from_rocksdb(const rocksdb::Status& s, std::string_view what) {
 
 namespace {
 
-rocksdb::ColumnFamilyOptions cf_options(Cf cf) {
+rocksdb::ColumnFamilyOptions cf_options(Cf cf, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions table;
+  if (cache) {
+    table.block_cache = cache;
+    table.cache_index_and_filter_blocks = true;
+  }
   // Point lookups dominate everywhere but the log, which is read by range.
   if (cf != Cf::log) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -66,6 +71,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   db_options.create_missing_column_families = !options.read_only && !options.secondary;
   db_options.IncreaseParallelism(2);
   std::unique_ptr<Store> store(new Store());
+  if (options.block_cache_bytes > 0)
+    store->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   if (options.env != nullptr) {
     db_options.env = options.env;
   } else {
@@ -91,7 +98,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     const std::string name(cf_name(cf));
     if (!existing.empty() && std::find(existing.begin(), existing.end(), name) == existing.end())
       continue;
-    descriptors.emplace_back(name, cf_options(cf));
+    descriptors.emplace_back(name, cf_options(cf, store->block_cache_));
     opened.push_back(cf);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -166,7 +173,8 @@ Status Store::recreate(Cf which) {
   if (!s.ok()) return from_rocksdb(s, "cannot drop column family");
   db_->DestroyColumnFamilyHandle(handles_[i]);
   handles_[i] = nullptr;
-  s = db_->CreateColumnFamily(cf_options(which), std::string(cf_name(which)), &handles_[i]);
+  s = db_->CreateColumnFamily(cf_options(which, block_cache_), std::string(cf_name(which)),
+                              &handles_[i]);
   // Without the handle this Store is unusable; the caller must discard it (the rebuild marker
   // keeps the ledger from opening half-built projections).
   if (!s.ok()) return from_rocksdb(s, "cannot create column family");

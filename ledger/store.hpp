@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -48,6 +49,11 @@ class Store {
     // Where the secondary keeps its own files (info log). Empty: a fresh private directory
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
+    // Nonzero: one block cache of this many bytes for every column family, holding their index
+    // and filter blocks too, so that what the Store holds does not grow with the ledger (the
+    // tools' passes over a whole ledger). Zero: RocksDB's defaults, which keep every table's
+    // index and filter in memory apart (about 12 bytes an entry).
+    std::size_t block_cache_bytes = 0;
     // The RocksDB environment; null: the default, with WAL files zero-filled ahead of the writer
     // and read up to where their records end (wal_file_system.hpp). Tests pass one that
     // injects I/O faults.
@@ -74,6 +80,7 @@ class Store {
  private:
   Store() = default;
   std::unique_ptr<rocksdb::Env> env_;  // the default one with zero-ahead WALs; outlives db_
+  std::shared_ptr<rocksdb::Cache> block_cache_;  // Options::block_cache_bytes
   std::unique_ptr<rocksdb::DB> db_;
   bool writable_ = false;  // opened read-write (not read-only, not secondary)
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};

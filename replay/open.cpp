@@ -49,12 +49,14 @@ bool mentions_lock(std::string message) {
 Result<std::unique_ptr<Store>> open_for_reading(const std::string& data_dir) {
   if (auto ok = check_ledger_dir(data_dir); !ok) return ok.take_error();
   // OpenAsSecondary replays the primary's MANIFEST and WAL: the view is current as of now.
-  return Store::open({.path = data_dir, .secondary = true});
+  return Store::open(
+      {.path = data_dir, .secondary = true, .block_cache_bytes = kToolBlockCacheBytes});
 }
 
 Result<std::unique_ptr<Store>> open_offline(const std::string& data_dir) {
   if (auto ok = check_ledger_dir(data_dir); !ok) return ok.take_error();
-  auto store = Store::open({.path = data_dir, .create_if_missing = false});
+  auto store = Store::open(
+      {.path = data_dir, .create_if_missing = false, .block_cache_bytes = kToolBlockCacheBytes});
   if (store) return store;
   return explain_open_failure(data_dir, store.take_error());
 }

@@ -1,6 +1,7 @@
 // Opening a ledger's data directory from the tools (filingctl), in the two ways they need.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,10 @@
 #include "ledger/store.hpp"
 
 namespace filingd {
+
+// The block cache of a Store open_for_reading() opens (Store::Options::block_cache_bytes): the
+// read-only commands' memory stays the same however large the ledger.
+inline constexpr std::size_t kToolBlockCacheBytes = std::size_t{64} << 20;
 
 // A read-only view that is safe while the daemon runs: a RocksDB secondary instance with a
 // private directory under the system temp dir, caught up with the daemon's durable writes at
