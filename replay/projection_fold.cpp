@@ -19,12 +19,6 @@ namespace {
 // websites, the sealed personal data): estimates that err high.
 constexpr std::size_t kEntryOverhead = 128;
 constexpr std::size_t kCachedStatusBytes = 4096;
-}  // namespace
-
-SpilledKeys::SpilledKeys(std::size_t bytes)
-    : blocks_(std::max<std::size_t>(bytes / sizeof(Block), 1)) {}
-
-namespace {
 
 // A key's hash: its high bits pick the block, a multiple of it the six bits (nine bits each: a
 // word of the block, a bit of the word).
@@ -35,6 +29,9 @@ std::size_t block_of(std::uint64_t hash, std::size_t blocks) {
 constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
 
 }  // namespace
+
+SpilledKeys::SpilledKeys(std::size_t bytes)
+    : blocks_(std::max<std::size_t>(bytes / sizeof(Block), 1)) {}
 
 void SpilledKeys::add(std::string_view key) {
   const std::uint64_t h = key_hash(key);

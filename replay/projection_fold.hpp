@@ -8,7 +8,7 @@
 // between their events (decoding and encoding a status is a large part of an event's cost) and are
 // encoded when the filing closes, or all at once when they outgrow their share. The derived entries
 // (list indexes and counters, Derived::leave_out) are written once, by finish(), from a scan of the
-// final statuses. Memory: the budget and RocksDB's write buffers, whatever the size of the log.
+// final statuses. Memory: the budget, whatever the size of the log, and RocksDB's table readers.
 #pragma once
 
 #include <array>

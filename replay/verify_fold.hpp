@@ -101,13 +101,12 @@ class Folder {
 
   Result<bool> fold(BatchQueue& queue) {
     for (;;) {
-      std::vector<Decoded> batch = queue.pop();
+      std::vector<Event> batch = queue.pop();
       if (batch.empty()) {
         if (auto ok = fold_.finish(); !ok) return ok.take_error();
         return true;
       }
-      for (const Decoded& d : batch) {
-        const Event& e = d.event;
+      for (const Event& e : batch) {
         auto state = fold_.fold(e);
         if (!state) {
           queue.stop();

@@ -127,7 +127,7 @@ class LogChecker {
   Status walk(VerifyReport& report) {
     std::unique_ptr<rocksdb::Iterator> it(
         r_.store.db()->NewIterator(r_.scan, r_.store.cf(Cf::log)));
-    std::vector<Decoded> batch;
+    std::vector<Event> batch;
     if (folder_) batch = folder_->reuse();
     Hash prev{};
     std::uint64_t expected = 1;
@@ -199,7 +199,7 @@ class LogChecker {
       if (folder_) {
         e->prev_hash = record->prev_hash;
         e->hash = prev;
-        batch.push_back({std::move(*e)});
+        batch.push_back(std::move(*e));
         if (batch.size() == kBatchEvents) {
           if (!folder_->push(std::move(batch))) {
             folder_ = nullptr;  // the folder gave up

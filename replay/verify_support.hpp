@@ -30,7 +30,6 @@ namespace filingd::verify_detail {
 inline constexpr std::size_t kMaxProblemsPerCheck = 5;
 inline constexpr std::size_t kBatchEvents = 256;
 inline constexpr std::size_t kMaxQueuedBatches = 64;
-inline constexpr std::size_t kCompareBatch = 32;
 
 inline std::string seq_text(std::uint64_t s) { return "seq " + std::to_string(s); }
 
@@ -104,17 +103,12 @@ Status merge_columns(const Store& live, const rocksdb::ReadOptions& scan, Store&
   return {};
 }
 
-// A decoded event on its way to the folder.
-struct Decoded {
-  Event event;
-};
-
 // Batches from the log checker to the folder. Bounded, so the checker cannot run away with
 // memory; stop() releases a checker whose folder gave up.
 class BatchQueue {
  public:
   // False once the consumer stopped.
-  bool push(std::vector<Decoded>&& batch) {
+  bool push(std::vector<Event>&& batch) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return stopped_ || q_.size() < kMaxQueuedBatches; });
     if (stopped_) return false;
@@ -123,11 +117,11 @@ class BatchQueue {
     return true;
   }
   // Empty once the producer closed the queue and everything was taken.
-  std::vector<Decoded> pop() {
+  std::vector<Event> pop() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return closed_ || !q_.empty(); });
     if (q_.empty()) return {};
-    std::vector<Decoded> batch = std::move(q_.front());
+    std::vector<Event> batch = std::move(q_.front());
     q_.pop_front();
     cv_.notify_all();
     return batch;
@@ -146,12 +140,12 @@ class BatchQueue {
 
   // Consumed batches go back to the producer, which frees their events (they were allocated
   // on its thread, and it has time to spare) and reuses the vectors.
-  void recycle(std::vector<Decoded>&& batch) {
+  void recycle(std::vector<Event>&& batch) {
     std::lock_guard lock(mu_);
     if (used_.size() < kMaxQueuedBatches) used_.push_back(std::move(batch));
   }
-  std::vector<Decoded> reuse() {
-    std::vector<Decoded> batch;
+  std::vector<Event> reuse() {
+    std::vector<Event> batch;
     {
       std::lock_guard lock(mu_);
       if (!used_.empty()) {
@@ -167,8 +161,8 @@ class BatchQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<Decoded>> q_;
-  std::vector<std::vector<Decoded>> used_;
+  std::deque<std::vector<Event>> q_;
+  std::vector<std::vector<Event>> used_;
   bool closed_ = false;
   bool stopped_ = false;
 };
