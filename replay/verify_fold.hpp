@@ -53,13 +53,12 @@ class Folder {
   // number of entries the checker computed meanwhile.
   Status compare(VerifyReport& report, const Reads& live,
                  const std::pair<Hash, std::uint64_t>& live_digest) {
-    const Hash* rebuilt = &rebuilt_;
     report.projection_entries = live_digest.second;
     report.live_digest = live_digest.first;
-    report.rebuilt_digest = *rebuilt;
-    if (*rebuilt == live_digest.first) return {};
+    report.rebuilt_digest = rebuilt_;
+    if (rebuilt_ == live_digest.first) return {};
     std::string what = "the projections differ from a rebuild of the log: live digest " +
-                       to_hex(live_digest.first) + ", rebuilt " + to_hex(*rebuilt);
+                       to_hex(live_digest.first) + ", rebuilt " + to_hex(rebuilt_);
     std::vector<std::string> differences;
     if (auto ok = differing_keys(live, differences); !ok) return ok;
     for (const auto& d : differences) what += "; key " + d;
