@@ -1,7 +1,5 @@
 #include "filingctl/import_command.hpp"
 
-#include <sys/stat.h>
-
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -92,8 +90,8 @@ int run_import(const ImportArgs& a) {
     if (!file) return fail("cannot read " + a.file);
     in = &file;
   }
-  // The ledger's files and the key are as private as the daemon makes them (SPEC §5.2).
-  ::umask(077);
+  // The ledger's files and the key are as private as the daemon makes them (SPEC §5.2); main()
+  // set the umask for what is written from here.
   if (auto ok = make_private(a.data_dir); !ok) return fail(ok.error().message);
   auto keyring =
       import_keyring(a.key_file.empty() ? master_key_path(config) : a.key_file, a.data_dir);

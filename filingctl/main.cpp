@@ -458,8 +458,6 @@ int run(int argc, char** argv) {
       if (!keyring) return fail(keyring.error());
       restore.keyring = std::move(*keyring);
     }
-    // The restored ledger is as private as the daemon's (SPEC §5.2).
-    ::umask(077);
     auto stats = restore_from_kafka(restore);
     if (!stats)
       return fail(stats.error().message, stats.error().code == ErrorCode::conflict ? 1 : 2);
@@ -482,6 +480,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
+  // What filingctl writes holds personal data (a rebuild's tables, verify's scratch store, an
+  // export, a restore): readable by its owner only (SPEC §5.2), whatever the shell's umask.
+  ::umask(077);
   try {
     return filingd::run(argc, argv);
   } catch (const std::exception& e) {

@@ -1080,6 +1080,15 @@ class PersonalDataTest(Helpers, DaemonTestCase):
         key = os.path.join(d.dir, "filingd.key")
         self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600, key)
 
+    def check_rebuild_modes(self):
+        """filingctl rebuild-projections writes new table files, under the shell's umask."""
+        p = subprocess.run([filingctl_bin(), "rebuild-projections", "--data-dir",
+                            self.daemon.data_dir], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=CTL_TIMEOUT,
+                           preexec_fn=lambda: os.umask(0o022))
+        self.assertEqual(p.returncode, 0, p.stderr.decode("utf-8", "replace"))
+        self.check_modes()
+
     def check_filingctl_offline(self):
         d = self.daemon.data_dir
         key = os.path.join(self.daemon.dir, "filingd.key")
@@ -1232,6 +1241,8 @@ class PersonalDataTest(Helpers, DaemonTestCase):
             self.check_files_at_rest()
         with self.subTest("B: filingctl on the stopped ledger"):
             self.check_filingctl_offline()
+        with self.subTest("B: a rebuild's files are as private"):
+            self.check_rebuild_modes()
 
         with self.subTest("C: the log republished after the erasure"):
             self.check_republished()
