@@ -45,8 +45,8 @@ rocksdb::ColumnFamilyOptions cf_options(Cf cf, const std::shared_ptr<rocksdb::Ca
   return o;
 }
 
-}  // namespace
-
+// A fresh directory, 0700, under `parent` (the system temp dir if empty), named `prefix` and a
+// random suffix.
 Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -64,6 +64,8 @@ Result<std::string> make_temp_dir(const std::string& parent, std::string_view pr
                                        (ec ? ": " + ec.message() : std::string()));
 }
 
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -71,6 +73,12 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   db_options.create_missing_column_families = !options.read_only && !options.secondary;
   db_options.IncreaseParallelism(2);
   std::unique_ptr<Store> store(new Store());
+  std::string path = options.path;
+  if (options.temporary) {
+    auto dir = make_temp_dir(options.path, "filingd-scratch-");
+    if (!dir) return dir.take_error();
+    path = store->owned_dir_ = std::move(*dir);
+  }
   if (options.block_cache_bytes > 0)
     store->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   if (options.env != nullptr) {
@@ -88,7 +96,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   // has, and a newer one (a ledger written by an older version) reads as empty.
   std::vector<std::string> existing;
   if (options.secondary || options.read_only) {
-    rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing).PermitUncheckedError();
+    rocksdb::DB::ListColumnFamilies(db_options, path, &existing).PermitUncheckedError();
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<Cf> opened;
@@ -109,22 +117,21 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     if (store->secondary_dir_.empty()) {
       auto dir = make_temp_dir({}, "filingd-secondary-");
       if (!dir) return dir.take_error();
-      store->secondary_dir_ = std::move(*dir);
-      store->owns_secondary_dir_ = true;
+      store->secondary_dir_ = store->owned_dir_ = std::move(*dir);
     }
     db_options.create_if_missing = false;
     db_options.create_missing_column_families = false;
     // Required by secondaries: keep every table file open, so one the primary deletes after a
     // compaction stays readable for the secondary's frozen view.
     db_options.max_open_files = -1;
-    s = rocksdb::DB::OpenAsSecondary(db_options, options.path, store->secondary_dir_, descriptors,
-                                     &handles, &raw);
+    s = rocksdb::DB::OpenAsSecondary(db_options, path, store->secondary_dir_, descriptors, &handles,
+                                     &raw);
   } else if (options.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &handles, &raw);
+    s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw);
   } else {
-    s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+    s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
   }
-  if (!s.ok()) return from_rocksdb(s, "cannot open ledger at " + options.path);
+  if (!s.ok()) return from_rocksdb(s, "cannot open ledger at " + path);
 
   store->db_.reset(raw);
   store->writable_ = !options.secondary && !options.read_only;
@@ -152,9 +159,9 @@ Store::~Store() {
     db_->Close().PermitUncheckedError();
     db_.reset();
   }
-  if (owns_secondary_dir_) {
+  if (!owned_dir_.empty()) {
     std::error_code ec;
-    std::filesystem::remove_all(secondary_dir_, ec);
+    std::filesystem::remove_all(owned_dir_, ec);
   }
 }
 

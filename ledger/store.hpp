@@ -27,10 +27,6 @@ Error from_rocksdb(const rocksdb::Status& s, std::string_view what);
 // links are not followed. Errors: io, naming the path.
 Status make_private(const std::string& dir);
 
-// A fresh directory, 0700, under `parent` (the system temp dir if empty), named `prefix` and a
-// random suffix. Errors: io.
-Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix);
-
 // Owns the DB and its column-family handles. Thread-safe for reads and writes (RocksDB is).
 class Store {
  public:
@@ -49,6 +45,9 @@ class Store {
     // Where the secondary keeps its own files (info log). Empty: a fresh private directory
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
+    // A scratch store (read-write): `path` is where to make it (empty: the system temp dir), in
+    // a fresh private directory that the destructor removes with everything in it.
+    bool temporary = false;
     // Nonzero: one block cache of this many bytes for every column family, holding their index
     // and filter blocks too, so that what the Store holds does not grow with the ledger (the
     // tools' passes over a whole ledger). Zero: RocksDB's defaults, which keep every table's
@@ -84,8 +83,8 @@ class Store {
   std::unique_ptr<rocksdb::DB> db_;
   bool writable_ = false;  // opened read-write (not read-only, not secondary)
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};
-  std::string secondary_dir_;        // set for secondary instances
-  bool owns_secondary_dir_ = false;  // a temp dir made by open(), removed by the destructor
+  std::string secondary_dir_;  // set for secondary instances
+  std::string owned_dir_;      // a directory open() made, removed by the destructor
 };
 
 // Staged writes over a Store. Reads see staged writes first, then the parent Staging (if any),

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <filesystem>
 #include <thread>
 
 #include "replay/verify_fold.hpp"
@@ -29,31 +28,6 @@ Status run_guarded(const std::function<Status()>& body) {
   }
 }
 
-// A store of its own for the rebuilt projections, in a fresh directory removed afterwards.
-class ScratchStore {
- public:
-  static Result<std::unique_ptr<ScratchStore>> open(const std::string& parent) {
-    auto dir = make_temp_dir(parent, "filingd-verify-");
-    if (!dir) return dir.take_error();
-    std::unique_ptr<ScratchStore> scratch(new ScratchStore(std::move(*dir)));
-    auto store = Store::open({.path = scratch->dir_});
-    if (!store) return store.take_error();
-    scratch->store_ = std::move(*store);
-    return scratch;
-  }
-  ~ScratchStore() {
-    store_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  Store& store() { return *store_; }
-
- private:
-  explicit ScratchStore(std::string dir) : dir_(std::move(dir)) {}
-  std::string dir_;
-  std::unique_ptr<Store> store_;
-};
-
 Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   Snapshot snapshot(store);
@@ -75,15 +49,16 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
                "(run filingctl rebuild-projections with the daemon stopped)");
   const bool fold = options.check_projections && rebuilding.IsNotFound();
 
-  auto scratch = ScratchStore::open(options.scratch_dir);
+  // A store of its own for what the checks rebuild, removed afterwards.
+  auto scratch = Store::open({.path = options.scratch_dir, .temporary = true});
   if (!scratch) return scratch.take_error();
   BatchQueue queue;
-  LogChecker checker(reads, (*scratch)->store(), options, fold ? &queue : nullptr);
+  LogChecker checker(reads, **scratch, options, fold ? &queue : nullptr);
   std::unique_ptr<Folder> folder;
   bool rebuilt = false;  // the scratch projections are a rebuild of the whole log
   Status checked;
   if (fold) {
-    folder = std::make_unique<Folder>((*scratch)->store(), options.memory_budget);
+    folder = std::make_unique<Folder>(**scratch, options.memory_budget);
     std::thread helper([&] {
       checked = run_guarded([&] { return checker.run(report); });
       queue.close();  // also after an exception: the folder must not wait forever
