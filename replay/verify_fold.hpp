@@ -5,9 +5,6 @@
 // Internal to replay/verify.cpp.
 #pragma once
 
-#include <rocksdb/iterator.h>
-
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,31 +68,18 @@ class Folder {
   }
 
  private:
-  // The first keys in which the live and rebuilt projections differ: a merge of the two in key
-  // order.
+  // The first keys in which the live and rebuilt projections differ.
   Status differing_keys(const Reads& live, std::vector<std::string>& differences) const {
-    const auto note = [&](std::string_view key, const char* how) {
-      if (differences.size() < kMaxProblemsPerCheck)
-        differences.push_back("\"" + printable(key) + "\" " + how);
-    };
-    std::unique_ptr<rocksdb::Iterator> l(
-        live.store.db()->NewIterator(live.scan, live.store.cf(Cf::projections)));
-    std::unique_ptr<rocksdb::Iterator> r(
-        scratch_.db()->NewIterator(rocksdb::ReadOptions(), scratch_.cf(Cf::projections)));
-    l->SeekToFirst();
-    r->SeekToFirst();
-    while ((l->Valid() || r->Valid()) && differences.size() < kMaxProblemsPerCheck) {
-      const int order = !l->Valid() ? 1 : !r->Valid() ? -1 : l->key().compare(r->key());
-      if (order < 0) note(l->key().ToStringView(), "is live but not in the rebuild");
-      if (order > 0) note(r->key().ToStringView(), "is in the rebuild but missing live");
-      if (order == 0 && l->value() != r->value())
-        note(l->key().ToStringView(), "has another value live than in the rebuild");
-      if (order <= 0) l->Next();
-      if (order >= 0) r->Next();
-    }
-    if (!l->status().ok()) return from_rocksdb(l->status(), "projections read failed");
-    if (!r->status().ok()) return from_rocksdb(r->status(), "scratch projections read failed");
-    return {};
+    return merge_columns(
+        live.store, live.scan, scratch_, Cf::projections,
+        [&](std::string_view key, const std::string_view* mine, const std::string_view* rebuilt) {
+          const char* how = !rebuilt            ? "is live but not in the rebuild"
+                            : !mine             ? "is in the rebuild but missing live"
+                            : *mine != *rebuilt ? "has another value live than in the rebuild"
+                                                : nullptr;
+          if (how != nullptr) differences.push_back("\"" + printable(key) + "\" " + how);
+          return differences.size() < kMaxProblemsPerCheck;
+        });
   }
 
   Result<bool> fold(BatchQueue& queue) {

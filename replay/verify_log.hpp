@@ -74,23 +74,23 @@ class LogChecker {
             if (!stored) {
               idempotency_.add(
                   Seq(0), entry + " is malformed (" + std::to_string(live->size()) + " bytes)");
-              return;
+              return true;
             }
-            if (!expected && !complete && stored->seq.value > checked_to) return;  // unchecked
+            if (!expected && !complete && stored->seq.value > checked_to) return true;  // unchecked
           }
           if (!live) {
             const auto want = *decode_idempotency_prefix(*expected);
             idempotency_.add(want.seq, "event " + seq_text(want.seq.value) + " (event_id \"" +
                                            printable(event_id) + "\") has no idempotency entry");
-            return;
+            return true;
           }
           if (!expected) {
             idempotency_.add(
                 in_log(stored->seq, checked_to),
                 entry + " -> " + seq_text(stored->seq.value) + " names no event of the log");
-            return;
+            return true;
           }
-          if (live->substr(0, compared) == expected->substr(0, compared)) return;
+          if (live->substr(0, compared) == expected->substr(0, compared)) return true;
           const auto want = *decode_idempotency_prefix(*expected);
           if (stored->seq != want.seq) {
             idempotency_.add(
@@ -109,6 +109,7 @@ class LogChecker {
                                            ") records state " + state_name(stored->state) +
                                            ", the replay gives " + state_name(want.state));
           }
+          return true;
         });
   }
 
@@ -286,7 +287,7 @@ class LogChecker {
                               ": version " + std::to_string(v) + " (" + seq_text(at.value) +
                               ") follows version " + std::to_string(after));
       stream_before.assign(stream.filing_id);
-      version_before = stream.version.value;
+      version_before = v;
     };
     auto merged = merge_columns(
         r_.store, r_.scan, scratch_, Cf::streams,
@@ -298,15 +299,18 @@ class LogChecker {
             points_at = decode_seq(*live);
             if (!stream || stream->filing_id.empty() || !points_at) {
               streams_.add(Seq(0), "streams index entry \"" + printable(key) + "\" is malformed");
-              return;
+              return true;
             }
-            if (!expected && !complete && points_at->value > checked) return;  // unchecked
+            if (!expected && !complete && points_at->value > checked) return true;  // unchecked
           }
-          if (expected) versions(*stream, *decode_seq(*expected));
+          Seq want;  // the seq the entry should point at, when the log has the entry
+          if (expected) {
+            want = *decode_seq(*expected);
+            versions(*stream, want);
+          }
           const std::string name =
               std::string(stream->filing_id) + " v" + std::to_string(stream->version.value);
           if (!live) {
-            const Seq want = *decode_seq(*expected);
             streams_.add(want, "event " + seq_text(want.value) + " (" + name +
                                    ") has no streams index entry");
           } else if (!expected) {
@@ -314,12 +318,12 @@ class LogChecker {
                                                           seq_text(points_at->value) +
                                                           " names no event of the log");
           } else if (*live != *expected) {
-            const Seq want = *decode_seq(*expected);
             streams_.add(Seq(std::min(points_at->value, want.value)),
                          "the streams index entry " + name + " points at " +
                              seq_text(points_at->value) + ", but " + name + " is " +
                              seq_text(want.value));
           }
+          return true;
         });
     if (merged && expected_entries < checked)
       versions_.add(Seq(0), std::to_string(checked - expected_entries) +

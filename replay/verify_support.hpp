@@ -78,7 +78,8 @@ inline std::optional<IdempotencyEntry> decode_idempotency_prefix(std::string_vie
 
 // Walks a column family of the ledger and the same column family of the scratch store (what
 // it should hold) side by side in key order, calling on(key, live value, expected value) for
-// every key of either, with null for the side that lacks it. Errors: io.
+// every key of either, with null for the side that lacks it, for as long as `on` returns true.
+// Errors: io.
 template <class On>
 Status merge_columns(const Store& live, const rocksdb::ReadOptions& scan, Store& expected, Cf cf,
                      On&& on) {
@@ -88,18 +89,19 @@ Status merge_columns(const Store& live, const rocksdb::ReadOptions& scan, Store&
   std::unique_ptr<rocksdb::Iterator> x(expected.db()->NewIterator(own, expected.cf(cf)));
   l->SeekToFirst();
   x->SeekToFirst();
-  while (l->Valid() || x->Valid()) {
+  for (bool go_on = true; go_on && (l->Valid() || x->Valid());) {
     const int order = !l->Valid() ? 1 : !x->Valid() ? -1 : l->key().compare(x->key());
     const std::string_view key = order <= 0 ? l->key().ToStringView() : x->key().ToStringView();
     std::string_view lv, xv;
     if (order <= 0) lv = l->value().ToStringView();
     if (order >= 0) xv = x->value().ToStringView();
-    on(key, order <= 0 ? &lv : nullptr, order >= 0 ? &xv : nullptr);
+    go_on = on(key, order <= 0 ? &lv : nullptr, order >= 0 ? &xv : nullptr);
     if (order <= 0) l->Next();
     if (order >= 0) x->Next();
   }
-  if (!l->status().ok()) return from_rocksdb(l->status(), "read failed");
-  if (!x->status().ok()) return from_rocksdb(x->status(), "scratch store read failed");
+  const std::string name(cf_name(cf));
+  if (!l->status().ok()) return from_rocksdb(l->status(), name + " read failed");
+  if (!x->status().ok()) return from_rocksdb(x->status(), "scratch " + name + " read failed");
   return {};
 }
 
