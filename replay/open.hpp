@@ -10,8 +10,8 @@
 
 namespace filingd {
 
-// The block cache of a Store open_for_reading() opens (Store::Options::block_cache_bytes): the
-// read-only commands' memory stays the same however large the ledger.
+// The block cache of the Stores open_for_reading() and open_offline() open
+// (Store::Options::block_cache_bytes): the tools' memory stays the same however large the ledger.
 inline constexpr std::size_t kToolBlockCacheBytes = std::size_t{64} << 20;
 
 // A read-only view that is safe while the daemon runs: a RocksDB secondary instance with a
