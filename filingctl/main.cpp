@@ -268,10 +268,10 @@ int run_verify(const VerifyArgs& a) {
   return r.ok() ? kOk : kFailed;
 }
 
-int run_rebuild(const std::string& data_dir, std::size_t memory_mib, bool as_json) {
+int run_rebuild(const std::string& data_dir, const RebuildOptions& options, bool as_json) {
   auto store = open_offline(data_dir);
   if (!store) return fail(store.error());
-  auto stats = rebuild_projections(**store, {.memory_budget = memory_mib << 20});
+  auto stats = rebuild_projections(**store, options);
   if (!stats) return fail(stats.error());
   auto digest = projections_digest(**store);
   if (!digest) return fail(digest.error());
@@ -343,10 +343,15 @@ int run(int argc, char** argv) {
   };
   auto memory_option = [](CLI::App* sub, std::size_t& mib) {
     sub->add_option("--memory-budget", mib,
-                    "MiB the projection fold may hold in memory before it writes to disk "
-                    "(RocksDB's buffers come on top)")
+                    "MiB the pass may hold in memory before it writes to disk (the ledger's "
+                    "64 MiB block cache and RocksDB's own buffers come on top)")
         ->capture_default_str()
-        ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 20));
+        ->check(CLI::Range(std::size_t{16}, std::size_t{64} << 10));
+  };
+  auto scratch_option = [](CLI::App* sub, std::string& dir) {
+    sub->add_option("--scratch-dir", dir,
+                    "where the pass keeps the projections it rebuilds (default: the system temp "
+                    "dir; needs about the projections' disk space)");
   };
   auto key_file_option = [](CLI::App* sub, std::string& file) {
     sub->add_option("--key-file", file,
@@ -391,18 +396,18 @@ int run(int argc, char** argv) {
   v->add_flag("--skip-projections", verify.skip_projections,
               "check the log and indexes only, not the projections");
   memory_option(v, verify.memory_mib);
-  v->add_option("--scratch-dir", verify.scratch_dir,
-                "where the rebuilt projections are kept while compared (default: the system "
-                "temp dir; needs about the projections' disk space)");
+  scratch_option(v, verify.scratch_dir);
   v->add_flag("--json", verify.json, "JSON report");
 
   std::string rebuild_dir;
   std::size_t rebuild_mib = kDefaultFoldBudget >> 20;
+  RebuildOptions rebuild;
   bool rebuild_json = false;
   auto* b = app.add_subcommand("rebuild-projections",
                                "re-derive all projections from the log (daemon stopped)");
   data_dir_option(b, rebuild_dir);
   memory_option(b, rebuild_mib);
+  scratch_option(b, rebuild.scratch_dir);
   b->add_flag("--json", rebuild_json, "JSON output");
 
   ExportArgs exported;
@@ -447,7 +452,10 @@ int run(int argc, char** argv) {
   if (h->parsed()) return run_history(history);
   if (r->parsed()) return run_replay(replay);
   if (v->parsed()) return run_verify(verify);
-  if (b->parsed()) return run_rebuild(rebuild_dir, rebuild_mib, rebuild_json);
+  if (b->parsed()) {
+    rebuild.memory_budget = rebuild_mib << 20;
+    return run_rebuild(rebuild_dir, rebuild, rebuild_json);
+  }
   if (x->parsed()) return run_export(exported);
   if (c->parsed()) return run_checkpoint(checkpoint);
   if (p->parsed()) return run_prove(prove);

@@ -53,6 +53,11 @@ class Store {
     // tools' passes over a whole ledger). Zero: RocksDB's defaults, which keep every table's
     // index and filter in memory apart (about 12 bytes an entry).
     std::size_t block_cache_bytes = 0;
+    // Tables written with partitioned index and filter blocks, which a block cache smaller than
+    // all of them loads a few KiB at a time. Only for stores that keep their index and filters in
+    // the cache and that the daemon never reads (a scratch store): the daemon keeps them out of
+    // its small caches, where partitions would thrash.
+    bool partitioned = false;
     // The RocksDB environment; null: the default, with WAL files zero-filled ahead of the writer
     // and read up to where their records end (wal_file_system.hpp). Tests pass one that
     // injects I/O faults.
@@ -80,6 +85,7 @@ class Store {
   Store() = default;
   std::unique_ptr<rocksdb::Env> env_;  // the default one with zero-ahead WALs; outlives db_
   std::shared_ptr<rocksdb::Cache> block_cache_;  // Options::block_cache_bytes
+  bool partitioned_ = false;                     // Options::partitioned
   std::unique_ptr<rocksdb::DB> db_;
   bool writable_ = false;  // opened read-write (not read-only, not secondary)
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> handles_{};

@@ -30,6 +30,11 @@ constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
 
 }  // namespace
 
+Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes) {
+  return Store::open(
+      {.path = dir, .temporary = true, .block_cache_bytes = cache_bytes, .partitioned = true});
+}
+
 SpilledKeys::SpilledKeys(std::size_t bytes)
     : blocks_(std::max<std::size_t>(bytes / sizeof(Block), 1)) {}
 

@@ -11,6 +11,7 @@
 // final statuses. Memory: the budget, whatever the size of the log, and RocksDB's table readers.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,22 @@
 namespace filingd {
 
 inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
+
+// How a pass over the log (rebuild, verify) divides its memory budget: half for the fold, an
+// eighth for its scratch store's block cache, a sixteenth for each buffer of sorted runs
+// (verify's expected index entries; two fill at once). The last eighth is headroom for the
+// estimates.
+struct BudgetShares {
+  explicit BudgetShares(std::size_t budget)
+      : fold(budget / 2), scratch_cache(std::max<std::size_t>(budget / 8, 1 << 20)),
+        runs(budget / 16) {}
+  std::size_t fold, scratch_cache, runs;
+};
+
+// The store a pass folds into, in a fresh private directory under `dir` (empty: the system temp
+// dir) that goes when the Store does. Its tables' index and filters are held in a block cache of
+// `cache_bytes`, read a few KiB at a time: what it holds does not grow with what it stores.
+Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes);
 
 // The keys a fold has written to its column family, as a blocked Bloom filter (one cache line
 // a lookup): a lookup of a key never written, most of a fold's misses, is answered without

@@ -15,9 +15,13 @@
 #include "ledger/format/values.hpp"
 #include "ledger/ledger.hpp"
 #include "replay/projection_fold.hpp"
+#include "replay/sorted_runs.hpp"
 
 namespace filingd {
 namespace {
+
+// The rebuilt projections' table files: RocksDB's default target file size.
+constexpr std::size_t kCopiedFileBytes = std::size_t{64} << 20;
 
 // On: the projections are incomplete. Off: they are complete, in this build's layout.
 Status set_marker(Store& store, bool on) {
@@ -153,13 +157,22 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   // a crash mid-rebuild can never leave a daemon serving half a projection.
   if (auto ok = set_marker(store, true); !ok) return ok.take_error();
   if (auto ok = store.recreate(Cf::projections); !ok) return ok.take_error();
-  ProjectionFold fold(store, options.memory_budget);
+  // The fold reads what it spilled, and a cache of whole filter blocks would thrash on the
+  // growing column family; its scratch store reads them in partitions, then its entries are
+  // copied once, in the ledger's own table format, in files that need no compaction.
+  const BudgetShares budget(options.memory_budget);
+  auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
+  if (!scratch) return scratch.take_error();
+  ProjectionFold fold(**scratch, budget.fold);
   auto stats = fold_log(store, [&](const Event& e) -> Status {
     if (auto state = fold.fold(e); !state) return replay_error(e, state.error());
     return {};
   });
   if (!stats) return stats;
   if (auto ok = fold.finish(); !ok) return ok.take_error();
+  if (auto ok = copy_column(**scratch, store, Cf::projections, kCopiedFileBytes); !ok)
+    return ok.take_error();
+  scratch->reset();  // its disk space, before the tree is rebuilt
   auto leaves = rebuild_tree(store);
   if (!leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();

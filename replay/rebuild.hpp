@@ -24,8 +24,12 @@ struct RebuildStats {
 };
 
 struct RebuildOptions {
-  // What the fold may hold in memory (replay/projection_fold.hpp), beyond RocksDB's own buffers.
+  // What the fold and its scratch store's block cache may hold in memory (BudgetShares), beyond
+  // the ledger's Store and RocksDB's own buffers.
   std::size_t memory_budget = kDefaultFoldBudget;
+  // Where the fold's scratch store is made (and removed): empty, the system temp dir. It needs
+  // about the projections' disk space.
+  std::string scratch_dir;
 };
 
 // Drops all projections and the Merkle tree and re-folds every event of the log, in seq order,

@@ -1,10 +1,12 @@
 #include "replay/sorted_runs.hpp"
 
+#include <rocksdb/iterator.h>
 #include <rocksdb/sst_file_writer.h>
 
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 
 namespace filingd {
 namespace {
@@ -67,6 +69,9 @@ SortedRuns::SortedRuns(Store& target, Cf cf, std::size_t max_bytes)
     : target_(target), cf_(cf), max_bytes_(max_bytes) {}
 
 void SortedRuns::put(std::string_view key, std::string_view value) {
+  // Sized once: doubling would hold up to twice the share, and copy it at each step. Pages
+  // never written cost nothing.
+  if (arena_.capacity() < max_bytes_) arena_.reserve(max_bytes_);
   refs_.push_back({arena_.size(), static_cast<std::uint32_t>(key.size()),
                    static_cast<std::uint32_t>(value.size())});
   arena_.append(key).append(value);
@@ -90,6 +95,27 @@ Status SortedRuns::flush() {
   arena_.clear();
   refs_.clear();
   return run.ingest();
+}
+
+Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes) {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 4 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(from.db()->NewIterator(ro, from.cf(cf)));
+  std::optional<RunFile> run;
+  std::size_t bytes = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!run) run.emplace(to, cf);
+    run->put(it->key().ToStringView(), it->value().ToStringView());
+    bytes += it->key().size() + it->value().size();
+    if (bytes >= file_bytes) {
+      if (auto ok = run->ingest(); !ok) return ok;
+      run.reset();
+      bytes = 0;
+    }
+  }
+  if (!it->status().ok()) return from_rocksdb(it->status(), "cannot read a column family to copy");
+  return run ? run->ingest() : Status{};
 }
 
 }  // namespace filingd

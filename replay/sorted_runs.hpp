@@ -66,4 +66,9 @@ class SortedRuns {
   Status status_;  // the first failed flush
 };
 
+// Writes every entry of column family `cf` of `from` into the same, empty, column family of `to`
+// as table files of about `file_bytes`, which do not overlap: ingested into the bottom level,
+// they need no compaction, and are written in `to`'s table format. Errors: io.
+Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes);
+
 }  // namespace filingd

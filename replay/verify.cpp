@@ -50,7 +50,8 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   const bool fold = options.check_projections && rebuilding.IsNotFound();
 
   // A store of its own for what the checks rebuild, removed afterwards.
-  auto scratch = Store::open({.path = options.scratch_dir, .temporary = true});
+  const BudgetShares budget(options.memory_budget);
+  auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
   if (!scratch) return scratch.take_error();
   BatchQueue queue;
   LogChecker checker(reads, **scratch, options, fold ? &queue : nullptr);
@@ -58,7 +59,7 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
   bool rebuilt = false;  // the scratch projections are a rebuild of the whole log
   Status checked;
   if (fold) {
-    folder = std::make_unique<Folder>(**scratch, options.memory_budget);
+    folder = std::make_unique<Folder>(**scratch, budget);
     std::thread helper([&] {
       checked = run_guarded([&] { return checker.run(report); });
       queue.close();  // also after an exception: the folder must not wait forever

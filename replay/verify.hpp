@@ -52,9 +52,8 @@ struct VerifyOptions {
   // have its root, i.e. today's log extends the one it was signed for.
   std::optional<TreeHead> since;
   bool check_projections = true;  // fold the log and compare with the live projections
-  // What the passes may hold in memory: half for the fold (replay/projection_fold.hpp), a
-  // quarter each for the expected streams and idempotency entries (replay/sorted_runs.hpp).
-  // Beyond it, they write to the scratch store.
+  // What the passes may hold in memory, the scratch store's block cache included
+  // (BudgetShares, replay/projection_fold.hpp). Beyond it, they write to the scratch store.
   std::size_t memory_budget = kDefaultFoldBudget;
   // Where the scratch store of rebuilt projections is made (and removed): empty, the system
   // temp dir. It needs about the live projections' disk space.

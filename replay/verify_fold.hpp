@@ -18,11 +18,10 @@ namespace filingd::verify_detail {
 
 class Folder {
  public:
-  // Half of `memory_budget` for the fold, a quarter for the idempotency entries.
-  Folder(Store& scratch, std::size_t memory_budget)
+  Folder(Store& scratch, const BudgetShares& budget)
       : scratch_(scratch),
-        fold_(scratch, memory_budget / 2),
-        idempotency_(scratch, Cf::idempotency, memory_budget / 4) {}
+        fold_(scratch, budget.fold),
+        idempotency_(scratch, Cf::idempotency, budget.runs) {}
 
   // Folds what the checker sends until it closes the queue (true: the log walk is over, and
   // the scratch projections complete) or an event does not replay (false), writing into the

@@ -33,8 +33,8 @@ class LogChecker {
         options_(options),
         folder_(folder),
         tree_(reads, options.since),
-        streams_out_(scratch, Cf::streams, options.memory_budget / 4),
-        idempotency_out_(scratch, Cf::idempotency, options.memory_budget / 4),
+        streams_out_(scratch, Cf::streams, BudgetShares(options.memory_budget).runs),
+        idempotency_out_(scratch, Cf::idempotency, BudgetShares(options.memory_budget).runs),
         scratch_(scratch) {}
 
   // Everything but the projections and, with a folder, the idempotency index. An Error: the

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/perf_level.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "ledger/format/keys.hpp"
 #include "replay/rebuild.hpp"
@@ -88,12 +92,21 @@ TEST_P(RebuildOf, EqualsTheIncrementalStateByteForByte) {
   ASSERT_TRUE(rebuild_projections(**store));
   EXPECT_EQ(*projections_digest(**store), *incremental);
 
-  // A fold with no memory to spare writes to the column family after every event and reads
+  // A fold with no memory to spare writes to its scratch store after every event and reads
   // back what it wrote, with the same result.
-  auto streamed = rebuild_projections(**store, {.memory_budget = 1});
+  test::TempDir scratch;
+  auto streamed =
+      rebuild_projections(**store, {.memory_budget = 1, .scratch_dir = scratch.str()});
   ASSERT_TRUE(streamed) << streamed.error().message;
   EXPECT_EQ(streamed->events, stats->events);
   EXPECT_EQ(*projections_digest(**store), *incremental);
+  EXPECT_TRUE(std::filesystem::is_empty(scratch.str()));
+  // Copied from the scratch store in key order: files in one level, for no compaction to merge.
+  rocksdb::ColumnFamilyMetaData layout;
+  (*store)->db()->GetColumnFamilyMetaData((*store)->cf(Cf::projections), &layout);
+  EXPECT_EQ(std::count_if(layout.levels.begin(), layout.levels.end(),
+                          [](const auto& level) { return !level.files.empty(); }),
+            1);
   // Durable: flushed out of the memtable, which the writes reached without a WAL.
   std::uint64_t in_memtable = 1;
   ASSERT_TRUE((*store)->db()->GetIntProperty((*store)->cf(Cf::projections),

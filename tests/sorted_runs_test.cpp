@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <rocksdb/iterator.h>
+#include <rocksdb/table_properties.h>
 
 #include <filesystem>
 #include <map>
@@ -67,6 +68,40 @@ TEST(RunFile, WritesPutsAndDeletionsOverWhatIsThere) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("sorted run"), std::string::npos);
   EXPECT_EQ(contents(**store, Cf::streams).count("z"), 0u);  // nothing of it ingested
+}
+
+// verify's scratch store: its tables' index and filters live in its block cache, a few KiB at a
+// time, so that what it holds outside the cache does not grow with what it stores.
+TEST(RunFile, APartitionedStoreKeepsItsTablesMetadataInItsCache) {
+  const auto readers_memory = [](const Store::Options& options) {
+    auto store = Store::open(options);
+    EXPECT_TRUE(store) << store.error().message;
+    RunFile run(**store, Cf::projections);
+    for (int i = 0; i < 50000; ++i) {
+      char key[16];
+      std::snprintf(key, sizeof key, "k%09d", i);
+      run.put(key, "value");
+    }
+    EXPECT_TRUE(run.ingest());
+    rocksdb::TablePropertiesCollection tables;
+    EXPECT_TRUE(
+        (*store)->db()->GetPropertiesOfAllTables((*store)->cf(Cf::projections), &tables).ok());
+    EXPECT_EQ(tables.size(), 1u);
+    for (const auto& [name, props] : tables) {
+      EXPECT_EQ(props->index_partitions > 1, options.partitioned) << name;
+      EXPECT_GT(props->filter_size, 0u) << name;
+    }
+    std::uint64_t bytes = 0;
+    EXPECT_TRUE((*store)->db()->GetIntProperty((*store)->cf(Cf::projections),
+                                               "rocksdb.estimate-table-readers-mem", &bytes));
+    return bytes;
+  };
+  test::TempDir dir;
+  const std::uint64_t apart = readers_memory({.path = dir.str(), .temporary = true});
+  const std::uint64_t cached = readers_memory(
+      {.path = dir.str(), .temporary = true, .block_cache_bytes = 1 << 20, .partitioned = true});
+  EXPECT_GT(apart, 50000u);  // an index and a filter for 50,000 keys
+  EXPECT_LT(cached * 10, apart);
 }
 
 }  // namespace
