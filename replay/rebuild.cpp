@@ -39,10 +39,10 @@ Status set_marker(Store& store, bool on) {
 }
 
 // Calls fold(event) for every event of the log in seq order, checking that seq is gapless. The
-// log is read and decoded on a second thread, a chunk of events ahead: decoding is a large part
-// of a rebuild's work.
+// log is read and decoded on a second thread, a chunk of events ahead (decoding is a large part
+// of a rebuild's work), which also adds each event's hash to `tree`.
 template <class Fold>
-Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
+Result<RebuildStats> fold_log(const Store& store, TreeRebuild& tree, Fold&& fold) {
   constexpr std::size_t kChunkEvents = 1024;
   constexpr std::size_t kChunksAhead = 4;
   struct Chunk {
@@ -86,6 +86,10 @@ Result<RebuildStats> fold_log(const Store& store, Fold&& fold) {
       auto e = decode_record(it->value().ToStringView());
       if (!e) {
         chunk.error = e.take_error();
+        break;
+      }
+      if (auto ok = tree.add(e->hash); !ok) {
+        chunk.error = ok.take_error();
         break;
       }
       chunk.events.push_back(std::move(*e));
@@ -164,7 +168,9 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
   if (!scratch) return scratch.take_error();
   ProjectionFold fold(**scratch, budget.fold);
-  auto stats = fold_log(store, [&](const Event& e) -> Status {
+  if (auto ok = store.recreate(Cf::tree); !ok) return ok.take_error();
+  TreeRebuild tree(store);
+  auto stats = fold_log(store, tree, [&](const Event& e) -> Status {
     if (auto state = fold.fold(e); !state) return replay_error(e, state.error());
     return {};
   });
@@ -172,9 +178,8 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   if (auto ok = fold.finish(); !ok) return ok.take_error();
   if (auto ok = copy_column(**scratch, store, Cf::projections, kCopiedFileBytes); !ok)
     return ok.take_error();
-  scratch->reset();  // its disk space, before the tree is rebuilt
-  auto leaves = rebuild_tree(store);
-  if (!leaves) return leaves.take_error();
+  scratch->reset();
+  if (auto leaves = tree.finish(); !leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;
 }

@@ -7,14 +7,21 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/event.hpp"
 #include "events/hash.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
 #include "replay/projection_fold.hpp"
+#include "tlog/merkle.hpp"
+
+namespace rocksdb {
+class SstFileWriter;
+}
 
 namespace filingd {
 
@@ -32,14 +39,39 @@ struct RebuildOptions {
   std::string scratch_dir;
 };
 
-// Drops all projections and the Merkle tree and re-folds every event of the log, in seq order,
-// through the same projector the append path uses. Fails on an event the projector refuses (a
-// corrupt log).
+// Drops all projections and the Merkle tree and rebuilds both in one pass over the log: every
+// event re-folded, in seq order, through the same projector the append path uses, and its hash
+// made a leaf of the tree. Fails on an event the projector refuses (a corrupt log).
 Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options = {});
 
-// Drops the Merkle tree (ledger/tree.hpp) and rebuilds it from the log's event hashes; part of
-// rebuild_projections. Returns the number of leaves.
+// Drops the Merkle tree (ledger/tree.hpp) and rebuilds it from the log's event hashes (as
+// rebuild_projections does in its own pass over the log). Returns the number of leaves.
 Result<std::uint64_t> rebuild_tree(Store& store);
+
+// Builds the Merkle tree of an emptied Cf::tree from its leaves, the event hashes in seq order.
+// The stored hashes come in index order, which is key order: they are written straight into
+// table files, ingested by finish(), with no memtable, no WAL and no sort. Only the tree's right
+// edge is held in memory.
+class TreeRebuild {
+ public:
+  explicit TreeRebuild(Store& store);
+  ~TreeRebuild();  // removes the table files finish() did not ingest
+  TreeRebuild(const TreeRebuild&) = delete;
+  TreeRebuild& operator=(const TreeRebuild&) = delete;
+
+  Status add(const Hash& leaf);
+  // Ingests the tree; the number of leaves. Errors: io.
+  Result<std::uint64_t> finish();
+
+ private:
+  Status finish_table();
+  Store& store_;
+  tlog::Appender tree_;
+  std::unique_ptr<rocksdb::SstFileWriter> writer_;  // the table being written
+  std::vector<std::string> files_;
+  std::uint64_t in_table_ = 0;
+  std::uint64_t leaves_ = 0;
+};
 
 // True if the projections must be rebuilt before the ledger opens: a rebuild started and did not
 // finish, or they were built in another layout (a ledger written by another version).
