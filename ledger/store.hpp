@@ -54,9 +54,9 @@ class Store {
     // index and filter in memory apart (about 12 bytes an entry).
     std::size_t block_cache_bytes = 0;
     // Tables written with partitioned index and filter blocks, which a block cache smaller than
-    // all of them loads a few KiB at a time. Only for stores that keep their index and filters in
-    // the cache and that the daemon never reads (a scratch store): the daemon keeps them out of
-    // its small caches, where partitions would thrash.
+    // all of them loads a few KiB at a time. Only for a store the daemon never opens (a scratch
+    // store): the daemon keeps index and filters out of its block cache, and would read the
+    // partitions through it over and over.
     bool partitioned = false;
     // The RocksDB environment; null: the default, with WAL files zero-filled ahead of the writer
     // and read up to where their records end (wal_file_system.hpp). Tests pass one that

@@ -1,5 +1,5 @@
-// Folding the log into a projections column family in bounded memory: what rebuild_projections
-// writes into the ledger, and verify into a scratch store to compare with the live one.
+// Folding the log into the projections column family of a scratch store in bounded memory:
+// rebuild_projections copies the result into the ledger, verify compares it with the live one.
 //
 // The projector reads and writes through a write-back overlay in memory. When the overlay
 // outgrows its share of the budget it is written to the column family as a sorted run
@@ -8,7 +8,7 @@
 // between their events (decoding and encoding a status is a large part of an event's cost) and are
 // encoded when the filing closes, or all at once when they outgrow their share. The derived entries
 // (list indexes and counters, Derived::leave_out) are written once, by finish(), from a scan of the
-// final statuses. Memory: the budget, whatever the size of the log, and RocksDB's table readers.
+// final statuses. Memory: the budget, whatever the size of the log.
 #pragma once
 
 #include <algorithm>
