@@ -189,8 +189,8 @@ Status Store::recreate(Cf which) {
   if (!s.ok()) return from_rocksdb(s, "cannot drop column family");
   db_->DestroyColumnFamilyHandle(handles_[i]);
   handles_[i] = nullptr;
-  s = db_->CreateColumnFamily(cf_options(which, block_cache_, partitioned_), std::string(cf_name(which)),
-                              &handles_[i]);
+  s = db_->CreateColumnFamily(cf_options(which, block_cache_, partitioned_),
+                              std::string(cf_name(which)), &handles_[i]);
   // Without the handle this Store is unusable; the caller must discard it (the rebuild marker
   // keeps the ledger from opening half-built projections).
   if (!s.ok()) return from_rocksdb(s, "cannot create column family");

@@ -36,7 +36,8 @@ inline constexpr std::size_t kDefaultFoldBudget = std::size_t{256} << 20;
 // estimates.
 struct BudgetShares {
   explicit BudgetShares(std::size_t budget)
-      : fold(budget / 2), scratch_cache(std::max<std::size_t>(budget / 8, 1 << 20)),
+      : fold(budget / 2),
+        scratch_cache(std::max<std::size_t>(budget / 8, 1 << 20)),
         runs(budget / 16) {}
   std::size_t fold, scratch_cache, runs;
 };

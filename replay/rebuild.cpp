@@ -178,7 +178,7 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   if (auto ok = fold.finish(); !ok) return ok.take_error();
   if (auto ok = copy_column(**scratch, store, Cf::projections, kCopiedFileBytes); !ok)
     return ok.take_error();
-  scratch->reset();
+  scratch->reset();  // its disk space and cache, no longer needed
   if (auto leaves = tree.finish(); !leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
   return stats;

@@ -28,7 +28,6 @@ namespace filingd::verify_detail {
 
 // At most this many problems per check: the first one matters, the rest give the extent.
 inline constexpr std::size_t kMaxProblemsPerCheck = 5;
-
 inline constexpr std::size_t kBatchEvents = 256;
 inline constexpr std::size_t kMaxQueuedBatches = 64;
 

@@ -95,8 +95,7 @@ TEST_P(RebuildOf, EqualsTheIncrementalStateByteForByte) {
   // A fold with no memory to spare writes to its scratch store after every event and reads
   // back what it wrote, with the same result.
   test::TempDir scratch;
-  auto streamed =
-      rebuild_projections(**store, {.memory_budget = 1, .scratch_dir = scratch.str()});
+  auto streamed = rebuild_projections(**store, {.memory_budget = 1, .scratch_dir = scratch.str()});
   ASSERT_TRUE(streamed) << streamed.error().message;
   EXPECT_EQ(streamed->events, stats->events);
   EXPECT_EQ(*projections_digest(**store), *incremental);
