@@ -157,18 +157,19 @@ Result<bool> rebuild_needed(const Store& store) {
 }
 
 Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& options) {
+  // The fold reads what it spilled, and a cache of whole filter blocks would thrash on the
+  // growing column family; its scratch store reads them in partitions, then its entries are
+  // copied once, in the ledger's own table format, in files that need no compaction. Opened
+  // first: a scratch directory that will not do leaves the ledger as it was.
+  const BudgetShares budget(options.memory_budget);
+  auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
+  if (!scratch) return scratch.take_error();
   // Until the marker is removed the projections are incomplete, and Ledger::open refuses them:
   // a crash mid-rebuild can never leave a daemon serving half a projection.
   if (auto ok = set_marker(store, true); !ok) return ok.take_error();
   if (auto ok = store.recreate(Cf::projections); !ok) return ok.take_error();
-  // The fold reads what it spilled, and a cache of whole filter blocks would thrash on the
-  // growing column family; its scratch store reads them in partitions, then its entries are
-  // copied once, in the ledger's own table format, in files that need no compaction.
-  const BudgetShares budget(options.memory_budget);
-  auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
-  if (!scratch) return scratch.take_error();
-  ProjectionFold fold(**scratch, budget.fold);
   if (auto ok = store.recreate(Cf::tree); !ok) return ok.take_error();
+  ProjectionFold fold(**scratch, budget.fold);
   TreeRebuild tree(store);
   auto stats = fold_log(store, tree, [&](const Event& e) -> Status {
     if (auto state = fold.fold(e); !state) return replay_error(e, state.error());

@@ -100,6 +100,15 @@ TEST_P(RebuildOf, EqualsTheIncrementalStateByteForByte) {
   EXPECT_EQ(streamed->events, stats->events);
   EXPECT_EQ(*projections_digest(**store), *incremental);
   EXPECT_TRUE(std::filesystem::is_empty(scratch.str()));
+  // A scratch directory that cannot be used is refused, naming it, before anything is dropped.
+  const std::string missing = scratch.str() + "/missing";
+  auto refused = rebuild_projections(**store, {.scratch_dir = missing});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(missing), std::string::npos) << refused.error().message;
+  EXPECT_EQ(*projections_digest(**store), *incremental);
+  auto marker = (*store)->get(Cf::meta, keys::kRebuildMarker);
+  ASSERT_TRUE(marker);
+  EXPECT_FALSE(marker->has_value());
   // Copied from the scratch store in key order: files in one level, for no compaction to merge.
   rocksdb::ColumnFamilyMetaData layout;
   (*store)->db()->GetColumnFamilyMetaData((*store)->cf(Cf::projections), &layout);
