@@ -7,21 +7,17 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "events/event.hpp"
 #include "events/hash.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
 #include "replay/projection_fold.hpp"
+#include "replay/sorted_runs.hpp"
 #include "tlog/merkle.hpp"
-
-namespace rocksdb {
-class SstFileWriter;
-}
 
 namespace filingd {
 
@@ -50,26 +46,22 @@ Result<std::uint64_t> rebuild_tree(Store& store);
 
 // Builds the Merkle tree of an emptied Cf::tree from its leaves, the event hashes in seq order.
 // The stored hashes come in index order, which is key order: they are written straight into
-// table files, ingested by finish(), with no memtable, no WAL and no sort. Only the tree's right
-// edge is held in memory.
+// table files (RunFile), with no memtable, no WAL and no sort. Only the tree's right edge is held
+// in memory.
 class TreeRebuild {
  public:
-  explicit TreeRebuild(Store& store);
-  ~TreeRebuild();  // removes the table files finish() did not ingest
-  TreeRebuild(const TreeRebuild&) = delete;
-  TreeRebuild& operator=(const TreeRebuild&) = delete;
+  explicit TreeRebuild(Store& store) : store_(store) {}
 
   Status add(const Hash& leaf);
-  // Ingests the tree; the number of leaves. Errors: io.
+  // Ingests what is still written; the number of leaves. Errors: io.
   Result<std::uint64_t> finish();
 
  private:
-  Status finish_table();
+  Status ingest();
   Store& store_;
   tlog::Appender tree_;
-  std::unique_ptr<rocksdb::SstFileWriter> writer_;  // the table being written
-  std::vector<std::string> files_;
-  std::uint64_t in_table_ = 0;
+  std::optional<RunFile> run_;  // the table being written
+  std::uint64_t in_run_ = 0;
   std::uint64_t leaves_ = 0;
 };
 

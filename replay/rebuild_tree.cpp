@@ -1,10 +1,8 @@
 // rebuild_tree and TreeRebuild (replay/rebuild.hpp): the Merkle tree from the log's stored hashes.
 #include <rocksdb/iterator.h>
-#include <rocksdb/sst_file_writer.h>
 
-#include <filesystem>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
@@ -19,53 +17,29 @@ constexpr std::uint64_t kEntriesPerTable = 16'000'000;
 
 }  // namespace
 
-TreeRebuild::TreeRebuild(Store& store) : store_(store) {}
-
-TreeRebuild::~TreeRebuild() {
-  writer_.reset();
-  std::error_code ec;
-  for (const auto& file : files_) std::filesystem::remove(file, ec);  // linked if ingested
-}
-
 Status TreeRebuild::add(const Hash& leaf) {
   auto stored = tree_.append(leaf);
   if (!stored) return stored.take_error();
-  rocksdb::Status s;
-  if (!writer_) {
-    rocksdb::ColumnFamilyHandle* cf = store_.cf(Cf::tree);
-    const rocksdb::Options options(store_.db()->GetDBOptions(), store_.db()->GetOptions(cf));
-    files_.push_back(store_.db()->GetName() + "/tree-rebuild-" + std::to_string(files_.size()) +
-                     ".sst");
-    writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, cf);
-    s = writer_->Open(files_.back());
-  }
+  if (!run_) run_.emplace(store_, Cf::tree);
   std::int64_t index = stored->first_index;
-  for (const tlog::Hash& h : stored->hashes) {
-    if (!s.ok()) break;
-    s = writer_->Put(keys::tree_hash(index++),
-                     rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-  }
-  if (!s.ok()) return from_rocksdb(s, "rebuild: cannot write the Merkle tree");
+  for (const tlog::Hash& h : stored->hashes)
+    run_->put(keys::tree_hash(index++),
+              std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
   ++leaves_;
-  in_table_ += stored->hashes.size();
-  return in_table_ >= kEntriesPerTable ? finish_table() : Status{};
+  in_run_ += stored->hashes.size();
+  return in_run_ >= kEntriesPerTable ? ingest() : Status{};
 }
 
-Status TreeRebuild::finish_table() {
-  const rocksdb::Status s = writer_ ? writer_->Finish() : rocksdb::Status::OK();
-  writer_.reset();
-  in_table_ = 0;
-  if (!s.ok()) return from_rocksdb(s, "rebuild: cannot write the Merkle tree");
-  return {};
+Status TreeRebuild::ingest() {
+  Status ingested = run_->ingest();
+  run_.reset();
+  in_run_ = 0;
+  return ingested;
 }
 
 Result<std::uint64_t> TreeRebuild::finish() {
-  if (auto ok = finish_table(); !ok) return ok.take_error();
-  if (!files_.empty()) {
-    rocksdb::IngestExternalFileOptions ingest;
-    ingest.move_files = true;
-    const rocksdb::Status s = store_.db()->IngestExternalFile(store_.cf(Cf::tree), files_, ingest);
-    if (!s.ok()) return from_rocksdb(s, "rebuild: cannot write the Merkle tree");
+  if (run_) {
+    if (auto ok = ingest(); !ok) return ok.take_error();
   }
   return leaves_;
 }
