@@ -14,9 +14,18 @@ tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapsh
                             std::span<tlog::Hash> out) -> Status {
     rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::tree);
     if (cf == nullptr) return make_error(ErrorCode::internal, "the ledger has no Merkle tree");
+    // A hash at `level` is the level-th of the record of the leaf that completed its subtree,
+    // whose key is `level` indexes before its own.
     std::vector<std::string> keys;
+    std::vector<int> levels;
     keys.reserve(indexes.size());
-    for (std::int64_t i : indexes) keys.push_back(keys::tree_hash(i));
+    levels.reserve(indexes.size());
+    for (std::int64_t i : indexes) {
+      auto where = tlog::split_stored_hash_index(i);
+      if (!where) return where.take_error();
+      keys.push_back(keys::tree_hash(i - where->level));
+      levels.push_back(where->level);
+    }
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
@@ -25,13 +34,16 @@ tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapsh
     store.db()->MultiGet(ro, cf, keys.size(), slices.data(), values.data(), statuses.data(),
                          /*sorted_input=*/false);
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (statuses[i].IsNotFound() || (statuses[i].ok() && values[i].size() != tlog::kHashSize))
+      const std::size_t at = static_cast<std::size_t>(levels[i]) * tlog::kHashSize;
+      if (statuses[i].IsNotFound() ||
+          (statuses[i].ok() &&
+           (values[i].size() % tlog::kHashSize != 0 || values[i].size() < at + tlog::kHashSize)))
         return make_error(ErrorCode::internal,
                           "the Merkle tree is damaged at stored hash " +
                               std::to_string(indexes[i]) +
                               " (rebuild the projections: filingctl rebuild-projections)");
       if (!statuses[i].ok()) return from_rocksdb(statuses[i], "Merkle tree read failed");
-      std::memcpy(out[i].data(), values[i].data(), tlog::kHashSize);
+      std::memcpy(out[i].data(), values[i].data() + at, tlog::kHashSize);
     }
     return {};
   };
@@ -126,10 +138,7 @@ tlog::HashReader tree_reader(const Store& store, TreeCache& cache) {
 Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash) {
   auto stored = tree.append(event_hash);
   if (!stored) return stored.take_error();
-  std::int64_t index = stored->first_index;
-  for (const tlog::Hash& h : stored->hashes)
-    txn.append(Cf::tree, keys::tree_hash(index++),
-               std::string(reinterpret_cast<const char*>(h.data()), h.size()));
+  txn.append(Cf::tree, keys::tree_hash(stored->first_index), std::string(tree_record(*stored)));
   return {};
 }
 

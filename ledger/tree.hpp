@@ -1,6 +1,9 @@
 // The ledger's Merkle tree (SPEC §8) in RocksDB: the stored hashes of tlog/merkle.hpp in the tree
-// column family, key = keys::tree_hash(index), value = the 32-byte hash. Leaf i is event seq
-// i + 1 with leaf data the event's hash; the tree's size is always the ledger head's seq.
+// column family, one record per leaf: key = keys::tree_hash(index of the leaf's hash), value =
+// the hashes its append stored (the leaf's, then those of the subtrees it completed), 32 bytes
+// each. One key per append rather than one per hash (two on average): an append's memtable
+// inserts are most of its cost. Leaf i is event seq i + 1 with leaf data the event's hash; the
+// tree's size is always the ledger head's seq.
 // Written in the append's batch (decide), rebuilt with the projections (replay/rebuild.hpp),
 // checked by verify.
 #pragma once
@@ -12,6 +15,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string_view>
 
 #include "events/event.hpp"
 #include "events/result.hpp"
@@ -66,7 +71,13 @@ class TreeCache {
 // Reads through `cache`: only the hashes it lacks are read from `store`, and then kept in it.
 tlog::HashReader tree_reader(const Store& store, TreeCache& cache);
 
-// Appends the leaf of event `e` to `tree` and stages the hashes it stores.
+// The value of a leaf's record: the hashes its append stored, concatenated.
+inline std::string_view tree_record(const tlog::Appender::Stored& stored) {
+  const auto bytes = std::as_bytes(stored.hashes);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// Appends the leaf of event `e` to `tree` and stages its record.
 Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash);
 
 // The tree of the first `size` events, resumed from the stored hashes.

@@ -45,7 +45,7 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
 Result<std::uint64_t> rebuild_tree(Store& store);
 
 // Builds the Merkle tree of an emptied Cf::tree from its leaves, the event hashes in seq order.
-// The stored hashes come in index order, which is key order: they are written straight into
+// The leaves' records come in index order, which is key order: they are written straight into
 // table files (RunFile), with no memtable, no WAL and no sort. Only the tree's right edge is held
 // in memory.
 class TreeRebuild {
@@ -61,7 +61,7 @@ class TreeRebuild {
   Store& store_;
   tlog::Appender tree_;
   std::optional<RunFile> run_;  // the table being written
-  std::uint64_t in_run_ = 0;
+  std::uint64_t in_run_ = 0;    // records
   std::uint64_t leaves_ = 0;
 };
 

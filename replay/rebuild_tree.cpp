@@ -6,14 +6,16 @@
 
 #include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
+#include "ledger/tree.hpp"
 #include "replay/rebuild.hpp"
 #include "tlog/merkle.hpp"
 
 namespace filingd {
 namespace {
 
-// Stored hashes per table file: 40 bytes each, so files of about 640 MB at most.
-constexpr std::uint64_t kEntriesPerTable = 16'000'000;
+// Leaves' records per table file: 72 bytes each on average (an 8-byte key, two hashes), so files
+// of about 600 MB.
+constexpr std::uint64_t kRecordsPerTable = 8'000'000;
 
 }  // namespace
 
@@ -21,13 +23,9 @@ Status TreeRebuild::add(const Hash& leaf) {
   auto stored = tree_.append(leaf);
   if (!stored) return stored.take_error();
   if (!run_) run_.emplace(store_, Cf::tree);
-  std::int64_t index = stored->first_index;
-  for (const tlog::Hash& h : stored->hashes)
-    run_->put(keys::tree_hash(index++),
-              std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  run_->put(keys::tree_hash(stored->first_index), tree_record(*stored));
   ++leaves_;
-  in_run_ += stored->hashes.size();
-  return in_run_ >= kEntriesPerTable ? ingest() : Status{};
+  return ++in_run_ >= kRecordsPerTable ? ingest() : Status{};
 }
 
 Status TreeRebuild::ingest() {

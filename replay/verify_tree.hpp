@@ -1,5 +1,5 @@
 // The Merkle tree half of `verify` (SPEC §8), run by the log checker as it walks the log:
-// the tree column family must hold exactly the stored hashes the events' hashes give, in index
+// the tree column family must hold exactly the leaves' records the events' hashes give, in index
 // order (one sequential scan beside the log's, and only the tree's right edge in memory); with
 // an auditor's checkpoint, the root at its size must be its root. Internal to replay/.
 #pragma once
@@ -41,10 +41,7 @@ class TreeCheck {
                                         ", the checkpoint says " +
                                         tlog::base64_encode(since_->root));
     if (!tree_problems_.clean()) return;  // one damaged tree is reported once
-    std::int64_t index = stored->first_index;
-    for (const tlog::Hash& want : stored->hashes) {
-      if (!compare_next(seq, index++, want)) return;
-    }
+    compare_next(seq, stored->first_index, tree_record(*stored));
   }
 
   // After the walk. `complete`: the walk reached the end of the log without a problem.
@@ -58,7 +55,7 @@ class TreeCheck {
                                       std::to_string(since_->size) + ": it was truncated");
     if (!complete || !tree_problems_.clean() || !it_) return;
     if (it_->Valid())
-      tree_problems_.add(Seq(0), "the Merkle tree holds stored hashes beyond the log's " +
+      tree_problems_.add(Seq(0), "the Merkle tree holds records beyond the log's " +
                                      std::to_string(events) + " events (from index " +
                                      index_text(it_->key()) + ")");
   }
@@ -75,24 +72,22 @@ class TreeCheck {
     return std::to_string(keys::parse_seq(key.ToStringView())->value);
   }
 
-  bool compare_next(std::uint64_t seq, std::int64_t index, const tlog::Hash& want) {
-    const std::string where = "the Merkle tree's stored hash " + std::to_string(index) +
-                              " (for event " + std::to_string(seq) + ")";
+  // The next record must be the one at `index` (of event `seq`'s leaf), holding `want`.
+  void compare_next(std::uint64_t seq, std::int64_t index, std::string_view want) {
+    const auto where = [&] {
+      return "the Merkle tree's record at stored hash " + std::to_string(index) + " (for event " +
+             std::to_string(seq) + ")";
+    };
     if (!it_ || !it_->Valid()) {
-      tree_problems_.add(Seq(seq), where + " is missing (rebuild the projections)");
-      return false;
-    }
-    if (it_->key() != rocksdb::Slice(keys::tree_hash(index))) {
+      tree_problems_.add(Seq(seq), where() + " is missing (rebuild the projections)");
+    } else if (it_->key() != rocksdb::Slice(keys::tree_hash(index))) {
       tree_problems_.add(Seq(seq),
-                         where + " is missing: the next one stored is " + index_text(it_->key()));
-      return false;
+                         where() + " is missing: the next one stored is " + index_text(it_->key()));
+    } else if (it_->value() != rocksdb::Slice(want)) {
+      tree_problems_.add(Seq(seq), where() + " is not what the log gives");
+    } else {
+      it_->Next();
     }
-    if (it_->value() != rocksdb::Slice(reinterpret_cast<const char*>(want.data()), want.size())) {
-      tree_problems_.add(Seq(seq), where + " is not the hash the log gives");
-      return false;
-    }
-    it_->Next();
-    return true;
   }
 
   std::optional<TreeHead> since_;

@@ -226,6 +226,25 @@ TEST_F(TreeVerify, AMissingOrExtraStoredHashIsNamed) {
   EXPECT_TRUE(mentions(verify(), "beyond the log"));
 }
 
+// Leaf 7 completes three subtrees: its record holds four hashes (stored indexes 11 to 14). Cut
+// to two, a reader of the third is told the tree is damaged there, and verify names the record.
+TEST_F(TreeVerify, ATruncatedRecordIsDamageNotAShorterHash) {
+  {
+    auto store = test::open_raw(dir_);
+    const std::string record = test::raw_get(*store, Cf::tree, keys::tree_hash(11));
+    ASSERT_EQ(record.size(), 4 * tlog::kHashSize);
+    test::raw_put(*store, Cf::tree, keys::tree_hash(11), record.substr(0, 2 * tlog::kHashSize));
+    tlog::Hash h;
+    const std::int64_t level_1 = 12, level_2 = 13;
+    EXPECT_TRUE(tree_reader(*store)(std::span(&level_1, 1), std::span(&h, 1)));
+    const Status read = tree_reader(*store)(std::span(&level_2, 1), std::span(&h, 1));
+    ASSERT_FALSE(read);
+    EXPECT_NE(read.error().message.find("damaged at stored hash 13"), std::string::npos)
+        << read.error().message;
+  }
+  EXPECT_TRUE(mentions(verify(), "stored hash 11"));
+}
+
 // An auditor's checkpoint: the log extends it; a forger who rewrites an event and recomputes
 // every hash, the head and the tree leaves a self-consistent ledger, and only the checkpoint
 // shows it.

@@ -44,8 +44,8 @@ std::uint32_t get_u32(std::string_view in);  // in.size() >= 4
 std::string seq(Seq s);
 // The seq of a log key (or a stream value); nullopt unless it is 8 bytes.
 std::optional<Seq> parse_seq(std::string_view key);
-// The tree column family: a Merkle tree stored hash index (tlog/merkle.hpp), big-endian u64,
-// so key order is index order.
+// The tree column family: the record of a leaf, keyed by the stored hash index (tlog/merkle.hpp)
+// of its leaf hash, big-endian u64, so key order is index order (ledger/tree.hpp).
 std::string tree_hash(std::int64_t stored_index);
 std::string stream(std::string_view filing_id, Version v);
 std::string stream_prefix(std::string_view filing_id);
