@@ -61,7 +61,6 @@ class TreeRebuild {
   Store& store_;
   tlog::Appender tree_;
   std::optional<RunFile> run_;  // the table being written
-  std::uint64_t in_run_ = 0;    // records
   std::uint64_t leaves_ = 0;
 };
 

@@ -24,14 +24,13 @@ Status TreeRebuild::add(const Hash& leaf) {
   if (!stored) return stored.take_error();
   if (!run_) run_.emplace(store_, Cf::tree);
   run_->put(keys::tree_hash(stored->first_index), tree_record(*stored));
-  ++leaves_;
-  return ++in_run_ >= kRecordsPerTable ? ingest() : Status{};
+  // One record per leaf: a table is full every kRecordsPerTable leaves.
+  return ++leaves_ % kRecordsPerTable == 0 ? ingest() : Status{};
 }
 
 Status TreeRebuild::ingest() {
   Status ingested = run_->ingest();
   run_.reset();
-  in_run_ = 0;
   return ingested;
 }
 
