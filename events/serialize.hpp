@@ -9,6 +9,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <streambuf>
 #include <string>
@@ -83,6 +84,40 @@ class ViewSource : public std::streambuf {
   std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
+// A stream over `buf` for the life of this object: the thread's own, unless a caller up the
+// stack holds it (a decode inside a decode). Constructing a std::istream or std::ostream (the
+// stream's locale, its ios_base) cost as much as decoding a small record.
+template <class Stream>
+class LentStream {
+ public:
+  explicit LentStream(std::streambuf* buf) {
+    thread_local Stream shared(nullptr);
+    thread_local bool lent = false;
+    if (lent) {
+      own_.emplace(buf);
+      stream_ = &*own_;
+      return;
+    }
+    lent = true;
+    lent_ = &lent;
+    shared.rdbuf(buf);  // also clears the state a previous use left
+    stream_ = &shared;
+  }
+  ~LentStream() {
+    if (lent_ == nullptr) return;
+    stream_->rdbuf(nullptr);
+    *lent_ = false;
+  }
+  LentStream(const LentStream&) = delete;
+  LentStream& operator=(const LentStream&) = delete;
+  Stream& get() { return *stream_; }
+
+ private:
+  Stream* stream_ = nullptr;
+  std::optional<Stream> own_;
+  bool* lent_ = nullptr;
+};
+
 // The input cereal_decode is reading on this thread, if any.
 inline thread_local const ViewSource* t_decoding = nullptr;
 
@@ -94,9 +129,9 @@ std::string cereal_encode(F&& write) {
   std::string out;
   out.reserve(256);
   detail::StringSink sink(out);
-  std::ostream os(&sink);
+  detail::LentStream<std::ostream> os(&sink);
   {
-    cereal::PortableBinaryOutputArchive ar(os);
+    cereal::PortableBinaryOutputArchive ar(os.get());
     write(ar);
   }
   return out;
@@ -106,13 +141,13 @@ std::string cereal_encode(F&& write) {
 template <class F>
 bool cereal_decode(std::string_view bytes, F&& read, std::string* error) {
   detail::ViewSource src(bytes);
-  std::istream is(&src);
+  detail::LentStream<std::istream> is(&src);
   struct Restore {
     const detail::ViewSource* outer;
     ~Restore() { detail::t_decoding = outer; }
   } restore{std::exchange(detail::t_decoding, &src)};
   try {
-    cereal::PortableBinaryInputArchive ar(is);
+    cereal::PortableBinaryInputArchive ar(is.get());
     read(ar);
   } catch (const std::exception& ex) {
     if (error) *error = ex.what();

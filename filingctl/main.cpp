@@ -273,16 +273,15 @@ int run_rebuild(const std::string& data_dir, const RebuildOptions& options, bool
   if (!store) return fail(store.error());
   auto stats = rebuild_projections(**store, options);
   if (!stats) return fail(stats.error());
-  auto digest = projections_digest(**store);
-  if (!digest) return fail(digest.error());
+  const Hash& digest = stats->digest;
   if (as_json) {
     print_json(json::object{{"events", stats->events},
                             {"head_seq", stats->head.value},
-                            {"projections_digest", to_hex(*digest)}});
+                            {"projections_digest", to_hex(digest)}});
   } else {
     std::printf("rebuilt projections from %llu events (head seq %llu), digest %s\n",
                 static_cast<unsigned long long>(stats->events),
-                static_cast<unsigned long long>(stats->head.value), to_hex(*digest).c_str());
+                static_cast<unsigned long long>(stats->head.value), to_hex(digest).c_str());
   }
   return kOk;
 }

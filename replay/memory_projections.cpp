@@ -7,11 +7,11 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <thread>
 
 #include "events/codec.hpp"
 #include "ledger/format/event_record.hpp"
 #include "replay/rebuild.hpp"
+#include "replay/sorted_runs.hpp"
 
 namespace filingd {
 namespace {
@@ -91,7 +91,15 @@ void MemoryProjections::grow(std::size_t min_slots) {
   }
 }
 
-void MemoryProjections::clear() { *this = MemoryProjections(); }
+void MemoryProjections::release() { *this = MemoryProjections(); }
+
+void MemoryProjections::clear() {
+  items_.clear();
+  free_items_.clear();
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  live_ = 0;
+  erased_ = 0;
+}
 
 std::optional<std::string> MemoryProjections::get(std::string_view key) {
   const std::string* v = find(key);
@@ -160,17 +168,8 @@ std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {
     out.emplace_back(item.key.view(), item.value);
   }
   // std::string_view compares with char_traits<char>, i.e. like memcmp: bytewise, unsigned.
-  const auto by_key = [](const Entry& a, const Entry& b) { return a.first < b.first; };
-  if (out.size() < 1024) {  // not worth a thread
-    std::sort(out.begin(), out.end(), by_key);
-    return out;
-  }
-  // Two halves sorted on two threads, then merged: this runs after a fold, on an idle core.
-  const auto middle = out.begin() + static_cast<std::ptrdiff_t>(out.size() / 2);
-  std::thread first([&] { std::sort(out.begin(), middle, by_key); });
-  std::sort(middle, out.end(), by_key);
-  first.join();
-  std::inplace_merge(out.begin(), middle, out.end(), by_key);
+  stable_sort_on_two_threads(out.begin(), out.end(),
+                             [](const Entry& a, const Entry& b) { return a.first < b.first; });
   return out;
 }
 

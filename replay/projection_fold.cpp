@@ -154,6 +154,7 @@ void ProjectionFold::write_cached() {
 Status ProjectionFold::finish() {
   write_cached();
   if (auto ok = overlay_.spill(); !ok) return ok;
+  overlay_.release();  // derive() fills a buffer of the same share
   return derive();
 }
 

@@ -90,6 +90,11 @@ class ProjectionFold {
     std::size_t bytes() const { return bytes_; }
     // Writes the overlay to the column family and empties it.
     Status spill();
+    // Gives back the memory of an empty overlay (after the last spill).
+    void release() {
+      puts_.release();
+      dels_.release();
+    }
     // The first failed read (the projector's reads cannot fail).
     const std::optional<Error>& error() const { return error_; }
 

@@ -177,19 +177,27 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
   });
   if (!stats) return stats;
   if (auto ok = fold.finish(); !ok) return ok.take_error();
-  if (auto ok = copy_column(**scratch, store, Cf::projections, kCopiedFileBytes); !ok)
+  // The digest as the entries go by: the column family was empty, so it holds what was copied.
+  ProjectionDigest digest;
+  if (auto ok = copy_column(**scratch, store, Cf::projections, kCopiedFileBytes,
+                            [&](std::string_view k, std::string_view v) { digest.add(k, v); });
+      !ok)
     return ok.take_error();
   scratch->reset();  // its disk space and cache, no longer needed
   if (auto leaves = tree.finish(); !leaves) return leaves.take_error();
   if (auto ok = set_marker(store, false); !ok) return ok.take_error();
+  stats->digest = digest.finish();
   return stats;
 }
 
 void ProjectionDigest::add(std::string_view key, std::string_view value) {
-  sizes_.clear();
-  keys::put_u32(sizes_, static_cast<std::uint32_t>(key.size()));
-  keys::put_u32(sizes_, static_cast<std::uint32_t>(value.size()));
-  sha_.update(sizes_).update(key).update(value);
+  char sizes[8];
+  const auto put_u32 = [](char* at, std::size_t v) {
+    for (int i = 3; i >= 0; --i, v >>= 8) at[i] = static_cast<char>(v & 0xff);
+  };
+  put_u32(sizes, key.size());
+  put_u32(sizes + 4, value.size());
+  sha_.update(std::string_view(sizes, sizeof sizes)).update(key).update(value);
 }
 
 Result<Hash> column_digest(const Store& store, Cf which) {

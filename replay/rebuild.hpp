@@ -24,6 +24,9 @@ namespace filingd {
 struct RebuildStats {
   std::uint64_t events = 0;
   Seq head;
+  // projections_digest() of the rebuilt projections, taken from the entries as they were copied
+  // into the ledger (rebuild_projections only).
+  Hash digest{};
 };
 
 struct RebuildOptions {
@@ -78,7 +81,6 @@ class ProjectionDigest {
 
  private:
   Sha256 sha_;
-  std::string sizes_;
 };
 
 // The digest of the projections column family (one RocksDB snapshot).

@@ -84,8 +84,8 @@ Status SortedRuns::flush() {
     return std::string_view(arena_).substr(r.offset, r.key_size);
   };
   // Stable: of equal keys the one put last stays last, and is the one written.
-  std::stable_sort(refs_.begin(), refs_.end(),
-                   [&](const Ref& a, const Ref& b) { return key(a) < key(b); });
+  stable_sort_on_two_threads(refs_.begin(), refs_.end(),
+                             [&](const Ref& a, const Ref& b) { return key(a) < key(b); });
   RunFile run(target_, cf_);
   for (std::size_t i = 0; i < refs_.size(); ++i) {
     if (i + 1 < refs_.size() && key(refs_[i]) == key(refs_[i + 1])) continue;
@@ -97,7 +97,8 @@ Status SortedRuns::flush() {
   return run.ingest();
 }
 
-Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes) {
+Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes,
+                   const std::function<void(std::string_view, std::string_view)>& each) {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   ro.readahead_size = 4 << 20;
@@ -106,8 +107,10 @@ Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes) 
   std::size_t bytes = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (!run) run.emplace(to, cf);
-    run->put(it->key().ToStringView(), it->value().ToStringView());
-    bytes += it->key().size() + it->value().size();
+    const std::string_view key = it->key().ToStringView(), value = it->value().ToStringView();
+    run->put(key, value);
+    if (each) each(key, value);
+    bytes += key.size() + value.size();
     if (bytes >= file_bytes) {
       if (auto ok = run->ingest(); !ok) return ok;
       run.reset();

@@ -5,11 +5,14 @@
 // this way is rebuilt if lost.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "events/result.hpp"
@@ -20,6 +23,22 @@ class SstFileWriter;
 }
 
 namespace filingd {
+
+// std::stable_sort on two threads: each half sorted on its own, then merged (stably: of equal
+// elements those of the first half stay first). The largest sorts of the passes come after their
+// folds, when the second core is idle.
+template <class It, class Less>
+void stable_sort_on_two_threads(It first, It last, Less less) {
+  if (last - first < 4096) {  // not worth a thread
+    std::stable_sort(first, last, less);
+    return;
+  }
+  const It middle = first + (last - first) / 2;
+  std::thread other([&] { std::stable_sort(first, middle, less); });
+  std::stable_sort(middle, last, less);
+  other.join();
+  std::inplace_merge(first, middle, last, less);
+}
 
 // One table file, ingested by ingest(). Keys strictly increasing. The first failure sticks.
 class RunFile {
@@ -68,7 +87,10 @@ class SortedRuns {
 
 // Writes every entry of column family `cf` of `from` into the same, empty, column family of `to`
 // as table files of about `file_bytes`, which do not overlap: ingested into the bottom level,
-// they need no compaction, and are written in `to`'s table format. Errors: io.
-Status copy_column(const Store& from, Store& to, Cf cf, std::size_t file_bytes);
+// they need no compaction, and are written in `to`'s table format. `each`, if given, sees every
+// entry copied, in key order. Errors: io.
+Status copy_column(
+    const Store& from, Store& to, Cf cf, std::size_t file_bytes,
+    const std::function<void(std::string_view key, std::string_view value)>& each = nullptr);
 
 }  // namespace filingd

@@ -2,9 +2,10 @@
 
 #include "events/codec.hpp"
 #include "events/hash.hpp"
+#include "events/serialize.hpp"
+#include "ledger/format/event_record.hpp"
 #include "tests/samples/samples.hpp"
 #include "tests/test_util.hpp"
-#include "ledger/format/event_record.hpp"
 
 namespace filingd {
 namespace {
@@ -54,8 +55,7 @@ TEST(Codec, EveryEventTypeRoundTrips) {
     // sms_confirmed (+ its sealed personal data); at 3, filing_submitted (+ sealed, + name_ref).
     const auto type = static_cast<EventType>(t);
     const bool second = type == EventType::filing_withdrawn || type == EventType::sms_confirmed;
-    EXPECT_EQ(current_schema(type),
-              type == EventType::filing_submitted ? 3u : second ? 2u : 1u);
+    EXPECT_EQ(current_schema(type), type == EventType::filing_submitted ? 3u : second ? 2u : 1u);
   }
 }
 
@@ -64,6 +64,45 @@ TEST(Codec, RefusesTruncatedAndTrailingBytes) {
   EXPECT_FALSE(decode_body(body.substr(0, body.size() - 1)));
   EXPECT_FALSE(decode_body(body + "x"));
   EXPECT_FALSE(decode_body(""));
+}
+
+// cereal_decode lends the thread's stream to the outermost decode: a decode inside a decode gets
+// a stream of its own (sharing it would leave the outer one reading from nothing), and a decode
+// after a failed one starts clean.
+TEST(Codec, NestedAndFailedDecodesDoNotDisturbEachOther) {
+  const std::string inner =
+      cereal_encode([](auto& ar) { ar(std::uint32_t{7}, std::string("inner")); });
+  const std::string outer = cereal_encode([&](auto& ar) { ar(inner, std::uint32_t{9}); });
+  std::string error;
+  std::uint32_t seven = 0;
+  std::uint32_t nine = 0;
+  std::string word;
+  const bool decoded = cereal_decode(
+      outer,
+      [&](auto& ar) {
+        std::string bytes;
+        ar(bytes);
+        EXPECT_TRUE(cereal_decode(
+            bytes, [&](auto& in) { in(seven, word); }, &error))
+            << error;
+        ar(nine);
+      },
+      &error);
+  ASSERT_TRUE(decoded) << error;
+  EXPECT_EQ(seven, 7u);
+  EXPECT_EQ(word, "inner");
+  EXPECT_EQ(nine, 9u);
+
+  std::uint64_t too_long = 0;
+  EXPECT_FALSE(cereal_decode(
+      std::string_view(inner).substr(0, 3), [&](auto& ar) { ar(too_long); }, &error));
+  seven = 0;
+  word.clear();
+  EXPECT_TRUE(cereal_decode(
+      inner, [&](auto& ar) { ar(seven, word); }, &error))
+      << error;
+  EXPECT_EQ(seven, 7u);
+  EXPECT_EQ(word, "inner");
 }
 
 TEST(Codec, RecordCarriesTheChainLink) {

@@ -11,7 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "events/encoding.hpp"
 #include "events/json.hpp"
+#include "ledger/format/projection_values.hpp"
 #include "projections/state_machine.hpp"
 #include "replay/export.hpp"
 #include "replay/history.hpp"
@@ -20,8 +22,6 @@
 #include "replay/rebuild.hpp"
 #include "replay/verify.hpp"
 #include "tests/audit_util.hpp"
-#include "events/encoding.hpp"
-#include "ledger/format/projection_values.hpp"
 
 namespace filingd {
 namespace {
@@ -217,6 +217,22 @@ TEST(MemoryProjections, BehaveLikeAnOrderedMap) {
     ++i;
   }
   EXPECT_EQ(mine.digest(), digest.finish());
+
+  // Emptied, it keeps its table for the next fill (a fold's overlay after a spill), and holds
+  // only what is put after.
+  mine.clear();
+  EXPECT_EQ(mine.size(), 0u);
+  EXPECT_TRUE(mine.sorted().empty());
+  EXPECT_FALSE(mine.get(oracle.begin()->first).has_value());
+  mine.put("b", "2");
+  mine.put("a", "1");
+  mine.del("b");
+  const auto refilled = mine.sorted();
+  ASSERT_EQ(refilled.size(), 1u);
+  EXPECT_EQ(refilled[0], MemoryProjections::Entry("a", "1"));
+  mine.release();
+  EXPECT_EQ(mine.size(), 0u);
+  EXPECT_FALSE(mine.get("a").has_value());
 }
 
 // RFC 4180: fields separated by commas, quoted fields with doubled quotes.

@@ -45,6 +45,24 @@ TEST(SortedRuns, TheLastPutOfAKeyWinsWithinAndAcrossRuns) {
     EXPECT_FALSE(entry.path().filename().string().starts_with("run-")) << entry.path();
 }
 
+// One run large enough to be sorted on two threads: a key put in both halves keeps the value
+// put last.
+TEST(SortedRuns, TheLastPutWinsAcrossTheHalvesOfALargeSort) {
+  test::TempDir dir;
+  auto store = Store::open({.path = dir.str()});
+  ASSERT_TRUE(store) << store.error().message;
+  SortedRuns runs(**store, Cf::streams, std::size_t{64} << 20);
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 30'000; ++i) {
+    const std::string key = "k" + std::to_string((i * 7919) % 10'007);  // each key ~3 times
+    const std::string value = "v" + std::to_string(i);
+    runs.put(key, value);
+    expected[key] = value;
+  }
+  ASSERT_TRUE(runs.flush());
+  EXPECT_EQ(contents(**store, Cf::streams), expected);
+}
+
 TEST(RunFile, WritesPutsAndDeletionsOverWhatIsThere) {
   test::TempDir dir;
   auto store = Store::open({.path = dir.str()});
