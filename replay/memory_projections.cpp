@@ -168,8 +168,9 @@ std::vector<MemoryProjections::Entry> MemoryProjections::sorted() const {
     out.emplace_back(item.key.view(), item.value);
   }
   // std::string_view compares with char_traits<char>, i.e. like memcmp: bytewise, unsigned.
-  stable_sort_on_two_threads(out.begin(), out.end(),
-                             [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  // Keys are distinct: no tie to break.
+  sort_on_two_threads(out.begin(), out.end(),
+                      [](const Entry& a, const Entry& b) { return a.first < b.first; });
   return out;
 }
 

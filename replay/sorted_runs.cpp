@@ -83,9 +83,11 @@ Status SortedRuns::flush() {
   const auto key = [&](const Ref& r) {
     return std::string_view(arena_).substr(r.offset, r.key_size);
   };
-  // Stable: of equal keys the one put last stays last, and is the one written.
-  stable_sort_on_two_threads(refs_.begin(), refs_.end(),
-                             [&](const Ref& a, const Ref& b) { return key(a) < key(b); });
+  // Of equal keys the one put last (at the larger offset) sorts last, and is the one written.
+  sort_on_two_threads(refs_.begin(), refs_.end(), [&](const Ref& a, const Ref& b) {
+    const int order = key(a).compare(key(b));
+    return order != 0 ? order < 0 : a.offset < b.offset;
+  });
   RunFile run(target_, cf_);
   for (std::size_t i = 0; i < refs_.size(); ++i) {
     if (i + 1 < refs_.size() && key(refs_[i]) == key(refs_[i + 1])) continue;

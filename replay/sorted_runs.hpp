@@ -24,18 +24,19 @@ class SstFileWriter;
 
 namespace filingd {
 
-// std::stable_sort on two threads: each half sorted on its own, then merged (stably: of equal
-// elements those of the first half stay first). The largest sorts of the passes come after their
-// folds, when the second core is idle.
+// Sorts on two threads: each half with std::sort on its own, then merged. `less` must order
+// any two distinct elements (a tie-breaker where keys repeat): the halves are sorted unstably.
+// The helper thread allocates nothing, so no memory is left in its allocator's arena when it
+// ends. The largest sorts of the passes come after their folds, when the second core is idle.
 template <class It, class Less>
-void stable_sort_on_two_threads(It first, It last, Less less) {
+void sort_on_two_threads(It first, It last, Less less) {
   if (last - first < 4096) {  // not worth a thread
-    std::stable_sort(first, last, less);
+    std::sort(first, last, less);
     return;
   }
   const It middle = first + (last - first) / 2;
-  std::thread other([&] { std::stable_sort(first, middle, less); });
-  std::stable_sort(middle, last, less);
+  std::thread other([&] { std::sort(first, middle, less); });
+  std::sort(middle, last, less);
   other.join();
   std::inplace_merge(first, middle, last, less);
 }
