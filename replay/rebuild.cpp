@@ -191,13 +191,10 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
 }
 
 void ProjectionDigest::add(std::string_view key, std::string_view value) {
-  char sizes[8];
-  const auto put_u32 = [](char* at, std::size_t v) {
-    for (int i = 3; i >= 0; --i, v >>= 8) at[i] = static_cast<char>(v & 0xff);
-  };
-  put_u32(sizes, key.size());
-  put_u32(sizes + 4, value.size());
-  sha_.update(std::string_view(sizes, sizeof sizes)).update(key).update(value);
+  std::string sizes;  // 8 bytes: within the string's own buffer, no allocation
+  keys::put_u32(sizes, static_cast<std::uint32_t>(key.size()));
+  keys::put_u32(sizes, static_cast<std::uint32_t>(value.size()));
+  sha_.update(sizes).update(key).update(value);
 }
 
 Result<Hash> column_digest(const Store& store, Cf which) {
