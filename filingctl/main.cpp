@@ -7,6 +7,7 @@
 //
 // Output is for people by default and JSON with --json. Exit codes: 0 ok, 1 verification
 // failed or not found, 2 usage or I/O error.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -486,6 +487,8 @@ int run(int argc, char** argv) {
 }  // namespace filingd
 
 int main(int argc, char** argv) {
+  // Standard output is the command's result (an export, --json): log lines go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("filingctl"));
   spdlog::set_level(spdlog::level::warn);
   // What filingctl writes holds personal data (a rebuild's tables, verify's scratch store, an
   // export, a restore): readable by its owner only (SPEC §5.2), whatever the shell's umask.

@@ -1,8 +1,13 @@
 #include "replay/projection_fold.hpp"
 
+#include <linux/magic.h>
 #include <rocksdb/iterator.h>
+#include <sys/vfs.h>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -30,7 +35,22 @@ constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
 
 }  // namespace
 
+bool in_memory(const std::string& dir) {
+  std::error_code ec;
+  const std::string where = dir.empty() ? std::filesystem::temp_directory_path(ec).string() : dir;
+  struct statfs fs {};
+  if (ec || ::statfs(where.c_str(), &fs) != 0) return false;  // Store::open names the problem
+  return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
 Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes) {
+  // Where /tmp is a tmpfs (Debian 13's default, among others), whatever the pass spills stays
+  // in memory, and a 10,000,000-event verify would hold gigabytes there.
+  if (in_memory(dir))
+    spdlog::warn(
+        "the scratch directory {} is in memory (tmpfs): what this pass spills beyond its memory "
+        "budget stays in RAM; give a directory on disk (--scratch-dir, or TMPDIR)",
+        dir.empty() ? "(the system temp dir)" : dir);
   return Store::open(
       {.path = dir, .temporary = true, .block_cache_bytes = cache_bytes, .partitioned = true});
 }

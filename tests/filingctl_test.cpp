@@ -2,6 +2,8 @@
 // codes and what it prints.
 #include <gtest/gtest.h>
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <rocksdb/db.h>
@@ -144,6 +146,27 @@ TEST_F(Filingctl, ReplayExportAndRebuild) {
   EXPECT_NE(b.out.find("rebuilt projections from " + std::to_string(head_.seq.value)),
             std::string::npos);
   EXPECT_EQ(filingctl("verify " + data_dir()).code, 0);
+}
+
+// A scratch directory in memory (a tmpfs /tmp) would keep what a pass spills in RAM: filingctl
+// says so, on stderr, and its standard output stays the result alone.
+TEST_F(Filingctl, ScratchInMemoryIsWarnedOnStderr) {
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC)
+    GTEST_SKIP() << "no tmpfs at /dev/shm";
+  const std::string args = "verify --json --scratch-dir /dev/shm " + data_dir();
+  CtlRun json = filingctl(args, true);
+  EXPECT_EQ(json.code, 0) << json.out;
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(json.out, ec);
+  ASSERT_FALSE(ec) << "stdout is not only the JSON result: " << json.out;
+  EXPECT_TRUE(doc.at("ok").as_bool());
+  CtlRun both = filingctl(args);
+  EXPECT_NE(both.out.find("the scratch directory /dev/shm is in memory (tmpfs)"), std::string::npos)
+      << both.out;
+  CtlRun b = filingctl("rebuild-projections --scratch-dir /dev/shm " + data_dir());
+  EXPECT_EQ(b.code, 0) << b.out;
+  EXPECT_NE(b.out.find("is in memory (tmpfs)"), std::string::npos) << b.out;
 }
 
 TEST_F(Filingctl, RebuildRefusesWhileTheLedgerIsOpenButReadsWork) {
