@@ -16,6 +16,9 @@
 //   BM_Digest               projections_digest() over the same ledger's projections.
 //   BM_RebuildTree          rebuild_tree() (the Merkle tree of SPEC §8) over the same ledger.
 //   BM_LedgerAppendAsyncNoTree/64  BM_LedgerAppendAsync/64 without the Merkle tree: its cost.
+//   BM_LogFloor/N           the least any pass over the same log does, on one thread: read each
+//                           record (N=0), also check its hash (1, as verify does), also decode it
+//                           (2, as every fold must): the floor under rebuild's and verify's rates.
 //
 // Every benchmark runs on its own directory under $FILINGD_BENCH_DIR (default /tmp). The
 // 1,000,000-event ledger is built once, through Ledger::append, and kept in
@@ -48,6 +51,9 @@
 #include <thread>
 #include <vector>
 
+#include "events/codec.hpp"
+#include "events/hash.hpp"
+#include "ledger/format/event_record.hpp"
 #include "ledger/format/keys.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/store.hpp"
@@ -638,6 +644,37 @@ void BM_RebuildTree(benchmark::State& state) {
   state.counters["tree_keys"] = static_cast<double>(count_keys(store, Cf::tree));
 }
 
+void BM_LogFloor(benchmark::State& state) {
+  auto opened = open_dataset(state, /*read_only=*/true);
+  if (!opened) return;
+  const Store& store = *opened;
+  const auto work = state.range(0);
+  std::uint64_t events = 0;
+  std::uint64_t bytes = 0;
+  const double cpu_before = process_cpu_us();
+  for (auto _ : state) {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(ro, store.cf(Cf::log)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto record = split_record(it->value().ToStringView());
+      if (!record) return state.SkipWithError(record.error().message.c_str());
+      if (work >= 1 && chain_hash(record->body, record->prev_hash) != record->hash)
+        return state.SkipWithError("a stored hash does not match its record");
+      if (work >= 2) {
+        auto e = decode_body(record->body);
+        if (!e) return state.SkipWithError(e.error().message.c_str());
+        benchmark::DoNotOptimize(e->seq);
+      }
+      bytes += it->value().size();
+      ++events;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(events));
+  state.counters["cpu_us"] = (process_cpu_us() - cpu_before) / static_cast<double>(events);
+  state.counters["record_bytes"] = static_cast<double>(bytes) / static_cast<double>(events);
+}
+
 }  // namespace
 
 BENCHMARK(BM_LedgerAppend)->Arg(1)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -658,5 +695,6 @@ BENCHMARK(BM_RocksDbWriteGroup)
 BENCHMARK(BM_Rebuild)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Digest)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RebuildTree)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LogFloor)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
