@@ -46,7 +46,8 @@ class Store {
     // under the system temp dir, removed when the Store is destroyed.
     std::string secondary_path;
     // A scratch store (read-write): `path` is where to make it (empty: the system temp dir), in
-    // a fresh private directory that the destructor removes with everything in it.
+    // a fresh private directory that the destructor removes with everything in it. Its level 0
+    // is compacted 32 files at a time (a fold's sorted runs, store.cpp).
     bool temporary = false;
     // Nonzero: one block cache of this many bytes for every column family, holding their index
     // and filter blocks too, so that what the Store holds does not grow with the ledger (the

@@ -33,8 +33,7 @@ std::size_t block_of(std::uint64_t hash, std::size_t blocks) {
 }
 constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
 
-}  // namespace
-
+// Whether `dir` (empty: the system temp dir) is on a file system held in memory.
 bool in_memory(const std::string& dir) {
   std::error_code ec;
   const std::string where = dir.empty() ? std::filesystem::temp_directory_path(ec).string() : dir;
@@ -42,6 +41,8 @@ bool in_memory(const std::string& dir) {
   if (ec || ::statfs(where.c_str(), &fs) != 0) return false;  // Store::open names the problem
   return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes) {
   // Where /tmp is a tmpfs (Debian 13's default, among others), whatever the pass spills stays

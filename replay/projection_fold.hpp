@@ -47,8 +47,6 @@ struct BudgetShares {
 // `cache_bytes`, read a few KiB at a time: what it holds does not grow with what it stores.
 // Logs a warning when `dir` is on a file system held in memory.
 Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes);
-// Whether `dir` (empty: the system temp dir) is on a file system held in memory (tmpfs, ramfs).
-bool in_memory(const std::string& dir);
 
 // The keys a fold has written to its column family, as a blocked Bloom filter (one cache line
 // a lookup): a lookup of a key never written, most of a fold's misses, is answered without
