@@ -1,11 +1,23 @@
 #include "filingctl/output.hpp"
 
+#include <boost/json/serialize.hpp>
+
 #include <cstdio>
+#include <iostream>
 
 #include "events/time.hpp"
 
 namespace filingd::ctl {
 namespace json = boost::json;
+
+int fail(const std::string& message, int code) {
+  std::fprintf(stderr, "filingctl: %s\n", message.c_str());
+  return code;
+}
+
+int fail(const Error& e) { return fail(e.message, kUsage); }
+
+void print_json(const json::value& v) { std::cout << json::serialize(v) << '\n'; }
 
 std::string returned_text(const FilingStatus& s) {
   if (s.state != FilingState::returned) return {};

@@ -9,6 +9,7 @@
 
 #include "config/config.hpp"
 #include "events/json_writer.hpp"
+#include "filingctl/output.hpp"
 #include "ledger/ledger.hpp"
 #include "ledger/proofs.hpp"
 #include "replay/open.hpp"
@@ -17,15 +18,6 @@
 
 namespace filingd::ctl {
 namespace {
-
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-constexpr int kUsage = 2;
-
-int fail(const std::string& message, int code) {
-  std::fprintf(stderr, "filingctl: %s\n", message.c_str());
-  return code;
-}
 
 Result<std::string> read_small_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
