@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "ledger/format/keys.hpp"
@@ -33,13 +35,15 @@ std::size_t block_of(std::uint64_t hash, std::size_t blocks) {
 }
 constexpr std::uint64_t kBitsMul = 0x9E3779B97F4A7C15ull;
 
-// Whether `dir` (empty: the system temp dir) is on a file system held in memory.
-bool in_memory(const std::string& dir) {
+// The memory file system `dir` (empty: the system temp dir) is on, if it is on one.
+std::optional<std::string_view> memory_file_system(const std::string& dir) {
   std::error_code ec;
   const std::string where = dir.empty() ? std::filesystem::temp_directory_path(ec).string() : dir;
   struct statfs fs {};
-  if (ec || ::statfs(where.c_str(), &fs) != 0) return false;  // Store::open names the problem
-  return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+  if (ec || ::statfs(where.c_str(), &fs) != 0) return std::nullopt;  // Store::open names it
+  if (fs.f_type == TMPFS_MAGIC) return "tmpfs";
+  if (fs.f_type == RAMFS_MAGIC) return "ramfs";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -47,11 +51,11 @@ bool in_memory(const std::string& dir) {
 Result<std::unique_ptr<Store>> open_scratch(const std::string& dir, std::size_t cache_bytes) {
   // Where /tmp is a tmpfs (Debian 13's default, among others), whatever the pass spills stays
   // in memory, and a 10,000,000-event verify would hold gigabytes there.
-  if (in_memory(dir))
+  if (auto fs = memory_file_system(dir))
     spdlog::warn(
-        "the scratch directory {} is in memory (tmpfs): what this pass spills beyond its memory "
+        "the scratch directory {} is in memory ({}): what this pass spills beyond its memory "
         "budget stays in RAM; give a directory on disk (--scratch-dir, or TMPDIR)",
-        dir.empty() ? "(the system temp dir)" : dir);
+        dir.empty() ? "(the system temp dir)" : dir, *fs);
   return Store::open(
       {.path = dir, .temporary = true, .block_cache_bytes = cache_bytes, .partitioned = true});
 }

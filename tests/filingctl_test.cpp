@@ -153,16 +153,17 @@ TEST_F(Filingctl, ReplayExportAndRebuild) {
 // says so, on stderr, and its standard output stays the result alone. A directory on disk (the
 // test's working directory, where CTest runs it) gets no warning.
 TEST_F(Filingctl, ScratchInMemoryIsWarnedOnStderr) {
-  const auto held_in_memory = [](const std::string& dir) {
+  const auto memory_fs = [](const std::string& dir) -> std::string {
     struct statfs fs {};
-    return ::statfs(dir.c_str(), &fs) == 0 &&
-           (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC);
+    if (::statfs(dir.c_str(), &fs) != 0) return "";
+    return fs.f_type == TMPFS_MAGIC ? "tmpfs" : fs.f_type == RAMFS_MAGIC ? "ramfs" : "";
   };
-  const std::string warning = "is in memory (tmpfs)";
   for (const std::string& scratch :
        {std::string("/dev/shm"), std::filesystem::current_path().string()}) {
     SCOPED_TRACE(scratch);
-    const bool warned = held_in_memory(scratch);
+    const std::string fs = memory_fs(scratch);
+    const bool warned = !fs.empty();
+    const std::string warning = warned ? "is in memory (" + fs + ")" : "is in memory";
     const std::string args = "verify --json --scratch-dir '" + scratch + "' " + data_dir();
     CtlRun json = filingctl(args, true);
     EXPECT_EQ(json.code, 0) << json.out;
