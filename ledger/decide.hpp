@@ -30,7 +30,7 @@ struct DecideContext {
   Keyring* keyring;  // null: personal data is stored in clear
   // The Merkle tree up to `head`; the event's leaf is appended and its hashes staged. Null:
   // none (the tree is rebuilt with the projections).
-  tlog::Appender* tree = nullptr;
+  TreeBlocks* tree = nullptr;
   // A subject may have a clear identity (a filing stored before sealing): submissions check it.
   bool clear_identities = true;
 };

@@ -71,7 +71,7 @@ Result<std::vector<ImportStep>> import_steps(ImportCommand& c) {
 Result<AppendResult> decide_import(Staging& txn, std::span<const ImportStep> steps,
                                    const DecideContext& ctx, Timestamp now, LedgerHead& head) {
   const LedgerHead head_before = head;
-  std::optional<tlog::Appender> tree_before;
+  std::optional<TreeBlocks> tree_before;
   if (ctx.tree != nullptr) tree_before = *ctx.tree;
   auto refuse = [&](Error e, std::size_t i) {
     head = head_before;

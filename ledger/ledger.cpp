@@ -33,7 +33,7 @@ struct Ledger::Batch {
   std::vector<std::unique_ptr<Pending>> pending;
   std::vector<Result<AppendResult>> results;  // one per pending, in order
   LedgerHead head;                            // after this batch
-  tlog::Appender tree;                        // the Merkle tree at `head`
+  TreeBlocks tree;                            // the Merkle tree at `head`
   rocksdb::WriteBatch write;
   rocksdb::Status status;  // of the write, set by the sync thread
 };
@@ -107,19 +107,19 @@ Result<std::unique_ptr<Ledger>> Ledger::open(Options options) {
   auto clear_identities = may_hold_clear_identities(**store, options.keyring != nullptr, *head);
   if (!clear_identities) return clear_identities.take_error();
   options.clear_identities = *clear_identities;
-  auto tree = options.merkle_tree ? resume_tree(**store, head->seq)
-                                  : Result<tlog::Appender>(tlog::Appender());
+  auto tree = options.merkle_tree ? TreeBlocks::resume(**store, head->seq)
+                                  : Result<TreeBlocks>(TreeBlocks());
   if (!tree) return tree.take_error();
   return std::unique_ptr<Ledger>(
       new Ledger(std::move(options), std::move(*store), *head, std::move(*tree)));
 }
 
-Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, tlog::Appender tree)
+Ledger::Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, TreeBlocks tree)
     : options_(std::move(options)),
       clock_(options_.clock ? options_.clock : &system_clock_),
       store_(std::move(store)),
       published_head_(head),
-      published_root_(tree.root()),
+      published_root_(tree.tree().root()),
       head_(head),
       tree_(tree),
       durable_tree_(std::move(tree)) {
@@ -391,7 +391,7 @@ bool Ledger::finish(std::unique_ptr<Batch> b) {
     if (b->write.Count() > 0) {
       group_commits_.fetch_add(1, std::memory_order_relaxed);
       durable_tree_ = b->tree;
-      const tlog::Hash root = b->tree.root();
+      const tlog::Hash root = b->tree.tree().root();
       std::vector<std::function<void(Seq)>> listeners;
       {
         std::lock_guard lock(head_mu_);

@@ -260,7 +260,7 @@ class Ledger {
  private:
   struct Pending;
   struct Batch;
-  Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, tlog::Appender tree);
+  Ledger(Options options, std::unique_ptr<Store> store, LedgerHead head, TreeBlocks tree);
   void writer_loop();
   void enqueue(std::unique_ptr<Pending> p);
   void decide_into(Batch& b, std::vector<std::unique_ptr<Pending>> taken);
@@ -307,8 +307,8 @@ class Ledger {
   // After the last decided command: guarded by open_mu_, but the writer uses it while it
   // decides without the lock, so the sync thread changes it only after claim().
   LedgerHead head_;
-  tlog::Appender tree_;          // the Merkle tree at head_, under the same rules
-  tlog::Appender durable_tree_;  // the sync thread's: the tree as of the last durable batch
+  TreeBlocks tree_;          // the Merkle tree at head_, under the same rules
+  TreeBlocks durable_tree_;  // the sync thread's: the tree as of the last durable batch
   bool writer_done_ = false;     // guarded by open_mu_
   std::thread syncer_;
 

@@ -291,7 +291,7 @@ void Staging::write_to(rocksdb::WriteBatch& batch) const {
     (v.value ? batch.Put(h, key, *v.value) : batch.Delete(h, key)).PermitUncheckedError();
   }
   // In key order too, as the overlay's are: a memtable insert right after the previous one's
-  // key is the cheap one. The log's and the tree's keys mostly arrive in order already.
+  // key is the cheap one. The log's keys mostly arrive in order already.
   std::vector<const Appended*> order;
   order.reserve(appended_.size());
   for (const Appended& a : appended_) order.push_back(&a);

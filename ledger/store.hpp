@@ -117,10 +117,10 @@ class Staging {
   // entry would cost a memtable insert now and a step over it in every index scan until a
   // compaction drops it.)
   void del(Cf cf, std::string_view key);
-  // A write nothing reads back while the batch is open (the log record, the stream entry, the
-  // tree's hashes), of a key no other write of the batch touches: kept beside the overlay, not
-  // in it, so it costs no node of the ordered map, no lookup and no move at each savepoint's
-  // merge. get() does not see it.
+  // A write nothing reads back while the batch is open (the log record, the stream entry), of a
+  // key no other write of the batch touches: kept beside the overlay, not in it, so it costs no
+  // node of the ordered map, no lookup and no move at each savepoint's merge. get() does not
+  // see it.
   void append(Cf cf, std::string key, std::string value);
 
   void merge_into_parent();

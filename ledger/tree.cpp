@@ -1,5 +1,6 @@
 #include "ledger/tree.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <string>
@@ -9,41 +10,61 @@
 
 namespace filingd {
 
+Result<std::int64_t> leaf_storing(std::int64_t index) {
+  auto where = tlog::split_stored_hash_index(index);
+  if (!where) return where.take_error();
+  return ((where->n + 1) << where->level) - 1;
+}
+
+Result<BlockSlot> block_slot(std::int64_t index) {
+  auto leaf = leaf_storing(index);
+  if (!leaf) return leaf.take_error();
+  const std::int64_t block = *leaf / kLeavesPerBlock;
+  auto first = tlog::stored_hash_index(0, block * kLeavesPerBlock);
+  if (!first) return first.take_error();
+  return BlockSlot{block, index - *first};
+}
+
 tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapshot) {
   return [&store, snapshot](std::span<const std::int64_t> indexes,
                             std::span<tlog::Hash> out) -> Status {
     rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::tree);
     if (cf == nullptr) return make_error(ErrorCode::internal, "the ledger has no Merkle tree");
-    // A hash at `level` is the level-th of the record of the leaf that completed its subtree,
-    // whose key is `level` indexes before its own.
-    std::vector<std::string> keys;
-    std::vector<int> levels;
-    keys.reserve(indexes.size());
-    levels.reserve(indexes.size());
+    // Neighbouring hashes share a block: each block is read once.
+    std::vector<BlockSlot> slots;
+    std::vector<std::int64_t> blocks;
+    slots.reserve(indexes.size());
     for (std::int64_t i : indexes) {
-      auto where = tlog::split_stored_hash_index(i);
-      if (!where) return where.take_error();
-      keys.push_back(keys::tree_hash(i - where->level));
-      levels.push_back(where->level);
+      auto slot = block_slot(i);
+      if (!slot) return slot.take_error();
+      slots.push_back(*slot);
+      blocks.push_back(slot->block);
     }
+    std::sort(blocks.begin(), blocks.end());
+    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+    std::vector<std::string> keys;
+    keys.reserve(blocks.size());
+    for (std::int64_t b : blocks) keys.push_back(keys::tree_block(b));
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot;
     store.db()->MultiGet(ro, cf, keys.size(), slices.data(), values.data(), statuses.data(),
-                         /*sorted_input=*/false);
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      const std::size_t at = static_cast<std::size_t>(levels[i]) * tlog::kHashSize;
-      if (statuses[i].IsNotFound() ||
-          (statuses[i].ok() &&
-           (values[i].size() % tlog::kHashSize != 0 || values[i].size() < at + tlog::kHashSize)))
+                         /*sorted_input=*/true);
+    for (std::size_t i = 0; i < indexes.size(); ++i) {
+      const std::size_t k = static_cast<std::size_t>(
+          std::lower_bound(blocks.begin(), blocks.end(), slots[i].block) - blocks.begin());
+      const std::size_t at = static_cast<std::size_t>(slots[i].offset) * tlog::kHashSize;
+      if (statuses[k].IsNotFound() ||
+          (statuses[k].ok() &&
+           (values[k].size() % tlog::kHashSize != 0 || values[k].size() < at + tlog::kHashSize)))
         return make_error(ErrorCode::internal,
                           "the Merkle tree is damaged at stored hash " +
                               std::to_string(indexes[i]) +
                               " (rebuild the projections: filingctl rebuild-projections)");
-      if (!statuses[i].ok()) return from_rocksdb(statuses[i], "Merkle tree read failed");
-      std::memcpy(out[i].data(), values[i].data() + at, tlog::kHashSize);
+      if (!statuses[k].ok()) return from_rocksdb(statuses[k], "Merkle tree read failed");
+      std::memcpy(out[i].data(), values[k].data() + at, tlog::kHashSize);
     }
     return {};
   };
@@ -135,15 +156,44 @@ tlog::HashReader tree_reader(const Store& store, TreeCache& cache) {
   };
 }
 
-Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash) {
-  auto stored = tree.append(event_hash);
-  if (!stored) return stored.take_error();
-  txn.append(Cf::tree, keys::tree_hash(stored->first_index), std::string(tree_record(*stored)));
-  return {};
+Result<TreeBlocks> TreeBlocks::resume(const Store& store, Seq size) {
+  const auto leaves = static_cast<std::int64_t>(size.value);
+  auto tree = tlog::Appender::resume(leaves, tree_reader(store));
+  if (!tree) return tree.take_error();
+  TreeBlocks t;
+  t.tree_ = std::move(*tree);
+  const std::int64_t filled = leaves % kLeavesPerBlock;
+  if (filled == 0) return t;
+  // The block being filled: its record holds exactly the hashes of its leaves so far.
+  const std::int64_t first_leaf = leaves - filled;
+  auto first = tlog::stored_hash_index(0, first_leaf);
+  auto end = tlog::stored_hash_index(0, leaves);
+  if (!first || !end) return make_error(ErrorCode::internal, "tree size out of range");
+  auto record = store.get(Cf::tree, keys::tree_block(first_leaf / kLeavesPerBlock));
+  if (!record) return record.take_error();
+  const auto want = static_cast<std::size_t>(*end - *first) * tlog::kHashSize;
+  if (!*record || (*record)->size() != want)
+    return make_error(ErrorCode::internal,
+                      "the Merkle tree is damaged at stored hash " + std::to_string(*first) +
+                          " (rebuild the projections: filingctl rebuild-projections)");
+  t.record_ = std::move(**record);
+  return t;
 }
 
-Result<tlog::Appender> resume_tree(const Store& store, Seq size) {
-  return tlog::Appender::resume(static_cast<std::int64_t>(size.value), tree_reader(store));
+Result<std::int64_t> TreeBlocks::append(const Hash& event_hash) {
+  const std::int64_t leaf = tree_.size();
+  auto stored = tree_.append(event_hash);
+  if (!stored) return stored.take_error();
+  if (leaf % kLeavesPerBlock == 0) record_.clear();
+  record_.append(tree_record(*stored));
+  return leaf / kLeavesPerBlock;
+}
+
+Status stage_leaf(Staging& txn, TreeBlocks& tree, const Hash& event_hash) {
+  auto block = tree.append(event_hash);
+  if (!block) return block.take_error();
+  txn.put(Cf::tree, keys::tree_block(*block), std::string(tree.record()));
+  return {};
 }
 
 }  // namespace filingd

@@ -1,8 +1,11 @@
 // The ledger's Merkle tree (SPEC §8) in RocksDB: the stored hashes of tlog/merkle.hpp in the tree
-// column family, one record per leaf: key = keys::tree_hash(index of the leaf's hash), value =
-// the hashes its append stored (the leaf's, then those of the subtrees it completed), 32 bytes
-// each. One key per append rather than one per hash (two on average): an append's memtable
-// inserts are most of its cost. Leaf i is event seq i + 1 with leaf data the event's hash; the
+// column family, one record per block of kLeavesPerBlock leaves: key = keys::tree_block(block),
+// value = the hashes the appends of its leaves stored (each leaf's, then those of the subtrees it
+// completed), 32 bytes each, in stored-hash-index order. A block being filled is written again
+// by each batch that adds to it, the record growing; the staging keeps one write per block and
+// batch, so a group commit of some 25 appends writes 2 or 3 of the tree's keys rather than 25:
+// its hashing costs nothing measurable, its keys' memtable inserts and WAL records are what it
+// costs (docs/PERFORMANCE.md). Leaf i is event seq i + 1 with leaf data the event's hash; the
 // tree's size is always the ledger head's seq.
 // Written in the append's batch (decide), rebuilt with the projections (replay/rebuild.hpp),
 // checked by verify.
@@ -71,17 +74,46 @@ class TreeCache {
 // Reads through `cache`: only the hashes it lacks are read from `store`, and then kept in it.
 tlog::HashReader tree_reader(const Store& store, TreeCache& cache);
 
-// The value of a leaf's record: the hashes its append stored, concatenated.
+inline constexpr std::int64_t kLeavesPerBlock = 16;
+
+// The leaf whose append stored hash `index`: the last leaf of the subtree it is the hash of.
+Result<std::int64_t> leaf_storing(std::int64_t index);
+// Where stored hash `index` is kept: its block, and its place in the block's record (in hashes).
+struct BlockSlot {
+  std::int64_t block = 0;
+  std::int64_t offset = 0;
+};
+Result<BlockSlot> block_slot(std::int64_t index);
+
+// The hashes one append stored, as they are kept in a block's record: concatenated.
 inline std::string_view tree_record(const tlog::Appender::Stored& stored) {
   const auto bytes = std::as_bytes(stored.hashes);
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// Appends the leaf of event `e` to `tree` and stages its record.
-Status stage_leaf(Staging& txn, tlog::Appender& tree, const Hash& event_hash);
+// Builds the records of a tree appended to leaf by leaf: the tree's right edge and the record of
+// the block being filled. A plain value, copied and restored as tlog::Appender is (ledger.hpp).
+class TreeBlocks {
+ public:
+  TreeBlocks() = default;  // the empty tree
+  // The tree of the first `size` events, resumed from the stored hashes.
+  static Result<TreeBlocks> resume(const Store& store, Seq size);
 
-// The tree of the first `size` events, resumed from the stored hashes.
-Result<tlog::Appender> resume_tree(const Store& store, Seq size);
+  const tlog::Appender& tree() const { return tree_; }
+  // Appends the leaf of an event with hash `event_hash`. Returns the block it went to.
+  Result<std::int64_t> append(const Hash& event_hash);
+  // The record of the block being filled (or just filled, after the append of its last leaf).
+  std::string_view record() const { return record_; }
+  // Whether the tree ends at a block's end (the last append filled its block, or none was made).
+  bool block_full() const { return tree_.size() % kLeavesPerBlock == 0; }
+
+ private:
+  tlog::Appender tree_;
+  std::string record_;
+};
+
+// Appends the leaf of an event with hash `event_hash` to `tree` and stages its block's record.
+Status stage_leaf(Staging& txn, TreeBlocks& tree, const Hash& event_hash);
 
 // A tree head: its size (the head seq) and root hash.
 struct TreeHead {

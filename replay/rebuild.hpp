@@ -15,6 +15,7 @@
 #include "events/hash.hpp"
 #include "events/result.hpp"
 #include "ledger/store.hpp"
+#include "ledger/tree.hpp"
 #include "replay/projection_fold.hpp"
 #include "replay/sorted_runs.hpp"
 #include "tlog/merkle.hpp"
@@ -48,9 +49,9 @@ Result<RebuildStats> rebuild_projections(Store& store, const RebuildOptions& opt
 Result<std::uint64_t> rebuild_tree(Store& store);
 
 // Builds the Merkle tree of an emptied Cf::tree from its leaves, the event hashes in seq order.
-// The leaves' records come in index order, which is key order: they are written straight into
-// table files (RunFile), with no memtable, no WAL and no sort. Only the tree's right edge is held
-// in memory.
+// The blocks' records come in index order, which is key order: they are written straight into
+// table files (RunFile), with no memtable, no WAL and no sort. Only the tree's right edge and the
+// block being filled are held in memory.
 class TreeRebuild {
  public:
   explicit TreeRebuild(Store& store) : store_(store) {}
@@ -62,7 +63,7 @@ class TreeRebuild {
  private:
   Status ingest();
   Store& store_;
-  tlog::Appender tree_;
+  TreeBlocks tree_;
   std::optional<RunFile> run_;  // the table being written
   std::uint64_t leaves_ = 0;
 };

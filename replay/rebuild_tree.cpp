@@ -13,19 +13,21 @@
 namespace filingd {
 namespace {
 
-// Leaves' records per table file: 72 bytes each on average (an 8-byte key, two hashes), so files
-// of about 600 MB.
-constexpr std::uint64_t kRecordsPerTable = 8'000'000;
+// Leaves per table file: 64 bytes each on average (two hashes), so files of about 500 MB. A
+// whole number of blocks.
+constexpr std::uint64_t kLeavesPerTable = 8'000'000;
+static_assert(kLeavesPerTable % kLeavesPerBlock == 0);
 
 }  // namespace
 
 Status TreeRebuild::add(const Hash& leaf) {
-  auto stored = tree_.append(leaf);
-  if (!stored) return stored.take_error();
+  auto block = tree_.append(leaf);
+  if (!block) return block.take_error();
+  ++leaves_;
+  if (!tree_.block_full()) return {};
   if (!run_) run_.emplace(store_, Cf::tree);
-  run_->put(keys::tree_hash(stored->first_index), tree_record(*stored));
-  // One record per leaf: a table is full every kRecordsPerTable leaves.
-  return ++leaves_ % kRecordsPerTable == 0 ? ingest() : Status{};
+  run_->put(keys::tree_block(*block), tree_.record());
+  return leaves_ % kLeavesPerTable == 0 ? ingest() : Status{};
 }
 
 Status TreeRebuild::ingest() {
@@ -35,6 +37,11 @@ Status TreeRebuild::ingest() {
 }
 
 Result<std::uint64_t> TreeRebuild::finish() {
+  if (!tree_.block_full()) {  // the block being filled
+    if (!run_) run_.emplace(store_, Cf::tree);
+    run_->put(keys::tree_block(static_cast<std::int64_t>(leaves_) / kLeavesPerBlock),
+              tree_.record());
+  }
   if (run_) {
     if (auto ok = ingest(); !ok) return ok.take_error();
   }

@@ -5,6 +5,7 @@
 #include <exception>
 #include <thread>
 
+#include "ledger/ledger.hpp"
 #include "replay/verify_fold.hpp"
 #include "replay/verify_log.hpp"
 
@@ -47,14 +48,23 @@ Result<VerifyReport> verify(const Store& store, const VerifyOptions& options) {
     marker.add(Seq(0),
                "a projection rebuild was interrupted: the projections are incomplete "
                "(run filingctl rebuild-projections with the daemon stopped)");
-  const bool fold = options.check_projections && rebuilding.IsNotFound();
+  // Projections and a tree of another version's layout are no evidence against the log: said
+  // once, not compared (the daemon rebuilds them when it opens the ledger).
+  auto layout = projections_layout_current(store);
+  if (!layout) return layout.take_error();
+  if (!*layout)
+    marker.add(Seq(0),
+               "the projections and the Merkle tree were built by another version of filingd and "
+               "were not compared (run filingctl rebuild-projections with the daemon stopped); "
+               "the log itself was checked");
+  const bool fold = options.check_projections && rebuilding.IsNotFound() && *layout;
 
   // A store of its own for what the checks rebuild, removed afterwards.
   const BudgetShares budget(options.memory_budget);
   auto scratch = open_scratch(options.scratch_dir, budget.scratch_cache);
   if (!scratch) return scratch.take_error();
   BatchQueue queue;
-  LogChecker checker(reads, **scratch, options, fold ? &queue : nullptr);
+  LogChecker checker(reads, **scratch, options, fold ? &queue : nullptr, *layout);
   std::unique_ptr<Folder> folder;
   bool rebuilt = false;  // the scratch projections are a rebuild of the whole log
   Status checked;

@@ -27,12 +27,14 @@ namespace filingd::verify_detail {
 class LogChecker {
  public:
   // `scratch` receives the expected streams index entries (and, without a folder, the
-  // idempotency ones).
-  LogChecker(const Reads& reads, Store& scratch, const VerifyOptions& options, BatchQueue* folder)
+  // idempotency ones). `stored_tree`: the tree column family is in this build's layout, and
+  // compared with the tree the log gives.
+  LogChecker(const Reads& reads, Store& scratch, const VerifyOptions& options, BatchQueue* folder,
+             bool stored_tree)
       : r_(reads),
         options_(options),
         folder_(folder),
-        tree_(reads, options.since),
+        tree_(reads, options.since, stored_tree),
         streams_out_(scratch, Cf::streams, BudgetShares(options.memory_budget).runs),
         idempotency_out_(scratch, Cf::idempotency, BudgetShares(options.memory_budget).runs),
         scratch_(scratch) {}

@@ -176,6 +176,39 @@ TEST(MerkleTree, ResumesAfterARestartAndEqualsARebuild) {
   EXPECT_EQ(*rebuilt_root, head.root);
 }
 
+// A block being filled is written again by each batch that adds to it: reopened at 21 events, the
+// ledger goes on from the record of events 17 to 21, and one that lost a hash refuses to open.
+TEST(MerkleTree, ABlockBeingFilledIsResumedAndADamagedOneRefusesTheOpen) {
+  test::TempDir dir;
+  {
+    auto ledger = Ledger::open({.data_dir = dir.str()});
+    ASSERT_TRUE(ledger);
+    append_concurrently(**ledger, 0, 21);
+  }
+  std::string record;
+  {
+    auto store = test::open_raw(dir);
+    record = test::raw_get(*store, Cf::tree, keys::tree_block(1));
+    const auto hashes = *tlog::stored_hash_index(0, 21) - *tlog::stored_hash_index(0, 16);
+    ASSERT_EQ(record.size(), static_cast<std::size_t>(hashes) * tlog::kHashSize);
+    test::raw_put(*store, Cf::tree, keys::tree_block(1), record.substr(tlog::kHashSize));
+  }
+  auto refused = Ledger::open({.data_dir = dir.str()});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("Merkle tree is damaged"), std::string::npos)
+      << refused.error().message;
+  {
+    auto store = test::open_raw(dir);
+    test::raw_put(*store, Cf::tree, keys::tree_block(1), record);
+  }
+  auto ledger = Ledger::open({.data_dir = dir.str()});
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  append_concurrently(**ledger, 21, 30);
+  const TreeHead head = (*ledger)->tree_head();
+  ASSERT_EQ(head.size, 51);
+  expect_every_event_included(**ledger, head.root, head.size);
+}
+
 class TreeVerify : public testing::Test {
  protected:
   void SetUp() override { head_ = test::make_audit_ledger(dir_, 12); }
@@ -203,37 +236,44 @@ TEST_F(TreeVerify, TheRootIsReportedAndAStoredHashChangeIsNamed) {
   EXPECT_EQ(clean.tree_root, tree_at(static_cast<std::int64_t>(head_.seq.value)).root);
   {
     auto store = test::open_raw(dir_);
-    std::string h = test::raw_get(*store, Cf::tree, keys::tree_hash(10));
-    h[0] = static_cast<char>(h[0] ^ 1);
-    test::raw_put(*store, Cf::tree, keys::tree_hash(10), h);
+    // Block 0 holds the 31 stored hashes of events 1 to 16; stored hash 10 is its 11th.
+    std::string block = test::raw_get(*store, Cf::tree, keys::tree_block(0));
+    ASSERT_EQ(block.size(), 31 * tlog::kHashSize);
+    block[10 * tlog::kHashSize] = static_cast<char>(block[10 * tlog::kHashSize] ^ 1);
+    test::raw_put(*store, Cf::tree, keys::tree_block(0), block);
   }
   const VerifyReport r = verify();
   ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(mentions(r, "stored hash 10")) << r.problems.front().what;
+  EXPECT_TRUE(mentions(r,
+                       "events 1 to 16 (block 0, stored hashes 0 to 30): stored hash 10 (of event "
+                       "7) is not what the log gives"))
+      << r.problems.front().what;
 }
 
 TEST_F(TreeVerify, AMissingOrExtraStoredHashIsNamed) {
   {
     auto store = test::open_raw(dir_);
-    test::raw_del(*store, Cf::tree, keys::tree_hash(3));
+    test::raw_del(*store, Cf::tree, keys::tree_block(0));
   }
-  EXPECT_TRUE(mentions(verify(), "stored hash 3"));
+  EXPECT_TRUE(mentions(verify(), "(block 0, stored hashes 0 to 30) is missing"));
   {
     auto store = test::open_raw(dir_);
     ASSERT_TRUE(rebuild_tree(*store));
-    test::raw_put(*store, Cf::tree, keys::tree_hash(1'000'000), std::string(32, 'x'));
+    test::raw_put(*store, Cf::tree, keys::tree_block(1'000'000), std::string(32, 'x'));
   }
-  EXPECT_TRUE(mentions(verify(), "beyond the log"));
+  EXPECT_TRUE(mentions(verify(), "beyond the log's"));
+  EXPECT_TRUE(mentions(verify(), "(from block 1000000)"));
 }
 
-// Leaf 7 completes three subtrees: its record holds four hashes (stored indexes 11 to 14). Cut
-// to two, a reader of the third is told the tree is damaged there, and verify names the record.
+// Leaf 7 completes three subtrees: its append stored four hashes (stored indexes 11 to 14). Block
+// 0's record cut after the second, a reader of the third is told the tree is damaged there, and
+// verify names the record.
 TEST_F(TreeVerify, ATruncatedRecordIsDamageNotAShorterHash) {
   {
     auto store = test::open_raw(dir_);
-    const std::string record = test::raw_get(*store, Cf::tree, keys::tree_hash(11));
-    ASSERT_EQ(record.size(), 4 * tlog::kHashSize);
-    test::raw_put(*store, Cf::tree, keys::tree_hash(11), record.substr(0, 2 * tlog::kHashSize));
+    const std::string record = test::raw_get(*store, Cf::tree, keys::tree_block(0));
+    ASSERT_EQ(record.size(), 31 * tlog::kHashSize);
+    test::raw_put(*store, Cf::tree, keys::tree_block(0), record.substr(0, 13 * tlog::kHashSize));
     tlog::Hash h;
     const std::int64_t level_1 = 12, level_2 = 13;
     EXPECT_TRUE(tree_reader(*store)(std::span(&level_1, 1), std::span(&h, 1)));
@@ -242,7 +282,8 @@ TEST_F(TreeVerify, ATruncatedRecordIsDamageNotAShorterHash) {
     EXPECT_NE(read.error().message.find("damaged at stored hash 13"), std::string::npos)
         << read.error().message;
   }
-  EXPECT_TRUE(mentions(verify(), "stored hash 11"));
+  EXPECT_TRUE(
+      mentions(verify(), "(block 0, stored hashes 0 to 30) lacks stored hash 13 (of event 8)"));
 }
 
 // An auditor's checkpoint: the log extends it; a forger who rewrites an event and recomputes

@@ -28,9 +28,9 @@ std::string seq(Seq s) {
   return k;
 }
 
-std::string tree_hash(std::int64_t stored_index) {
+std::string tree_block(std::int64_t block) {
   std::string k;
-  put_u64(k, static_cast<std::uint64_t>(stored_index));
+  put_u64(k, static_cast<std::uint64_t>(block));
   return k;
 }
 

@@ -5,6 +5,7 @@
 //   streams      filing_id \0 version                 -> seq
 //   idempotency  event_id                             -> seq, version, state, fingerprint
 //   keys         subject_ref                          -> the subject's data key, wrapped
+//   tree         block                                -> stored hashes (ledger/tree.hpp)
 //   meta         "head"                               -> seq, hash
 //                "publisher_cursor"                   -> seq  (the Kafka publisher's)
 //                "rebuilding"                         -> ""   (a rebuild is in progress)
@@ -44,9 +45,9 @@ std::uint32_t get_u32(std::string_view in);  // in.size() >= 4
 std::string seq(Seq s);
 // The seq of a log key (or a stream value); nullopt unless it is 8 bytes.
 std::optional<Seq> parse_seq(std::string_view key);
-// The tree column family: the record of a leaf, keyed by the stored hash index (tlog/merkle.hpp)
-// of its leaf hash, big-endian u64, so key order is index order (ledger/tree.hpp).
-std::string tree_hash(std::int64_t stored_index);
+// The tree column family: the record of a block of leaves, keyed by the block's number,
+// big-endian u64, so key order is index order (ledger/tree.hpp).
+std::string tree_block(std::int64_t block);
 std::string stream(std::string_view filing_id, Version v);
 std::string stream_prefix(std::string_view filing_id);
 struct StreamKey {

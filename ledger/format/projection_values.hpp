@@ -16,7 +16,7 @@ namespace filingd {
 // The layout of all projections together; a ledger whose meta kProjectionsLayout holds another
 // one rebuilds them before it opens. Bump with any change to a projection key or value (the
 // Merkle tree of the tree column family included).
-inline constexpr std::uint64_t kProjectionsLayoutVersion = 6;
+inline constexpr std::uint64_t kProjectionsLayoutVersion = 7;
 
 std::string encode_status(const FilingStatus& s);
 Result<FilingStatus> decode_status(std::string_view bytes);
