@@ -3,10 +3,10 @@
 // value = the hashes the appends of its leaves stored (each leaf's, then those of the subtrees it
 // completed), 32 bytes each, in stored-hash-index order. A block being filled is written again
 // by each batch that adds to it, the record growing; the staging keeps one write per block and
-// batch, so a group commit of some 25 appends writes 2 or 3 of the tree's keys rather than 25:
-// its hashing costs nothing measurable, its keys' memtable inserts and WAL records are what it
-// costs (docs/PERFORMANCE.md). Leaf i is event seq i + 1 with leaf data the event's hash; the
-// tree's size is always the ledger head's seq.
+// batch, so a group commit of some 25 appends writes 2 or 3 of the tree's keys rather than 25
+// (its hashing shows no measurable cost; its writes are where any shows: docs/PERFORMANCE.md).
+// Leaf i is event seq i + 1 with leaf data the event's hash; the tree's size is always the
+// ledger head's seq.
 // Written in the append's batch (decide), rebuilt with the projections (replay/rebuild.hpp),
 // checked by verify.
 #pragma once
