@@ -16,6 +16,14 @@ Result<std::int64_t> leaf_storing(std::int64_t index) {
   return ((where->n + 1) << where->level) - 1;
 }
 
+namespace {
+
+// Where stored hash `index` is kept: its block, and its place in the block's record (in hashes).
+struct BlockSlot {
+  std::int64_t block = 0;
+  std::int64_t offset = 0;
+};
+
 Result<BlockSlot> block_slot(std::int64_t index) {
   auto leaf = leaf_storing(index);
   if (!leaf) return leaf.take_error();
@@ -24,6 +32,14 @@ Result<BlockSlot> block_slot(std::int64_t index) {
   if (!first) return first.take_error();
   return BlockSlot{block, index - *first};
 }
+
+// The hashes one append stored, as they are kept in a block's record: concatenated.
+std::string_view tree_record(const tlog::Appender::Stored& stored) {
+  const auto bytes = std::as_bytes(stored.hashes);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
 
 tlog::HashReader tree_reader(const Store& store, const rocksdb::Snapshot* snapshot) {
   return [&store, snapshot](std::span<const std::int64_t> indexes,

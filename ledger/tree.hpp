@@ -78,19 +78,6 @@ inline constexpr std::int64_t kLeavesPerBlock = 16;
 
 // The leaf whose append stored hash `index`: the last leaf of the subtree it is the hash of.
 Result<std::int64_t> leaf_storing(std::int64_t index);
-// Where stored hash `index` is kept: its block, and its place in the block's record (in hashes).
-struct BlockSlot {
-  std::int64_t block = 0;
-  std::int64_t offset = 0;
-};
-Result<BlockSlot> block_slot(std::int64_t index);
-
-// The hashes one append stored, as they are kept in a block's record: concatenated.
-inline std::string_view tree_record(const tlog::Appender::Stored& stored) {
-  const auto bytes = std::as_bytes(stored.hashes);
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
 // Builds the records of a tree appended to leaf by leaf: the tree's right edge and the record of
 // the block being filled. A plain value, copied and restored as tlog::Appender is (ledger.hpp).
 class TreeBlocks {
